@@ -1,0 +1,53 @@
+# RALM — every target installs what it needs, so a fresh Debian machine needs only `make`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.install-stamp
+
+.PHONY: help deps system-deps proto proto-check build typecheck lint test test-unit demo up status clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+# npm ci only when the lockfile changed since the last install.
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: $(NPM_STAMP) ## install npm packages
+
+system-deps: ## install Debian packages the tests use (nats-server) when missing
+	@command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || { \
+	  echo "installing nats-server with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nats-server; }
+
+proto: deps ## regenerate proto/gen/ts from proto/ralm/v1
+	bash scripts/proto-gen.sh
+
+proto-check: deps ## fail if proto/gen/ts is stale or protos are not lint-clean
+	bash scripts/proto-check.sh
+
+typecheck: deps ## tsc --noEmit over the whole monorepo
+	npx tsc -p tsconfig.json --noEmit
+
+build: typecheck ## type-check (services run from TypeScript through tsx)
+
+lint: proto-check typecheck ## proto lint + generated-code diff + type-check
+
+test-unit: deps ## jest without the proto/type gates
+	npx jest
+
+test: deps system-deps lint ## every test: lint gates, unit, integration (real nats-server and gRPC)
+	npx jest --ci
+
+demo: deps ## bring the mesh up, show health and a round trip, stop cleanly
+	npx ralm demo
+
+up: deps ## run the five services on loopback until Ctrl-C (NATS when NATS_URL is set)
+	npx ralm up
+
+status: deps ## print each running service's health (reads .ralm/mesh.json)
+	npx ralm status
+
+clean: ## remove build outputs and local state
+	rm -rf dist coverage .ralm

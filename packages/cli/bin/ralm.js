@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI through tsx, which honours tsconfig "paths" (@ralm/*).
+// Service images bundle the same sources with esbuild instead.
+'use strict';
+const path = require('node:path');
+require('tsx/cjs/api').register({ tsconfig: path.resolve(__dirname, '../../../tsconfig.json') });
+require('../src/main.ts');

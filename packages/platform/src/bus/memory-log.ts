@@ -1,0 +1,82 @@
+/** Storage for the in-memory bus: the ordered message log and the msgId duplicate window. */
+
+export interface StoredMessage {
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** One ordered log per bus, sequence numbers 1, 2, 3…; keeps at most `maxMessages`, dropping the oldest. */
+export class MessageLog {
+  private items: StoredMessage[] = [];
+  private head = 0;
+  private nextSeq = 1;
+
+  constructor(private readonly maxMessages: number) {}
+
+  /** Sequence of the oldest message still kept (equals `lastSeq + 1` when empty). */
+  get firstSeq(): number {
+    return this.nextSeq - (this.items.length - this.head);
+  }
+
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  append(subject: string, data: Uint8Array, headers: Readonly<Record<string, string>>): StoredMessage {
+    const message: StoredMessage = { seq: this.nextSeq++, subject, data, headers };
+    this.items.push(message);
+    if (this.items.length - this.head > this.maxMessages) this.dropOldest();
+    return message;
+  }
+
+  get(seq: number): StoredMessage | undefined {
+    return seq < this.firstSeq ? undefined : this.items[this.head + seq - this.firstSeq];
+  }
+
+  /** First kept message on `subject` with sequence >= `fromSeq`. */
+  next(subject: string, fromSeq: number): StoredMessage | undefined {
+    for (let seq = Math.max(fromSeq, this.firstSeq); seq <= this.lastSeq; seq++) {
+      const message = this.get(seq)!;
+      if (message.subject === subject) return message;
+    }
+    return undefined;
+  }
+
+  private dropOldest(): void {
+    this.items[this.head++] = undefined as unknown as StoredMessage;
+    // Compact now and then rather than shift() per message, which is O(n).
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Remembers msgIds for `windowMs` (and at most `maxIds` of them) to drop duplicate publishes. */
+export class DuplicateWindow {
+  // Insertion order equals expiry order because the window is fixed.
+  private readonly expiries = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxIds: number,
+  ) {}
+
+  /** True when `id` was seen inside the window; otherwise records it and returns false. */
+  seen(id: string, now: number): boolean {
+    this.expire(now);
+    if (this.expiries.has(id)) return true;
+    this.expiries.set(id, now + this.windowMs);
+    if (this.expiries.size > this.maxIds) this.expiries.delete(this.expiries.keys().next().value!);
+    return false;
+  }
+
+  private expire(now: number): void {
+    for (const [id, expiresAt] of this.expiries) {
+      if (expiresAt > now) return;
+      this.expiries.delete(id);
+    }
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The in-memory event bus: the embedded default when one process runs every
+ * service. It mirrors the JetStream semantics the port promises (one ordered
+ * log, msgId dedupe window, durable cursors, ack/nak/ack-wait redelivery,
+ * max ack pending) so code tested against it behaves the same on NATS.
+ */
+import { DuplicateWindow, MessageLog, type StoredMessage } from './memory-log';
+import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
+import {
+  BusClosedError,
+  DEFAULT_ACK_WAIT_SECONDS,
+  DEFAULT_DUPLICATE_WINDOW_SECONDS,
+  DEFAULT_MAX_ACK_PENDING,
+  DEFAULT_REDELIVERY_DELAY_MS,
+  errorFields,
+  positive,
+  redeliveryDelay,
+  requireDurable,
+  silentLogger,
+  type BusLogger,
+} from './shared';
+import { injectTraceContext, MSG_ID_HEADER, withConsumerSpan } from './tracing';
+
+export interface MemoryBusOptions {
+  /**
+   * Most messages the log keeps, across all subjects; past it the oldest are
+   * dropped (JetStream `max_msgs` with discard old). A durable that has not
+   * reached a dropped message skips it, and a dropped message that was awaiting
+   * redelivery is forgotten. Default 100 000.
+   */
+  maxMessages?: number;
+  /** Seconds a msgId is remembered to drop duplicate publishes. Default 120. */
+  duplicateWindowSeconds?: number;
+  /** Most msgIds remembered at once, bounding memory under a publish burst; the oldest go first. Default 100 000. */
+  maxDuplicateIds?: number;
+  /** Back-off after a handler throws, in ms, doubling per delivery up to 30 s. Default 1000. */
+  redeliveryDelayMs?: number;
+  logger?: BusLogger;
+}
+
+/** Creates an empty in-memory bus. Nothing is persisted: durables live as long as the bus. */
+export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
+  return new MemoryBus(options);
+}
+
+interface Settings {
+  redeliveryDelayMs: number;
+  logger: BusLogger;
+}
+
+class MemoryBus implements EventBus {
+  readonly kind = 'memory' as const;
+  private readonly log: MessageLog;
+  private readonly duplicates: DuplicateWindow;
+  private readonly settings: Settings;
+  /** subject name -> durable name -> consumer state. */
+  private readonly durables = new Map<string, Map<string, Durable>>();
+  private closed = false;
+
+  constructor(options: MemoryBusOptions) {
+    this.log = new MessageLog(positive(options.maxMessages, 100_000));
+    this.duplicates = new DuplicateWindow(
+      positive(options.duplicateWindowSeconds, DEFAULT_DUPLICATE_WINDOW_SECONDS) * 1000,
+      positive(options.maxDuplicateIds, 100_000),
+    );
+    this.settings = {
+      redeliveryDelayMs: positive(options.redeliveryDelayMs, DEFAULT_REDELIVERY_DELAY_MS),
+      logger: options.logger ?? silentLogger,
+    };
+  }
+
+  async publish<T>(subject: Subject<T>, message: T, options: PublishOptions = {}): Promise<PublishAck> {
+    if (this.closed) throw new BusClosedError(this.kind);
+    const data = subject.encode(message);
+    if (options.msgId !== undefined && this.duplicates.seen(options.msgId, Date.now())) return { duplicate: true };
+    const headers: Record<string, string> = {};
+    injectTraceContext(headers);
+    if (options.msgId !== undefined) headers[MSG_ID_HEADER] = options.msgId;
+    this.log.append(subject.name, data, Object.freeze(headers));
+    for (const durable of this.durables.get(subject.name)?.values() ?? []) durable.schedulePump();
+    return { duplicate: false };
+  }
+
+  async subscribe<T>(subject: Subject<T>, handler: Handler<T>, options: SubscribeOptions): Promise<BusSubscription> {
+    if (this.closed) throw new BusClosedError(this.kind);
+    requireDurable(options.durable);
+    let bySubject = this.durables.get(subject.name);
+    if (!bySubject) this.durables.set(subject.name, (bySubject = new Map()));
+    let durable = bySubject.get(options.durable);
+    if (!durable) {
+      const cursor = options.deliverPolicy === 'new' ? this.log.lastSeq + 1 : 1;
+      durable = new Durable(subject.name, options.durable, cursor, this.log, this.settings);
+      bySubject.set(options.durable, durable);
+    }
+    // Like a JetStream consumer update: the latest subscribe sets the editable limits.
+    durable.ackWaitMs = positive(options.ackWaitSeconds, DEFAULT_ACK_WAIT_SECONDS) * 1000;
+    durable.maxAckPending = positive(options.maxAckPending, DEFAULT_MAX_ACK_PENDING);
+    return durable.attach(
+      (data) => subject.decode(data),
+      handler as Handler<unknown>,
+    );
+  }
+
+  isConnected(): boolean {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const all = [...this.durables.values()].flatMap((bySubject) => [...bySubject.values()]);
+    await Promise.all(all.map((durable) => durable.close()));
+  }
+}
+
+/** Per-message consumer state, from first delivery until acknowledged. */
+interface Unacked {
+  deliveryCount: number;
+  /** `inflight`: a handler runs; `backoff`: waits to be `due`; `due`: queued for redelivery. */
+  state: 'inflight' | 'backoff' | 'due';
+  timer?: NodeJS.Timeout;
+}
+
+type Decode = (data: Uint8Array) => unknown;
+
+/** A durable consumer: a cursor over one subject plus its delivered-but-unacknowledged messages. */
+class Durable {
+  ackWaitMs = DEFAULT_ACK_WAIT_SECONDS * 1000;
+  maxAckPending = DEFAULT_MAX_ACK_PENDING;
+  /** Next stream sequence never delivered to this durable. */
+  private cursor: number;
+  private readonly unacked = new Map<number, Unacked>();
+  /** Sequences due for redelivery, served before new messages. */
+  private ready: number[] = [];
+  private readonly subscriptions: MemorySubscription[] = [];
+  private roundRobin = 0;
+  private pumpScheduled = false;
+
+  constructor(
+    private readonly subject: string,
+    private readonly name: string,
+    cursor: number,
+    private readonly log: MessageLog,
+    private readonly settings: Settings,
+  ) {
+    this.cursor = cursor;
+  }
+
+  attach(decode: Decode, handler: Handler<unknown>): BusSubscription {
+    const subscription = new MemorySubscription(decode, handler);
+    this.subscriptions.push(subscription);
+    this.schedulePump();
+    return {
+      stop: async () => {
+        const i = this.subscriptions.indexOf(subscription);
+        if (i >= 0) this.subscriptions.splice(i, 1);
+        await subscription.drain();
+      },
+    };
+  }
+
+  /** Stops every subscription and forgets pending timers: the bus is going away. */
+  async close(): Promise<void> {
+    const subscriptions = this.subscriptions.splice(0);
+    await Promise.all(subscriptions.map((s) => s.drain()));
+    for (const entry of this.unacked.values()) clearTimeout(entry.timer);
+  }
+
+  /** Dispatch on a later turn of the event loop, so a handler never runs inside `publish`. */
+  schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.subscriptions.length === 0) return;
+    while (this.ready.length > 0) {
+      const seq = this.ready.shift()!;
+      const entry = this.unacked.get(seq);
+      if (entry?.state !== 'due') continue;
+      const message = this.log.get(seq);
+      if (message) this.deliver(message, entry);
+      else this.unacked.delete(seq); // dropped by retention
+    }
+    // Unacked counts toward the limit until acknowledged, as in JetStream, whatever its state.
+    while (this.unacked.size < this.maxAckPending) {
+      const message = this.log.next(this.subject, this.cursor);
+      if (!message) {
+        this.cursor = this.log.lastSeq + 1;
+        return;
+      }
+      this.cursor = message.seq + 1;
+      const entry: Unacked = { deliveryCount: 0, state: 'inflight' };
+      this.unacked.set(message.seq, entry);
+      this.deliver(message, entry);
+    }
+  }
+
+  private deliver(message: StoredMessage, entry: Unacked): void {
+    const attempt = ++entry.deliveryCount;
+    entry.state = 'inflight';
+    entry.timer = unref(setTimeout(() => {
+      // Ack wait expired: redeliver even though the first handler may still finish (at-least-once).
+      if (entry.state === 'inflight' && entry.deliveryCount === attempt) this.markDue(message.seq, entry);
+    }, this.ackWaitMs));
+    const subscription = this.subscriptions[this.roundRobin++ % this.subscriptions.length]!;
+    const delivery: Delivery = { subject: message.subject, streamSeq: message.seq, deliveryCount: attempt, headers: message.headers };
+    subscription.run(message.data, delivery, this.name).then(
+      () => this.ack(message.seq, entry),
+      (err: unknown) => this.nak(message.seq, entry, attempt, err),
+    );
+  }
+
+  private ack(seq: number, entry: Unacked): void {
+    // Any attempt's ack settles the message, as a late JetStream ack does.
+    if (this.unacked.get(seq) !== entry) return;
+    clearTimeout(entry.timer);
+    this.unacked.delete(seq);
+    this.schedulePump();
+  }
+
+  private nak(seq: number, entry: Unacked, attempt: number, err: unknown): void {
+    const fields = { subject: this.subject, durable: this.name, streamSeq: seq, deliveryCount: attempt, ...errorFields(err) };
+    this.settings.logger.warn(fields, 'bus handler failed; will redeliver');
+    if (this.unacked.get(seq) !== entry || entry.deliveryCount !== attempt || entry.state !== 'inflight') return;
+    clearTimeout(entry.timer);
+    entry.state = 'backoff';
+    entry.timer = unref(setTimeout(() => this.markDue(seq, entry), redeliveryDelay(this.settings.redeliveryDelayMs, attempt)));
+  }
+
+  private markDue(seq: number, entry: Unacked): void {
+    entry.state = 'due';
+    entry.timer = undefined;
+    this.ready.push(seq);
+    this.schedulePump();
+  }
+}
+
+/** One `subscribe()` call: runs handlers and tracks them so `stop()` can wait. */
+class MemorySubscription {
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly decode: Decode,
+    private readonly handler: Handler<unknown>,
+  ) {}
+
+  run(data: Uint8Array, delivery: Delivery, durable: string): Promise<void> {
+    const done = withConsumerSpan({ system: 'memory', durable, delivery }, async () => {
+      await this.handler(this.decode(data), delivery);
+    });
+    const tracked = done.catch(() => undefined).finally(() => this.inflight.delete(tracked));
+    this.inflight.add(tracked);
+    return done;
+  }
+
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all(this.inflight);
+  }
+}
+
+function unref(timer: NodeJS.Timeout): NodeJS.Timeout {
+  timer.unref();
+  return timer;
+}

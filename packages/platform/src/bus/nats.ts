@@ -1,0 +1,334 @@
+/**
+ * The NATS JetStream event bus: one stream (default `RALM`, subjects `ralm.v1.>`)
+ * and one durable pull consumer per (durable, subject) pair. Works with
+ * nats-server 2.9+ (single filter subject, the 2.9 consumer-create API).
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstreamManager,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+// nats-core is transport-node's own dependency (same version); its types are not
+// re-exported under `moduleResolution: node10`, so import them from the source.
+import { headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
+import {
+  BusClosedError,
+  DEFAULT_ACK_WAIT_SECONDS,
+  DEFAULT_DUPLICATE_WINDOW_SECONDS,
+  DEFAULT_MAX_ACK_PENDING,
+  DEFAULT_REDELIVERY_DELAY_MS,
+  errorFields,
+  positive,
+  redeliveryDelay,
+  requireDurable,
+  silentLogger,
+  type BusLogger,
+} from './shared';
+import { injectTraceContext, withConsumerSpan } from './tracing';
+
+/** The JetStream stream the bus ensures at connect (created, or updated when its editable settings differ). */
+export interface NatsStreamOptions {
+  /** Stream name. Default `RALM`. */
+  name?: string;
+  /** Subjects the stream captures. Default `['ralm.v1.>']`. */
+  subjects?: string[];
+  /** Seconds a message is kept (`max_age`); 0 keeps forever. Default 604 800 (7 days). */
+  maxAgeSeconds?: number;
+  /** Seconds a `msgId` is remembered for dedupe (`duplicate_window`). Default 120. */
+  duplicateWindowSeconds?: number;
+  /** Where the server stores messages; fixed once the stream exists. Default `file`. */
+  storage?: 'file' | 'memory';
+  /** Stream replicas in a cluster, 1–5. Default 1. */
+  replicas?: number;
+}
+
+export interface NatsBusOptions {
+  /** `nats://host:port` URL(s) of the server or cluster. */
+  servers: string | string[];
+  /** Connection name shown by the server (use the service name). */
+  name: string;
+  stream?: NatsStreamOptions;
+  logger?: BusLogger;
+  /** Back-off after a handler throws, in ms, doubling per delivery up to 30 s. Default 1000. */
+  redeliveryDelayMs?: number;
+  /** Milliseconds between reconnect attempts to one server. Default 2000. */
+  reconnectTimeWaitMs?: number;
+}
+
+/**
+ * Connects, ensures the stream, and returns the bus. Rejects if the first
+ * connection or the stream set-up fails; after that it reconnects forever.
+ */
+export async function connectNatsBus(options: NatsBusOptions): Promise<EventBus> {
+  const logger = options.logger ?? silentLogger;
+  const nc = await connect({
+    servers: options.servers,
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,
+  });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const streamName = await ensureStream(jsm, options.stream ?? {});
+    logger.info({ server: nc.getServer(), stream: streamName }, 'nats bus connected');
+    return new NatsBus(nc, jsm, streamName, positive(options.redeliveryDelayMs, DEFAULT_REDELIVERY_DELAY_MS), logger);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+}
+
+async function ensureStream(jsm: JetStreamManager, options: NatsStreamOptions): Promise<string> {
+  const name = options.name ?? 'RALM';
+  const wanted = {
+    subjects: options.subjects ?? ['ralm.v1.>'],
+    max_age: nanos((options.maxAgeSeconds ?? 7 * 24 * 3600) * 1000),
+    duplicate_window: nanos((options.duplicateWindowSeconds ?? DEFAULT_DUPLICATE_WINDOW_SECONDS) * 1000),
+    num_replicas: options.replicas ?? 1,
+  };
+  const existing = await jsm.streams.info(name).catch((err: unknown) => {
+    if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return undefined;
+    throw err;
+  });
+  if (!existing) {
+    const config: Partial<StreamConfig> & { name: string } = {
+      name,
+      ...wanted,
+      storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+    };
+    await jsm.streams.add(config);
+  } else if (differs(existing.config, wanted)) {
+    await jsm.streams.update(name, wanted);
+  }
+  return name;
+}
+
+class NatsBus implements EventBus {
+  readonly kind = 'nats' as const;
+  private readonly js: JetStreamClient;
+  private readonly subscriptions = new Set<NatsSubscription>();
+  private connected = true;
+  private closed = false;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly stream: string,
+    private readonly redeliveryDelayMs: number,
+    private readonly logger: BusLogger,
+  ) {
+    this.js = jsm.jetstream();
+    void this.watchStatus();
+  }
+
+  async publish<T>(subject: Subject<T>, message: T, options: PublishOptions = {}): Promise<PublishAck> {
+    if (this.closed) throw new BusClosedError(this.kind);
+    const data = subject.encode(message);
+    const carrier: Record<string, string> = {};
+    injectTraceContext(carrier);
+    let hdrs: MsgHdrs | undefined;
+    for (const [key, value] of Object.entries(carrier)) (hdrs ??= natsHeaders()).set(key, value);
+    const ack = await this.js.publish(subject.name, data, {
+      ...(options.msgId === undefined ? {} : { msgID: options.msgId }),
+      ...(hdrs === undefined ? {} : { headers: hdrs }),
+    });
+    return { duplicate: ack.duplicate };
+  }
+
+  async subscribe<T>(subject: Subject<T>, handler: Handler<T>, options: SubscribeOptions): Promise<BusSubscription> {
+    if (this.closed) throw new BusClosedError(this.kind);
+    requireDurable(options.durable);
+    const name = consumerName(options.durable, subject.name);
+    await this.ensureConsumer(name, subject.name, options);
+    const consumer = await this.js.consumers.get(this.stream, name);
+    const subscription = new NatsSubscription(
+      options.durable,
+      (data) => subject.decode(data),
+      handler as Handler<unknown>,
+      this.redeliveryDelayMs,
+      this.logger,
+    );
+    await subscription.start(() => consumer.consume({ callback: (msg) => subscription.receive(msg) }));
+    if (this.closed) {
+      await subscription.stop(); // close() ran while this subscribe was in flight
+      throw new BusClosedError(this.kind);
+    }
+    this.subscriptions.add(subscription);
+    return {
+      stop: async () => {
+        this.subscriptions.delete(subscription);
+        await subscription.stop();
+      },
+    };
+  }
+
+  isConnected(): boolean {
+    return this.connected && !this.closed && !this.nc.isClosed();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const subscriptions = [...this.subscriptions];
+    this.subscriptions.clear();
+    await Promise.all(subscriptions.map((s) => s.stop()));
+    if (this.nc.isClosed()) return;
+    // Draining needs the server; while reconnecting, unsent acks are lost either way.
+    await (this.connected ? this.nc.drain() : this.nc.close());
+  }
+
+  private async ensureConsumer(name: string, subject: string, options: SubscribeOptions): Promise<void> {
+    const editable = {
+      ack_wait: nanos(positive(options.ackWaitSeconds, DEFAULT_ACK_WAIT_SECONDS) * 1000),
+      max_ack_pending: positive(options.maxAckPending, DEFAULT_MAX_ACK_PENDING),
+    };
+    const existing = await this.jsm.consumers.info(this.stream, name).catch((err: unknown) => {
+      if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return undefined;
+      throw err;
+    });
+    if (existing) {
+      // deliver_policy only applies at creation, as the port documents.
+      if (differs(existing.config, editable)) await this.jsm.consumers.update(this.stream, name, editable);
+      return;
+    }
+    const config: Partial<ConsumerConfig> = {
+      durable_name: name,
+      filter_subject: subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+      ...editable,
+    };
+    await this.jsm.consumers.add(this.stream, config);
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      switch (status.type) {
+        case 'disconnect':
+          this.connected = false;
+          this.logger.warn({ server: status.server }, 'nats disconnected; reconnecting');
+          break;
+        case 'reconnect':
+          this.connected = true;
+          this.logger.info({ server: status.server }, 'nats reconnected');
+          break;
+        case 'error':
+          this.logger.error(errorFields(status.error), 'nats connection error');
+          break;
+        case 'ldm':
+        case 'staleConnection':
+        case 'slowConsumer':
+          this.logger.warn({ status: status.type }, 'nats connection status');
+          break;
+        case 'close':
+          this.connected = false;
+          this.logger.info({}, 'nats connection closed');
+          break;
+        default:
+        // ping, reconnecting, update, forceReconnect: too chatty or informational only.
+      }
+    }
+  }
+}
+
+/** One `subscribe()` call: a `consume()` loop whose handlers run concurrently up to the consumer's max ack pending. */
+class NatsSubscription {
+  private readonly inflight = new Set<Promise<void>>();
+  private messages: ConsumerMessages | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly durable: string,
+    private readonly decode: (data: Uint8Array) => unknown,
+    private readonly handler: Handler<unknown>,
+    private readonly redeliveryDelayMs: number,
+    private readonly logger: BusLogger,
+  ) {}
+
+  async start(consume: () => Promise<ConsumerMessages>): Promise<void> {
+    this.messages = await consume();
+    void this.messages.closed().then((err) => {
+      if (err && !this.stopping) this.logger.error({ durable: this.durable, ...errorFields(err) }, 'nats consumer stopped');
+    });
+  }
+
+  receive(msg: JsMsg): void {
+    if (this.stopping) {
+      this.settle(() => msg.nak()); // hand it back now rather than after ack_wait
+      return;
+    }
+    const delivery: Delivery = {
+      subject: msg.subject,
+      streamSeq: msg.info.streamSequence,
+      deliveryCount: msg.info.deliveryCount,
+      headers: toRecord(msg.headers),
+    };
+    const done = withConsumerSpan({ system: 'nats', durable: this.durable, delivery }, async () => {
+      await this.handler(this.decode(msg.data), delivery);
+    }).then(
+      () => this.settle(() => msg.ack()),
+      (err: unknown) => {
+        const { subject, streamSeq, deliveryCount } = delivery;
+        this.logger.warn({ subject, durable: this.durable, streamSeq, deliveryCount, ...errorFields(err) }, 'bus handler failed; will redeliver');
+        this.settle(() => msg.nak(redeliveryDelay(this.redeliveryDelayMs, delivery.deliveryCount)));
+      },
+    );
+    const tracked = done.finally(() => this.inflight.delete(tracked));
+    this.inflight.add(tracked);
+  }
+
+  /** Acks are fire-and-forget; on a closed connection the server redelivers after ack_wait anyway. */
+  private settle(send: () => void): void {
+    try {
+      send();
+    } catch (err) {
+      this.logger.warn({ durable: this.durable, ...errorFields(err) }, 'nats ack not sent');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.messages?.close();
+    while (this.inflight.size > 0) await Promise.all(this.inflight);
+  }
+}
+
+/**
+ * JetStream consumer name for a (durable, subject) pair. The subject is part of
+ * the name so one durable can follow several subjects, as on the memory bus;
+ * only [A-Za-z0-9_-] survive (names become subject tokens and file names).
+ */
+export function consumerName(durable: string, subject: string): string {
+  const clean = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
+  return `${clean(durable)}__${clean(subject)}`;
+}
+
+function toRecord(hdrs: MsgHdrs | undefined): Record<string, string> {
+  const record: Record<string, string> = {};
+  if (hdrs) for (const [key, values] of hdrs) if (values[0] !== undefined) record[key] = values[0];
+  return Object.freeze(record);
+}
+
+function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+function differs(current: object, wanted: object): boolean {
+  const now = current as Record<string, unknown>;
+  return Object.entries(wanted).some(([key, value]) => JSON.stringify(now[key]) !== JSON.stringify(value));
+}

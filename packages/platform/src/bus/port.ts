@@ -1,0 +1,79 @@
+/**
+ * The event bus port. Services publish and consume domain events through this
+ * interface only; two adapters implement it: NATS JetStream (the mesh) and an
+ * in-memory bus (the embedded default, one process).
+ *
+ * Delivery is at-least-once: a message is acknowledged only after its handler
+ * resolves, so a handler must be idempotent (events carry an id for that).
+ */
+
+/** A typed subject: its NATS name and the codec of the message it carries. */
+export interface Subject<T> {
+  /** `ralm.v1.<entity>.<event>`, e.g. `ralm.v1.click.recorded`. */
+  readonly name: string;
+  encode(message: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+export interface PublishOptions {
+  /**
+   * Idempotency key. A second publish with the same id inside the bus's
+   * duplicate window is dropped by the bus (JetStream `Nats-Msg-Id`).
+   */
+  msgId?: string;
+}
+
+/** The bus's answer to a publish, once the message is stored. */
+export interface PublishAck {
+  /** True when the bus dropped the message as a repeat of an earlier `msgId` (nothing was stored). */
+  duplicate: boolean;
+}
+
+/** What a handler learns about the delivery besides the message itself. */
+export interface Delivery {
+  subject: string;
+  /** Position of the message in the stream, 1-based, strictly increasing per stream. */
+  streamSeq: number;
+  /** How many times this message has been delivered to this consumer, 1 on first delivery. */
+  deliveryCount: number;
+  /** Headers the publisher attached (trace context among them). */
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Durable consumer name. Two subscriptions with the same durable name share
+   * one cursor: after a restart delivery resumes at the first unacknowledged
+   * message, and messages that were delivered but not acknowledged come again.
+   */
+  durable: string;
+  /** Where a durable that does not exist yet starts: every stored message (default) or only new ones. */
+  deliverPolicy?: 'all' | 'new';
+  /** Seconds the bus waits for an ack before redelivering. Default 30. */
+  ackWaitSeconds?: number;
+  /** Most messages delivered and not yet acknowledged at one time. Default 256. */
+  maxAckPending?: number;
+}
+
+/**
+ * Called once per delivery. Resolve to acknowledge. Throw to have the message
+ * redelivered later (negative acknowledgement with a back-off).
+ */
+export type Handler<T> = (message: T, delivery: Delivery) => Promise<void>;
+
+export interface BusSubscription {
+  /** Stops delivering; in-flight handlers finish (and ack) before this resolves. Unacked messages stay with the durable. */
+  stop(): Promise<void>;
+}
+
+export interface EventBus {
+  /** `memory` or `nats`: reported in logs and `ralm status`. */
+  readonly kind: 'memory' | 'nats';
+  /** Resolves once the bus has stored the message durably (JetStream: the PubAck). */
+  publish<T>(subject: Subject<T>, message: T, options?: PublishOptions): Promise<PublishAck>;
+  subscribe<T>(subject: Subject<T>, handler: Handler<T>, options: SubscribeOptions): Promise<BusSubscription>;
+  /** True while the bus can accept publishes (drives health). */
+  isConnected(): boolean;
+  /** Stops every subscription, then drains and closes the connection. */
+  close(): Promise<void>;
+}

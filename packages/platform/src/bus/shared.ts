@@ -1,0 +1,54 @@
+/** Pieces both bus adapters share: logging, errors, redelivery back-off. */
+
+/** The slice of a pino logger the bus uses; a pino `Logger` satisfies it. */
+export interface BusLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export const silentLogger: BusLogger = { info() {}, warn() {}, error() {} };
+
+/** Publish or subscribe on a bus that `close()` has already closed. */
+export class BusClosedError extends Error {
+  override readonly name = 'BusClosedError';
+  readonly code = 'BUS_CLOSED';
+  constructor(kind: string) {
+    super(`${kind} event bus is closed`);
+  }
+}
+
+/** Defaults the port documents on `SubscribeOptions`. */
+export const DEFAULT_ACK_WAIT_SECONDS = 30;
+export const DEFAULT_MAX_ACK_PENDING = 256;
+/** JetStream's default `duplicate_window`. */
+export const DEFAULT_DUPLICATE_WINDOW_SECONDS = 120;
+export const DEFAULT_REDELIVERY_DELAY_MS = 1000;
+const MAX_REDELIVERY_DELAY_MS = 30_000;
+
+/**
+ * Delay before redelivering a message whose handler threw on its
+ * `deliveryCount`-th delivery: `base`, doubling per failure, capped at 30 s,
+ * so a poison message costs little while a brief outage recovers quickly.
+ */
+export function redeliveryDelay(baseMs: number, deliveryCount: number): number {
+  const exponent = Math.min(Math.max(deliveryCount - 1, 0), 16);
+  return Math.min(baseMs * 2 ** exponent, Math.max(baseMs, MAX_REDELIVERY_DELAY_MS));
+}
+
+/** `value` when it is a positive finite number, else `fallback` (options treat 0 as "default"). */
+export function positive(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+export function requireDurable(durable: string): void {
+  if (typeof durable !== 'string' || durable.trim() === '') {
+    throw new TypeError('subscribe: options.durable must be a non-empty string');
+  }
+}
+
+export function errorFields(err: unknown): { err: { name: string; message: string } } {
+  return err instanceof Error
+    ? { err: { name: err.name, message: err.message } }
+    : { err: { name: 'NonError', message: String(err) } };
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/**
+ * Parses environment variables once, against a zod schema whose keys are the
+ * variable names. Returns a frozen typed object; the first missing or malformed
+ * key raises ConfigError naming it. Only services' config.ts call this.
+ */
+export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): Readonly<z.output<S>> {
+  // Empty strings mean "unset" so `FOO= cmd` falls back to the default.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? '?');
+    const reason = cleaned[key] === undefined ? 'is required but not set' : `${issue.message} (got '${cleaned[key]}')`;
+    throw new ConfigError(key, reason);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** Reusable field parsers so every service spells the same variable the same way. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  host: (fallback: string) => z.string().min(1).default(fallback),
+  positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  nonNegativeInt: (fallback: number) => z.coerce.number().int().min(0).default(fallback),
+  fraction: (fallback: number) => z.coerce.number().min(0).max(1).default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  optionalUrl: () => z.url().optional(),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  path: (fallback: string) => z.string().min(1).default(fallback),
+};
+
+/** Variables every service understands; services extend this shape. */
+export const commonConfigShape = {
+  /** gRPC listen port; 0 picks a free port (tests, `ralm up`). */
+  GRPC_PORT: env.port(0),
+  /** Address to bind; loopback by default, 0.0.0.0 in containers. */
+  GRPC_HOST: env.host('127.0.0.1'),
+  /** Prometheus `/metrics` HTTP port; 0 picks a free port. */
+  METRICS_PORT: env.port(0),
+  /** NATS server URL(s), comma separated. Unset = embedded in-memory bus (single process only). */
+  NATS_URL: z.string().min(1).optional(),
+  /** Seconds SIGTERM waits for in-flight RPCs before forcing the server down. */
+  SHUTDOWN_GRACE_SECONDS: env.positiveInt(10),
+  LOG_LEVEL: env.logLevel(),
+};
+
+export const commonConfigSchema = z.object(commonConfigShape);
+export type CommonConfig = z.output<typeof commonConfigSchema>;

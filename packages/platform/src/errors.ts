@@ -1,0 +1,62 @@
+/**
+ * Typed domain errors. Handlers throw these; `toGrpcStatus` (grpc/status.ts)
+ * maps them to gRPC codes in one table. Anything else becomes INTERNAL with a
+ * generic message, so stack traces and internals never leak to callers.
+ */
+
+abstract class RalmError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The request is malformed. `field` is the path of the offending field, e.g. `clicks[3].user_id`. */
+export class InvalidArgumentError extends RalmError {
+  constructor(readonly field: string, reason: string) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/** A named entity does not exist. */
+export class NotFoundError extends RalmError {
+  constructor(readonly kind: string, readonly id: string, detail?: string) {
+    super(`${kind} '${id}' not found${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/** The request is valid but the system is not in a state to serve it (no model loaded, candidate retired). */
+export class FailedPreconditionError extends RalmError {}
+
+/** An entity that must be unique already exists. */
+export class AlreadyExistsError extends RalmError {}
+
+/** A dependency (bus, store, another service) cannot be reached; the caller may retry. */
+export class UnavailableError extends RalmError {}
+
+/** The caller's deadline passed before the work finished. */
+export class DeadlineExceededError extends RalmError {
+  constructor(message = 'deadline exceeded') {
+    super(message);
+  }
+}
+
+/** The caller cancelled the call. */
+export class CancelledError extends RalmError {
+  constructor(message = 'cancelled by the caller') {
+    super(message);
+  }
+}
+
+/** A limit was hit (queue full, too many concurrent jobs). */
+export class ResourceExhaustedError extends RalmError {}
+
+/** The RPC exists in the contract but its capability is not built in this version. */
+export class UnimplementedError extends RalmError {}
+
+/** Configuration is missing or malformed; `key` names the environment variable. */
+export class ConfigError extends RalmError {
+  constructor(readonly key: string, reason: string) {
+    super(`config ${key}: ${reason}`);
+  }
+}

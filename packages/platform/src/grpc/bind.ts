@@ -1,0 +1,157 @@
+import {
+  status as Status,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { CancelledError, DeadlineExceededError } from '../errors';
+import type { RpcMetrics } from '../metrics';
+import type { CallContext, ServiceBinding } from './handlers';
+import { statusName, toGrpcStatus, toServiceError } from './status';
+
+/** The part of every server call shape this file uses. */
+type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, 'getDeadline' | 'metadata'> & NodeJS.EventEmitter;
+
+export interface BindDeps {
+  metrics: RpcMetrics;
+  logger: Logger;
+}
+
+/** Deadline of a call in unix ms; grpc-js reports "none" as Infinity. */
+function deadlineOf(call: AnyCall): number | undefined {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Context plus a `finish` that clears timers and records metrics exactly once. */
+function openCall(method: string, call: AnyCall, deps: BindDeps) {
+  const started = process.hrtime.bigint();
+  const controller = new AbortController();
+  const deadlineMs = deadlineOf(call);
+  let timer: NodeJS.Timeout | undefined;
+  if (deadlineMs !== undefined) {
+    const left = deadlineMs - Date.now();
+    if (left <= 0) controller.abort(new DeadlineExceededError());
+    else timer = setTimeout(() => controller.abort(new DeadlineExceededError()), left);
+  }
+  const onCancel = () => controller.abort(new CancelledError());
+  call.once('cancelled', onCancel);
+  const ctx: CallContext = {
+    method,
+    signal: controller.signal,
+    deadlineMs,
+    metadata: call.metadata,
+    throwIfDone() {
+      if (controller.signal.aborted) throw controller.signal.reason;
+    },
+  };
+  let finished = false;
+  const finish = (err: unknown): ReturnType<typeof toGrpcStatus> | undefined => {
+    if (finished) return undefined;
+    finished = true;
+    if (timer) clearTimeout(timer);
+    call.removeListener('cancelled', onCancel);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (err === undefined) {
+      deps.metrics.duration.observe({ method, code: 'OK' }, seconds);
+      return undefined;
+    }
+    const mapped = toGrpcStatus(err);
+    const code = statusName(mapped.code);
+    deps.metrics.duration.observe({ method, code }, seconds);
+    deps.metrics.errors.inc({ method, code });
+    if (mapped.expected) deps.logger.debug({ method, code, details: mapped.details }, 'rpc failed');
+    else deps.logger.error({ method, err }, 'rpc failed with an unexpected error');
+    return mapped;
+  };
+  return { ctx, finish };
+}
+
+/** Adapts typed handlers to grpc-js' callback-style implementation, one wrapper per call shape. */
+export function toImplementation(binding: ServiceBinding, deps: BindDeps): UntypedServiceImplementation {
+  const definition = binding.definition as Record<string, MethodDefinition<unknown, unknown>>;
+  const handlers = binding.handlers as Record<string, (...args: never[]) => Promise<unknown>>;
+  const shortName = binding.name.split('.').pop()!;
+  const impl: UntypedServiceImplementation = {};
+  for (const [key, def] of Object.entries(definition)) {
+    const handler = handlers[key] as (...args: unknown[]) => Promise<unknown>;
+    if (typeof handler !== 'function') throw new Error(`${binding.name}: no handler for ${key}`);
+    const method = `${shortName}/${def.path.split('/').pop()}`;
+    if (!def.requestStream && !def.responseStream) {
+      impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        const { ctx, finish } = openCall(method, call, deps);
+        run(() => handler(call.request, ctx), ctx).then(
+          (response) => {
+            finish(undefined);
+            callback(null, response);
+          },
+          (err: unknown) => {
+            const mapped = finish(err);
+            if (mapped) callback(toServiceError(mapped));
+          },
+        );
+      };
+    } else if (def.requestStream && !def.responseStream) {
+      impl[key] = (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        const { ctx, finish } = openCall(method, call, deps);
+        run(() => handler(call as AsyncIterable<unknown>, ctx), ctx).then(
+          (response) => {
+            finish(undefined);
+            callback(null, response);
+          },
+          (err: unknown) => {
+            const mapped = finish(err);
+            if (mapped) callback(toServiceError(mapped));
+          },
+        );
+      };
+    } else if (!def.requestStream && def.responseStream) {
+      impl[key] = (call: ServerWritableStream<unknown, unknown>) => {
+        const { ctx, finish } = openCall(method, call, deps);
+        const send = (response: unknown) =>
+          new Promise<void>((resolve) => {
+            ctx.throwIfDone();
+            if (call.write(response)) resolve();
+            else call.once('drain', () => resolve());
+          });
+        run(() => handler(call.request, ctx, send), ctx).then(
+          () => {
+            finish(undefined);
+            call.end();
+          },
+          (err: unknown) => {
+            const mapped = finish(err);
+            if (mapped) call.emit('error', toServiceError(mapped));
+          },
+        );
+      };
+    } else {
+      impl[key] = (call: ServerDuplexStream<unknown, unknown>) => {
+        call.emit('error', { code: Status.UNIMPLEMENTED, details: `${method}: bidirectional streams are not supported` });
+      };
+    }
+  }
+  return impl;
+}
+
+/**
+ * Runs a handler but settles as soon as the call is over: the caller gets
+ * DEADLINE_EXCEEDED / CANCELLED on time even if the handler ignores its signal.
+ */
+function run<T>(work: () => Promise<T>, ctx: CallContext): Promise<T> {
+  if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve()
+      .then(work)
+      .then(resolve, reject)
+      .finally(() => ctx.signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,55 @@
+import { status as Status, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  AlreadyExistsError,
+  CancelledError,
+  DeadlineExceededError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  ResourceExhaustedError,
+  UnavailableError,
+  UnimplementedError,
+} from '../errors';
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** The one error → status table. Order matters only for subclasses (none today). */
+const TABLE: ReadonlyArray<readonly [ErrorClass, Status]> = [
+  [InvalidArgumentError, Status.INVALID_ARGUMENT],
+  [NotFoundError, Status.NOT_FOUND],
+  [FailedPreconditionError, Status.FAILED_PRECONDITION],
+  [AlreadyExistsError, Status.ALREADY_EXISTS],
+  [UnavailableError, Status.UNAVAILABLE],
+  [DeadlineExceededError, Status.DEADLINE_EXCEEDED],
+  [CancelledError, Status.CANCELLED],
+  [ResourceExhaustedError, Status.RESOURCE_EXHAUSTED],
+  [UnimplementedError, Status.UNIMPLEMENTED],
+];
+
+export interface MappedStatus {
+  code: Status;
+  details: string;
+  metadata: Metadata;
+  /** False for INTERNAL: the original error must be logged, not sent. */
+  expected: boolean;
+}
+
+export function toGrpcStatus(err: unknown): MappedStatus {
+  const metadata = new Metadata();
+  for (const [cls, code] of TABLE) {
+    if (err instanceof cls) {
+      if (err instanceof InvalidArgumentError) metadata.set('ralm-field', err.field);
+      return { code, details: err.message, metadata, expected: true };
+    }
+  }
+  return { code: Status.INTERNAL, details: 'internal error', metadata, expected: false };
+}
+
+export function toServiceError(mapped: MappedStatus): Partial<ServiceError> {
+  return { code: mapped.code, details: mapped.details, metadata: mapped.metadata, message: mapped.details };
+}
+
+/** Name of a status code for metric labels and logs, e.g. `NOT_FOUND`. */
+export function statusName(code: Status): string {
+  return Status[code] ?? String(code);
+}

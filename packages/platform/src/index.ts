@@ -1,0 +1,13 @@
+export * from './errors';
+export * from './config';
+export * from './logger';
+export * from './metrics';
+export * from './validate';
+export * from './service';
+export * from './grpc/handlers';
+export * from './grpc/server';
+export { toGrpcStatus, statusName } from './grpc/status';
+export * from './bus';
+export * from './main';
+export * from './grpc/client';
+export * from './events';

@@ -1,0 +1,57 @@
+import type { Logger } from 'pino';
+import { createBusFromUrl } from './bus';
+import type { EventBus } from './bus/port';
+import type { CommonConfig } from './config';
+import { ConfigError } from './errors';
+import { createLogger } from './logger';
+import { createServiceMetrics, type ServiceMetrics } from './metrics';
+import { exitOnSignals, hostService, type ServiceModule } from './service';
+import type { Tracing } from './tracing';
+
+/** What every service factory receives besides its own config. */
+export interface ServiceDeps {
+  bus: EventBus;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Unix ms; injected so tests control time. */
+  now: () => number;
+}
+
+export interface MainOptions<C extends CommonConfig> {
+  name: string;
+  tracing: Tracing;
+  loadConfig: (env: NodeJS.ProcessEnv) => C;
+  create: (config: C, deps: ServiceDeps) => ServiceModule | Promise<ServiceModule>;
+}
+
+/**
+ * The body of every service's main.ts: config → logger → bus → module → host
+ * → signals. A bad config exits 78 (EX_CONFIG) naming the variable.
+ */
+export function runMain<C extends CommonConfig>(options: MainOptions<C>): void {
+  let config: C;
+  try {
+    config = options.loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${options.name}: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const logger = createLogger(options.name, config.LOG_LEVEL);
+  (async () => {
+    const bus = await createBusFromUrl(config.NATS_URL, { name: options.name, logger });
+    const metrics = createServiceMetrics(options.name);
+    const module = await options.create(config, { bus, logger, metrics, now: Date.now });
+    const host = await hostService({ name: options.name, config, logger, metrics, bus, module });
+    exitOnSignals(async () => {
+      await host.stop();
+      await bus.close();
+      await options.tracing.shutdown();
+    }, logger);
+  })().catch((err: unknown) => {
+    logger.fatal({ err }, 'failed to start');
+    process.exit(1);
+  });
+}

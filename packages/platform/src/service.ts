@@ -1,0 +1,118 @@
+import type { Logger } from 'pino';
+import type { EventBus } from './bus/port';
+import type { CommonConfig } from './config';
+import { startGrpcServer, type RunningGrpcServer } from './grpc/server';
+import type { ServiceBinding } from './grpc/handlers';
+import { serveMetrics, type MetricsServer, type ServiceMetrics } from './metrics';
+
+/** What a service contributes; the platform owns sockets, health and shutdown around it. */
+export interface ServiceModule {
+  readonly bindings: ServiceBinding[];
+  /** Proto files served by reflection, relative to proto/ (e.g. `ralm/v1/trainer.proto`). */
+  readonly protoFiles: string[];
+  /** Runs after the gRPC port is bound and before health turns SERVING: subscribe, load state. */
+  start?(): Promise<void>;
+  /** Runs after the gRPC server stopped taking calls: stop subscriptions, flush state. */
+  stop?(): Promise<void>;
+  /** Extra readiness beyond the bus connection (e.g. a store is open). Defaults to ready. */
+  isReady?(): boolean;
+}
+
+export interface ServiceHost {
+  readonly name: string;
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+  /** gRPC address callers should dial, `host:port`. */
+  readonly address: string;
+  /** Graceful stop: NOT_SERVING → drain calls (grace) → module.stop → metrics server closed. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface HostOptions {
+  name: string;
+  config: Pick<CommonConfig, 'GRPC_HOST' | 'GRPC_PORT' | 'METRICS_PORT' | 'SHUTDOWN_GRACE_SECONDS'>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  bus: EventBus;
+  module: ServiceModule;
+  /** How often health is re-evaluated, ms. Default 1000. */
+  healthIntervalMs?: number;
+}
+
+/** Starts one service: metrics endpoint, gRPC server with health and reflection, then the module. */
+export async function hostService(options: HostOptions): Promise<ServiceHost> {
+  const { config, logger, module } = options;
+  const metricsServer: MetricsServer = await serveMetrics(options.metrics.registry, config.GRPC_HOST, config.METRICS_PORT);
+  let grpc: RunningGrpcServer;
+  try {
+    grpc = await startGrpcServer({
+      host: config.GRPC_HOST,
+      port: config.GRPC_PORT,
+      services: module.bindings,
+      metrics: options.metrics.rpc,
+      logger,
+      protoFiles: module.protoFiles,
+    });
+    await module.start?.();
+  } catch (err) {
+    await metricsServer.close();
+    throw err;
+  }
+
+  let serving: boolean | undefined;
+  const evaluate = () => {
+    const next = options.bus.isConnected() && (module.isReady?.() ?? true);
+    if (next !== serving) {
+      serving = next;
+      grpc.setServing(next);
+      logger.info({ serving: next }, next ? 'health SERVING' : 'health NOT_SERVING');
+    }
+  };
+  evaluate();
+  const healthTimer = setInterval(evaluate, options.healthIntervalMs ?? 1000);
+  healthTimer.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(healthTimer);
+      await grpc.shutdown(config.SHUTDOWN_GRACE_SECONDS * 1000);
+      await module.stop?.();
+      await metricsServer.close();
+      logger.info('stopped');
+    })());
+
+  logger.info({ grpcPort: grpc.port, metricsPort: metricsServer.port, bus: options.bus.kind }, 'service started');
+  return {
+    name: options.name,
+    grpcPort: grpc.port,
+    metricsPort: metricsServer.port,
+    address: `${config.GRPC_HOST}:${grpc.port}`,
+    stop,
+  };
+}
+
+/**
+ * SIGTERM / SIGINT run `stop` once and exit 0 (1 if stop fails). A second
+ * signal exits at once, for an operator who does not want to wait.
+ */
+export function exitOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal; exiting now');
+      process.exit(130);
+    }
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

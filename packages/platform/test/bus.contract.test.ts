@@ -1,0 +1,317 @@
+/**
+ * One contract suite for the event bus port, run against the in-memory bus and
+ * against NATS JetStream on a real nats-server. Waits are on events or on
+ * poll-until-with-deadline, never on fixed sleeps.
+ */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { connectNatsBus, consumerName, createMemoryBus, type Delivery, type EventBus, type Subject } from '@ralm/platform/bus';
+import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
+
+interface TestEvent {
+  id: string;
+  body?: string;
+}
+
+interface Seen {
+  id: string;
+  deliveryCount: number;
+  streamSeq: number;
+}
+
+let subjectCounter = 0;
+/** A fresh subject per test, so tests sharing one NATS stream never see each other's messages. */
+function testSubject(): Subject<TestEvent> {
+  const name = `ralm.v1.test${++subjectCounter}x${Math.random().toString(36).slice(2, 8)}.event`;
+  return {
+    name,
+    encode: (m) => new TextEncoder().encode(JSON.stringify(m)),
+    decode: (b) => JSON.parse(new TextDecoder().decode(b)) as TestEvent,
+  };
+}
+
+function deferred<T = void>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const ids = (n: number, prefix = 'm'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+async function publishAll(bus: EventBus, subject: Subject<TestEvent>, list: string[]): Promise<void> {
+  for (const id of list) await bus.publish(subject, { id }, { msgId: `${subject.name}:${id}` });
+}
+
+/** A handler that records every delivery and, once it resolves, the acknowledged id. */
+function recorder(before?: (event: TestEvent, delivery: Delivery) => Promise<void>) {
+  const seen: Seen[] = [];
+  const acked = new Set<string>();
+  const handler = async (event: TestEvent, delivery: Delivery): Promise<void> => {
+    seen.push({ id: event.id, deliveryCount: delivery.deliveryCount, streamSeq: delivery.streamSeq });
+    await before?.(event, delivery);
+    acked.add(event.id);
+  };
+  return { seen, acked, handler };
+}
+
+const exporter = new InMemorySpanExporter();
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+});
+afterAll(() => {
+  trace.disable();
+  propagation.disable();
+  context.disable();
+});
+
+function describeBusContract(name: string, makeBus: () => Promise<EventBus>): void {
+  describe(`${name} bus contract`, () => {
+    let bus: EventBus;
+    beforeEach(async () => {
+      bus = await makeBus();
+    });
+    afterEach(async () => {
+      await bus.close();
+    });
+
+    it('delivers a published message with its delivery metadata', async () => {
+      const subject = testSubject();
+      const got = deferred<[TestEvent, Delivery]>();
+      await bus.subscribe(subject, async (event, delivery) => got.resolve([event, delivery]), { durable: 'round-trip' });
+      await bus.publish(subject, { id: 'a', body: 'hello' });
+      const [event, delivery] = await got.promise;
+      expect(event).toEqual({ id: 'a', body: 'hello' });
+      expect(delivery).toMatchObject({ subject: subject.name, deliveryCount: 1 });
+      expect(delivery.streamSeq).toBeGreaterThanOrEqual(1);
+      expect(bus.kind).toBe(name);
+      expect(bus.isConnected()).toBe(true);
+    });
+
+    it('delivers every message in order, and never redelivers an acknowledged one', async () => {
+      const subject = testSubject();
+      const published = ids(20);
+      await publishAll(bus, subject, published);
+      const first = recorder();
+      const sub = await bus.subscribe(subject, first.handler, { durable: 'once' });
+      await waitFor('all 20 acked', () => first.acked.size === 20);
+      await sub.stop();
+      expect(first.seen.map((s) => s.id)).toEqual(published);
+      const seqs = first.seen.map((s) => s.streamSeq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(seqs).size).toBe(20);
+
+      // A redelivery of anything acked would arrive before this later message.
+      const again = recorder();
+      await bus.subscribe(subject, again.handler, { durable: 'once' });
+      await bus.publish(subject, { id: 'sentinel' });
+      await waitFor('sentinel', () => again.acked.has('sentinel'));
+      expect(again.seen.map((s) => s.id)).toEqual(['sentinel']);
+    });
+
+    it('drops a publish whose msgId was already seen', async () => {
+      const subject = testSubject();
+      await bus.publish(subject, { id: 'a' }, { msgId: `${subject.name}:x` });
+      await bus.publish(subject, { id: 'a-again' }, { msgId: `${subject.name}:x` });
+      await bus.publish(subject, { id: 'b' }, { msgId: `${subject.name}:y` });
+      const r = recorder();
+      await bus.subscribe(subject, r.handler, { durable: 'dedupe' });
+      await waitFor('b', () => r.acked.has('b'));
+      expect(r.seen.map((s) => s.id)).toEqual(['a', 'b']);
+      expect(r.seen[1]!.streamSeq).toBe(r.seen[0]!.streamSeq + 1);
+    });
+
+    it('resumes a durable after stop(): every message processed, interrupted ones redelivered', async () => {
+      const subject = testSubject();
+      const published = ids(100);
+      await publishAll(bus, subject, published);
+      const blocked = new Set(ids(10).map((_, i) => `m${40 + i}`));
+      const gate = deferred();
+      let inflight = 0;
+      let maxInflight = 0;
+      const first = recorder(async (event) => {
+        maxInflight = Math.max(maxInflight, ++inflight);
+        try {
+          if (blocked.has(event.id)) await gate.promise;
+        } finally {
+          inflight--;
+        }
+      });
+      const sub = await bus.subscribe(subject, first.handler, { durable: 'resume', maxAckPending: 10 });
+      await waitFor('m40..m49 in flight', () => inflight === 10);
+      expect(first.seen.map((s) => s.id)).toEqual(ids(50)); // maxAckPending holds m50 back
+      let stopped = false;
+      const stopping = sub.stop().then(() => (stopped = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(stopped).toBe(false); // stop() waits for in-flight handlers
+      gate.reject(new Error('interrupted by shutdown'));
+      await stopping;
+      expect(maxInflight).toBe(10);
+      expect([...first.acked].sort()).toEqual(ids(40).sort());
+
+      const second = recorder();
+      await bus.subscribe(subject, second.handler, { durable: 'resume', maxAckPending: 10 });
+      await waitFor('the rest acked', () => second.acked.size === 60);
+      const processed = new Set([...first.acked, ...second.acked]);
+      expect([...processed].sort()).toEqual([...published].sort());
+      expect([...first.acked].filter((id) => second.acked.has(id))).toEqual([]);
+      for (const s of second.seen) expect(s.deliveryCount).toBe(blocked.has(s.id) ? 2 : 1);
+    });
+
+    it('redelivers a message whose handler threw', async () => {
+      const subject = testSubject();
+      const r = recorder(async (event, delivery) => {
+        if (event.id === 'b' && delivery.deliveryCount === 1) throw new Error('transient');
+      });
+      await bus.subscribe(subject, r.handler, { durable: 'retry' });
+      await publishAll(bus, subject, ['a', 'b', 'c']);
+      await waitFor('b acked', () => r.acked.has('b'));
+      expect(r.seen.filter((s) => s.id === 'b').map((s) => s.deliveryCount)).toEqual([1, 2]);
+      expect([...r.acked].sort()).toEqual(['a', 'b', 'c']);
+    });
+
+    it('redelivers when the ack wait expires', async () => {
+      const subject = testSubject();
+      const gate = deferred();
+      const r = recorder(async (_event, delivery) => {
+        if (delivery.deliveryCount === 1) await gate.promise;
+      });
+      await bus.subscribe(subject, r.handler, { durable: 'slow', ackWaitSeconds: 1 });
+      await bus.publish(subject, { id: 'a' });
+      await waitFor('second delivery', () => r.seen.length === 2);
+      gate.resolve();
+      expect(r.seen.map((s) => s.deliveryCount)).toEqual([1, 2]);
+    });
+
+    it('gives each durable every message', async () => {
+      const subject = testSubject();
+      const a = recorder();
+      const b = recorder();
+      await bus.subscribe(subject, a.handler, { durable: 'reader-a' });
+      await bus.subscribe(subject, b.handler, { durable: 'reader-b' });
+      await publishAll(bus, subject, ids(10));
+      await waitFor('both durables', () => a.acked.size === 10 && b.acked.size === 10);
+      expect(a.seen.map((s) => s.id)).toEqual(ids(10));
+      expect(b.seen.map((s) => s.id)).toEqual(ids(10));
+    });
+
+    it("starts a new durable at the next message with deliverPolicy 'new'", async () => {
+      const subject = testSubject();
+      await bus.publish(subject, { id: 'old' });
+      const r = recorder();
+      await bus.subscribe(subject, r.handler, { durable: 'latest', deliverPolicy: 'new' });
+      await bus.publish(subject, { id: 'new' });
+      await waitFor('new', () => r.acked.has('new'));
+      expect(r.seen.map((s) => s.id)).toEqual(['new']);
+    });
+
+    it("runs the handler in a CONSUMER span under the publisher's trace", async () => {
+      const subject = testSubject();
+      const got = deferred<{ traceId?: string; headers: Delivery['headers'] }>();
+      const handler = async (_e: TestEvent, delivery: Delivery): Promise<void> =>
+        got.resolve({ traceId: trace.getSpan(context.active())?.spanContext().traceId, headers: delivery.headers });
+      await bus.subscribe(subject, handler, { durable: 'traced' });
+      const tracer = trace.getTracer('bus-test');
+      const publisher = await tracer.startActiveSpan('publish-click', async (span) => {
+        await bus.publish(subject, { id: 'a', body: 'secret-payload' }, { msgId: `${subject.name}:a` });
+        span.end();
+        return span.spanContext();
+      });
+      const { traceId, headers } = await got.promise;
+      expect(headers['traceparent']).toContain(publisher.traceId);
+      expect(traceId).toBe(publisher.traceId);
+      await waitFor('consumer span exported', () => exporter.getFinishedSpans().some((s) => s.name === `${subject.name} process`));
+      const span = exporter.getFinishedSpans().find((s) => s.name === `${subject.name} process`)!;
+      expect(span.kind).toBe(SpanKind.CONSUMER);
+      expect(span.parentSpanContext?.spanId).toBe(publisher.spanId);
+      expect(span.attributes).toMatchObject({
+        'messaging.system': name,
+        'messaging.destination.name': subject.name,
+        'messaging.message.id': `${subject.name}:a`,
+        'ralm.bus.delivery_count': 1,
+      });
+      expect(JSON.stringify(span.attributes)).not.toContain('secret-payload');
+    });
+
+    it('rejects a subscribe without a durable, and use after close()', async () => {
+      const subject = testSubject();
+      await expect(bus.subscribe(subject, async () => undefined, { durable: '' })).rejects.toBeInstanceOf(TypeError);
+      await bus.close();
+      expect(bus.isConnected()).toBe(false);
+      await expect(bus.publish(subject, { id: 'late' })).rejects.toMatchObject({ code: 'BUS_CLOSED' });
+      await expect(bus.subscribe(subject, async () => undefined, { durable: 'late' })).rejects.toMatchObject({ code: 'BUS_CLOSED' });
+    });
+  });
+}
+
+describeBusContract('memory', async () => createMemoryBus({ redeliveryDelayMs: 20 }));
+
+describe('nats', () => {
+  let server: NatsServer;
+  const connectBus = (): Promise<EventBus> =>
+    connectNatsBus({ servers: server.url, name: 'bus-test', redeliveryDelayMs: 20, reconnectTimeWaitMs: 100 });
+
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describeBusContract('nats', connectBus);
+
+  it('updates the stream and a durable when their editable settings change', async () => {
+    const subject = testSubject();
+    const first = await connectBus();
+    await (await first.subscribe(subject, async () => undefined, { durable: 'tuned', ackWaitSeconds: 30 })).stop();
+    await first.close();
+    const second = await connectNatsBus({ servers: server.url, name: 'bus-test', stream: { duplicateWindowSeconds: 60 } });
+    await (await second.subscribe(subject, async () => undefined, { durable: 'tuned', ackWaitSeconds: 5, maxAckPending: 7 })).stop();
+    await second.close();
+
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info('RALM')).config.duplicate_window).toBe(60e9);
+      const consumer = await jsm.consumers.info('RALM', consumerName('tuned', subject.name));
+      expect(consumer.config).toMatchObject({ ack_wait: 5e9, max_ack_pending: 7, filter_subject: subject.name });
+      await jsm.streams.update('RALM', { duplicate_window: 120e9 });
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('reconnects after a server restart and keeps delivering from the durable', async () => {
+    const bus = await connectBus();
+    try {
+      const subject = testSubject();
+      const r = recorder();
+      await bus.subscribe(subject, r.handler, { durable: 'survivor' });
+      await publishAll(bus, subject, ids(10));
+      await waitFor('before restart', () => r.acked.size === 10);
+
+      await server.restart(() => waitFor('disconnect noticed', () => !bus.isConnected()));
+      await waitFor('reconnected', () => bus.isConnected());
+      await publishAll(bus, subject, ids(10, 'after'));
+      await waitFor('after restart', () => r.acked.size === 20);
+      expect(new Set(r.seen.map((s) => s.id)).size).toBe(20);
+    } finally {
+      await bus.close();
+    }
+  });
+});

@@ -1,0 +1,14 @@
+import { ClustererServiceService } from '@ralm/proto/clusterer';
+import { bindService, type ServiceBinding } from '@ralm/platform';
+import { getClusters } from './handlers/get-clusters';
+import { recluster } from './handlers/recluster';
+import type { ClustererDeps } from './ports';
+
+export const CLUSTERER_PROTO = 'ralm/v1/clusterer.proto';
+
+export function clustererBinding(deps: ClustererDeps): ServiceBinding {
+  return bindService('ralm.v1.ClustererService', ClustererServiceService, {
+    getClusters: (req) => getClusters(req, deps),
+    recluster: (req) => recluster(req, deps),
+  }) as ServiceBinding;
+}

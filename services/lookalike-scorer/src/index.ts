@@ -1,0 +1,2 @@
+export { createLookalikeScorer, type LookalikeScorerModule } from './module';
+export { loadLookalikeScorerConfig, type LookalikeScorerConfig } from './config';

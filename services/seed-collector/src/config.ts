@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { commonConfigShape, env, loadConfig } from '@ralm/platform';
+
+const schema = z.object({
+  ...commonConfigShape,
+  /** Most distinct clickers kept per candidate, the latest ones (paper: 3,000,000). */
+  SEED_CAP: env.positiveInt(3_000_000),
+  /** Event ids remembered for idempotence beyond the bus's own duplicate window; ~100 bytes each. */
+  DEDUPE_CAP: env.positiveInt(2_000_000),
+  /** Seeds a candidate needs before it is servable by look-alike (paper: 100); reported in GetSeedStats. */
+  SERVABLE_MIN_SEEDS: env.positiveInt(100),
+  /** Allowed clock skew: clicks stamped further in the future are rejected. */
+  CLICK_MAX_FUTURE_SKEW_SECONDS: env.nonNegativeInt(300),
+  /** Click window: older clicks are rejected. */
+  CLICK_MAX_AGE_SECONDS: env.positiveInt(30 * 24 * 3600),
+  /** How often changed candidates are announced on `ralm.v1.seeds.updated` (one message per candidate per period). */
+  SEEDS_UPDATED_INTERVAL_MS: env.positiveInt(1000),
+  /** Durable consumer name on `ralm.v1.click.recorded`; replicas of one deployment share it. */
+  CLICKS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('seed-collector'),
+});
+
+export type SeedCollectorConfig = z.output<typeof schema>;
+
+export function loadSeedCollectorConfig(environment: NodeJS.ProcessEnv): SeedCollectorConfig {
+  return loadConfig(schema, environment);
+}

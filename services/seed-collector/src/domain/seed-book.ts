@@ -1,0 +1,214 @@
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@ralm/platform/errors';
+import { RecencySet } from './recency-set';
+
+/** Why a click was refused; a small fixed set, so it can label a metric. */
+export type RejectReason =
+  | 'invalid_event_id'
+  | 'invalid_user_id'
+  | 'invalid_candidate_id'
+  | 'invalid_timestamp'
+  | 'timestamp_in_future'
+  | 'timestamp_too_old'
+  | 'unknown_candidate'
+  | 'retired_candidate';
+
+export interface Click {
+  eventId: string;
+  userId: string;
+  candidateId: string;
+  /** Unix milliseconds of the click on the user's device or the upstream server. */
+  timestampMs: number;
+}
+
+/** RETIRED and EXPIRED are final: the registry never reuses a candidate id. */
+export type CandidateState = 'active' | 'retired' | 'expired';
+
+export interface CandidateRecord {
+  readonly candidateId: string;
+  category: string;
+  tags: string[];
+  state: CandidateState;
+  registeredAtMs: number;
+  retiredAtMs: number;
+  retiredReason: string;
+  lastClickAtMs: number;
+  totalClicks: number;
+  /** Increments whenever the seed set's membership changes (a user added or evicted); a repeat click only refreshes recency. */
+  seedVersion: number;
+}
+
+export interface Rejection {
+  reason: RejectReason;
+  /** Field path inside the click, e.g. `user_id`. */
+  field: string;
+  message: string;
+}
+
+export type ApplyOutcome =
+  | { kind: 'applied'; seedCount: number; seedVersion: number; evicted: number }
+  | { kind: 'duplicate' }
+  | { kind: 'rejected'; rejection: Rejection };
+
+export interface SeedBookOptions {
+  /** Most distinct clickers kept per candidate (paper: 3,000,000). */
+  seedCap: number;
+  /** Most event ids remembered for idempotence; older ids fall out first. */
+  dedupeCap: number;
+  /** Clicks stamped further than this in the future are refused (clock skew allowance). */
+  maxFutureSkewMs: number;
+  /** Clicks older than this are refused: they cannot describe a candidate's current audience. */
+  maxClickAgeMs: number;
+}
+
+const ID_MAX = 256;
+
+function idProblem(value: string): string | undefined {
+  if (value.length === 0) return 'is required';
+  if (value.length > ID_MAX) return `is longer than ${ID_MAX} characters`;
+  if (/[\u0000-\u001f\u007f]/.test(value)) return 'contains control characters';
+  return undefined;
+}
+
+/**
+ * The user-feedback monitor's state: registered candidates and, per candidate,
+ * the latest distinct clickers. Pure: no clock, no I/O; callers pass `nowMs`.
+ */
+export class SeedBook {
+  private readonly candidates = new Map<string, CandidateRecord>();
+  private readonly seeds = new Map<string, RecencySet<string>>();
+  private readonly seenEvents: RecencySet<string>;
+  private readonly dirty = new Set<string>();
+
+  constructor(readonly options: SeedBookOptions) {
+    this.seenEvents = new RecencySet(options.dedupeCap);
+  }
+
+  /** Registers a candidate, or replaces category and tags of an active one (idempotent). */
+  register(candidateId: string, category: string, tags: string[], nowMs: number): { record: CandidateRecord; created: boolean } {
+    const existing = this.candidates.get(candidateId);
+    if (existing) {
+      if (existing.state !== 'active') {
+        throw new FailedPreconditionError(`candidate '${candidateId}' is ${existing.state}; candidate ids are never reused`);
+      }
+      existing.category = category;
+      existing.tags = [...new Set(tags)];
+      return { record: existing, created: false };
+    }
+    const record: CandidateRecord = {
+      candidateId,
+      category,
+      tags: [...new Set(tags)],
+      state: 'active',
+      registeredAtMs: nowMs,
+      retiredAtMs: 0,
+      retiredReason: '',
+      lastClickAtMs: 0,
+      totalClicks: 0,
+      seedVersion: 0,
+    };
+    this.candidates.set(candidateId, record);
+    this.seeds.set(candidateId, new RecencySet(this.options.seedCap));
+    return { record, created: true };
+  }
+
+  /** Final: clicks are refused from now on. Retiring an ended candidate changes nothing. */
+  retire(candidateId: string, reason: string, nowMs: number, state: 'retired' | 'expired' = 'retired'): CandidateRecord {
+    const record = this.get(candidateId);
+    if (record.state === 'active') {
+      record.state = state;
+      record.retiredAtMs = nowMs;
+      record.retiredReason = reason;
+    }
+    return record;
+  }
+
+  get(candidateId: string): CandidateRecord {
+    const record = this.candidates.get(candidateId);
+    if (!record) throw new NotFoundError('candidate', candidateId);
+    return record;
+  }
+
+  seedCount(candidateId: string): number {
+    return this.seeds.get(candidateId)?.size ?? 0;
+  }
+
+  /** Seed user ids, newest first, at most `limit`. */
+  newestSeeds(candidateId: string, limit: number): string[] {
+    this.get(candidateId);
+    return this.seeds.get(candidateId)!.newest(limit);
+  }
+
+  hasSeen(eventId: string): boolean {
+    return this.seenEvents.has(eventId);
+  }
+
+  /** Checks a click against the contract and the registry without changing anything. */
+  check(click: Click, nowMs: number): Rejection | undefined {
+    const ids: Array<[keyof Click, string, RejectReason]> = [
+      ['eventId', 'event_id', 'invalid_event_id'],
+      ['userId', 'user_id', 'invalid_user_id'],
+      ['candidateId', 'candidate_id', 'invalid_candidate_id'],
+    ];
+    for (const [key, field, reason] of ids) {
+      const problem = idProblem(click[key] as string);
+      if (problem) return { reason, field, message: `${field} ${problem}` };
+    }
+    const ts = click.timestampMs;
+    if (!Number.isSafeInteger(ts) || ts <= 0) {
+      return { reason: 'invalid_timestamp', field: 'timestamp_ms', message: `timestamp_ms must be positive unix milliseconds, got ${ts}` };
+    }
+    if (ts > nowMs + this.options.maxFutureSkewMs) {
+      return { reason: 'timestamp_in_future', field: 'timestamp_ms', message: `timestamp_ms ${ts} is ${ts - nowMs} ms in the future` };
+    }
+    if (ts < nowMs - this.options.maxClickAgeMs) {
+      return { reason: 'timestamp_too_old', field: 'timestamp_ms', message: `timestamp_ms ${ts} is older than the ${this.options.maxClickAgeMs} ms click window` };
+    }
+    const record = this.candidates.get(click.candidateId);
+    if (!record) return { reason: 'unknown_candidate', field: 'candidate_id', message: `candidate '${click.candidateId}' is not registered` };
+    if (record.state !== 'active') {
+      return { reason: 'retired_candidate', field: 'candidate_id', message: `candidate '${click.candidateId}' is ${record.state}` };
+    }
+    return undefined;
+  }
+
+  /** Applies a click at most once per event id. */
+  apply(click: Click, nowMs: number): ApplyOutcome {
+    if (this.seenEvents.has(click.eventId)) return { kind: 'duplicate' };
+    const rejection = this.check(click, nowMs);
+    if (rejection) return { kind: 'rejected', rejection };
+    this.seenEvents.touch(click.eventId);
+    const record = this.candidates.get(click.candidateId)!;
+    const seeds = this.seeds.get(click.candidateId)!;
+    const isNew = !seeds.has(click.userId);
+    const evicted = seeds.touch(click.userId).length;
+    record.totalClicks += 1;
+    if (isNew || evicted > 0) record.seedVersion += 1;
+    record.lastClickAtMs = Math.max(record.lastClickAtMs, click.timestampMs);
+    this.dirty.add(click.candidateId);
+    return { kind: 'applied', seedCount: seeds.size, seedVersion: record.seedVersion, evicted };
+  }
+
+  /** Puts a candidate back on the changed list (its announcement failed). */
+  markDirty(candidateId: string): void {
+    if (this.candidates.has(candidateId)) this.dirty.add(candidateId);
+  }
+
+  /** Counts of candidates by state, for the gauge. */
+  countByState(): Record<CandidateState, number> {
+    const counts: Record<CandidateState, number> = { active: 0, retired: 0, expired: 0 };
+    for (const record of this.candidates.values()) counts[record.state]++;
+    return counts;
+  }
+
+  /** Candidates whose seeds changed since the last call; coalesces many clicks into one announcement. */
+  takeDirty(): string[] {
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    return ids;
+  }
+}
+
+/** Throws InvalidArgumentError for a rejection that should fail a whole request. */
+export function rejectionError(rejection: Rejection, prefix = ''): InvalidArgumentError {
+  return new InvalidArgumentError(`${prefix}${rejection.field}`, rejection.message);
+}

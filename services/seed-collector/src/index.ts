@@ -1,0 +1,2 @@
+export { createSeedCollector, type SeedCollectorModule } from './module';
+export { loadSeedCollectorConfig, type SeedCollectorConfig } from './config';

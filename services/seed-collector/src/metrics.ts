@@ -1,0 +1,24 @@
+import { Counter, Gauge } from 'prom-client';
+import type { ServiceMetrics } from '@ralm/platform';
+import type { SeedBook } from './domain/seed-book';
+import type { SeedCollectorMetrics } from './ports';
+
+export function createSeedCollectorMetrics(service: ServiceMetrics, book: SeedBook): SeedCollectorMetrics {
+  const p = service.prefix;
+  const registers = [service.registry];
+  return {
+    clicks: new Counter({ name: `${p}_clicks_total`, help: 'Clicks by source (grpc, bus) and outcome (accepted, duplicate, rejected).', labelNames: ['source', 'outcome'], registers }),
+    rejections: new Counter({ name: `${p}_click_rejections_total`, help: 'Rejected clicks by reason.', labelNames: ['reason'], registers }),
+    seedsAnnounced: new Counter({ name: `${p}_seeds_updated_published_total`, help: 'seeds.updated events published (coalesced per candidate).', registers }),
+    candidates: new Gauge({
+      name: `${p}_candidates`,
+      help: 'Registered candidates by state.',
+      labelNames: ['state'],
+      registers,
+      // Read at scrape time rather than kept in step on every registration.
+      collect() {
+        for (const [state, n] of Object.entries(book.countByState())) this.set({ state }, n);
+      },
+    }),
+  };
+}

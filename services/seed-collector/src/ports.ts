@@ -1,0 +1,25 @@
+import type { Counter, Gauge } from 'prom-client';
+import type { EventBus } from '@ralm/platform';
+import type { SeedCollectorConfig } from './config';
+import type { SeedBook } from './domain/seed-book';
+
+/** Counters the handlers and the click consumer update; created once in metrics.ts. */
+export interface SeedCollectorMetrics {
+  /** Clicks by outcome: accepted (published / applied), duplicate, rejected; and where they came from. */
+  clicks: Counter<'source' | 'outcome'>;
+  /** Rejected clicks by reason (a fixed set, see RejectReason). */
+  rejections: Counter<'reason'>;
+  /** `seeds.updated` announcements published. */
+  seedsAnnounced: Counter<string>;
+  /** Registered candidates by state. */
+  candidates: Gauge<'state'>;
+}
+
+/** Everything a handler may touch. */
+export interface SeedCollectorDeps {
+  readonly config: SeedCollectorConfig;
+  readonly book: SeedBook;
+  readonly bus: EventBus;
+  readonly metrics: SeedCollectorMetrics;
+  readonly now: () => number;
+}

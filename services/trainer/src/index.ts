@@ -1,0 +1,2 @@
+export { createTrainer, type TrainerModule } from './module';
+export { loadTrainerConfig, type TrainerConfig } from './config';

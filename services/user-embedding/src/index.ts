@@ -1,0 +1,2 @@
+export { createUserEmbedding, type UserEmbeddingModule } from './module';
+export { loadUserEmbeddingConfig, type UserEmbeddingConfig } from './config';
