@@ -1,0 +1,113 @@
+import {
+  createBusFromUrl,
+  createLogger,
+  createServiceMetrics,
+  hostService,
+  type CommonConfig,
+  type EventBus,
+  type ServiceDeps,
+  type ServiceHost,
+  type ServiceModule,
+} from '@ralm/platform';
+import { createClusterer, loadClustererConfig } from '@ralm/clusterer';
+import { createLookalikeScorer, loadLookalikeScorerConfig } from '@ralm/lookalike-scorer';
+import { createSeedCollector, loadSeedCollectorConfig } from '@ralm/seed-collector';
+import { createTrainer, loadTrainerConfig } from '@ralm/trainer';
+import { createUserEmbedding, loadUserEmbeddingConfig } from '@ralm/user-embedding';
+
+/** One entry per service, in start order (dependencies first). */
+interface ServiceSpec<C extends CommonConfig, M extends ServiceModule> {
+  name: string;
+  load: (env: NodeJS.ProcessEnv) => C;
+  create: (config: C, deps: ServiceDeps) => M;
+}
+
+function spec<C extends CommonConfig, M extends ServiceModule>(s: ServiceSpec<C, M>): ServiceSpec<CommonConfig, ServiceModule> {
+  return s as unknown as ServiceSpec<CommonConfig, ServiceModule>;
+}
+
+export const SERVICES = [
+  spec({ name: 'user-embedding', load: loadUserEmbeddingConfig, create: createUserEmbedding }),
+  spec({ name: 'seed-collector', load: loadSeedCollectorConfig, create: createSeedCollector }),
+  spec({ name: 'clusterer', load: loadClustererConfig, create: createClusterer }),
+  spec({ name: 'lookalike-scorer', load: loadLookalikeScorerConfig, create: createLookalikeScorer }),
+  spec({ name: 'trainer', load: loadTrainerConfig, create: createTrainer }),
+] as const;
+
+export type ServiceName = (typeof SERVICES)[number]['name'];
+
+export interface MeshOptions {
+  /** NATS URL(s); undefined = one in-memory bus shared by the five services. */
+  natsUrl?: string;
+  /** gRPC ports are base, base+1, …; metrics ports base+100, …. 0 = free ports. */
+  portBase: number;
+  host: string;
+  logLevel: string;
+  /** Extra environment for every service (e.g. SEEDS_UPDATED_INTERVAL_MS in tests); wins over process env. */
+  env?: NodeJS.ProcessEnv;
+  /** Base environment; process.env by default. */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** Per-service unix-ms clock; Date.now by default. */
+  now?: () => number;
+}
+
+export interface RunningService {
+  readonly name: string;
+  readonly host: ServiceHost;
+  readonly module: ServiceModule;
+}
+
+export interface Mesh {
+  readonly bus: EventBus;
+  readonly services: RunningService[];
+  service(name: ServiceName): RunningService;
+  /** Stops services in reverse start order, then closes the bus. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the five services in this process on loopback. With the in-memory bus
+ * they must share a process; with NATS they could equally run apart (each
+ * service's own main.ts).
+ */
+export async function startMesh(options: MeshOptions): Promise<Mesh> {
+  const bus = await createBusFromUrl(options.natsUrl, { name: 'ralm-mesh', logger: createLogger('bus', options.logLevel) });
+  const running: RunningService[] = [];
+  const stopAll = async () => {
+    for (const s of [...running].reverse()) await s.host.stop();
+    await bus.close();
+  };
+  try {
+    for (const [i, s] of SERVICES.entries()) {
+      const port = (offset: number) => String(options.portBase === 0 ? 0 : options.portBase + offset + i);
+      const config = s.load({
+        ...(options.baseEnv ?? process.env),
+        GRPC_HOST: options.host,
+        GRPC_PORT: port(0),
+        METRICS_PORT: port(100),
+        NATS_URL: options.natsUrl,
+        LOG_LEVEL: options.logLevel,
+        ...options.env,
+      });
+      const logger = createLogger(s.name, config.LOG_LEVEL);
+      const metrics = createServiceMetrics(s.name);
+      const module = s.create(config, { bus, logger, metrics, now: options.now ?? Date.now });
+      const host = await hostService({ name: s.name, config, logger, metrics, bus, module });
+      running.push({ name: s.name, host, module });
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    bus,
+    services: running,
+    service(name) {
+      const found = running.find((r) => r.name === name);
+      if (!found) throw new Error(`no service ${name}`);
+      return found;
+    },
+    stop: () => (stopping ??= stopAll()),
+  };
+}
