@@ -15,11 +15,15 @@ $(NPM_STAMP): package-lock.json
 
 deps: $(NPM_STAMP) ## install npm packages
 
-system-deps: ## install Debian packages the tests use (nats-server) when missing
-	@command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || { \
-	  echo "installing nats-server with apt-get"; \
+system-deps: ## install Debian packages the tests use (nats-server, promtool) when missing
+	@missing=""; \
+	command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing="$$missing nats-server"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing with apt-get:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nats-server; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 proto: deps ## regenerate proto/gen/ts from proto/ralm/v1
 	bash scripts/proto-gen.sh

@@ -248,6 +248,33 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>): vo
       expect(JSON.stringify(span.attributes)).not.toContain('secret-payload');
     });
 
+    it('lets a handler stop its own subscription mid-stream; the rest arrive on the next subscription', async () => {
+      const subject = testSubject();
+      const published = ids(30);
+      await publishAll(bus, subject, published);
+      const first = recorder();
+      let stopping: Promise<void> | undefined;
+      let sub: { stop(): Promise<void> } | undefined;
+      sub = await bus.subscribe(
+        subject,
+        // Synchronously, before any await: the bus may still be inside its delivery loop.
+        (event, delivery) => {
+          if (first.seen.length >= 10 && !stopping) stopping = sub!.stop();
+          return first.handler(event, delivery);
+        },
+        // JetStream loses messages already pulled toward a closed subscription until ack_wait
+        // expires (at-least-once, not at-once): keep that wait short here.
+        { durable: 'self-stop', maxAckPending: 4, ackWaitSeconds: 1 },
+      );
+      await waitFor('the handler to stop its subscription', () => stopping !== undefined);
+      await stopping;
+      expect(first.acked.size).toBeLessThan(30);
+      const second = recorder();
+      const sub2 = await bus.subscribe(subject, second.handler, { durable: 'self-stop', maxAckPending: 4, ackWaitSeconds: 1 });
+      await waitFor('the rest', () => new Set([...first.acked, ...second.acked]).size === 30);
+      await sub2.stop();
+    });
+
     it('rejects a subscribe without a durable, and use after close()', async () => {
       const subject = testSubject();
       await expect(bus.subscribe(subject, async () => undefined, { durable: '' })).rejects.toBeInstanceOf(TypeError);

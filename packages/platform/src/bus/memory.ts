@@ -177,8 +177,8 @@ class Durable {
   }
 
   private pump(): void {
-    if (this.subscriptions.length === 0) return;
-    while (this.ready.length > 0) {
+    // Checked on every turn: a handler may stop the last subscription while this loop runs.
+    while (this.subscriptions.length > 0 && this.ready.length > 0) {
       const seq = this.ready.shift()!;
       const entry = this.unacked.get(seq);
       if (entry?.state !== 'due') continue;
@@ -187,7 +187,7 @@ class Durable {
       else this.unacked.delete(seq); // dropped by retention
     }
     // Unacked counts toward the limit until acknowledged, as in JetStream, whatever its state.
-    while (this.unacked.size < this.maxAckPending) {
+    while (this.subscriptions.length > 0 && this.unacked.size < this.maxAckPending) {
       const message = this.log.next(this.subject, this.cursor);
       if (!message) {
         this.cursor = this.log.lastSeq + 1;
