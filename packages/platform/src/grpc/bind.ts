@@ -40,7 +40,9 @@ function openCall(method: string, call: AnyCall, deps: BindDeps) {
     if (left <= 0) controller.abort(new DeadlineExceededError());
     else timer = setTimeout(() => controller.abort(new DeadlineExceededError()), left);
   }
-  const onCancel = () => controller.abort(new CancelledError());
+  // grpc-js ends an expired call itself and reports it as 'cancelled'; keep the real cause.
+  const onCancel = () =>
+    controller.abort(deadlineMs !== undefined && Date.now() >= deadlineMs ? new DeadlineExceededError() : new CancelledError());
   call.once('cancelled', onCancel);
   const ctx: CallContext = {
     method,

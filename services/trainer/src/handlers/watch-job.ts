@@ -23,9 +23,15 @@ export async function watchJob(
     await send({ job });
     while (!FINAL.has(job.state)) {
       if (queue.length === 0) {
+        ctx.throwIfDone(); // an abort that already happened would never fire the listener below
         await new Promise<void>((resolve) => {
-          wake = resolve;
-          ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+          const onAbort = () => resolve();
+          ctx.signal.addEventListener('abort', onAbort, { once: true });
+          // Removed on wake so a long job's many updates do not pile up listeners.
+          wake = () => {
+            ctx.signal.removeEventListener('abort', onAbort);
+            resolve();
+          };
         });
         ctx.throwIfDone();
         continue;

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { commonConfigSchema, ConfigError, env, loadConfig } from '@ralm/platform';
+
+describe('loadConfig', () => {
+  const schema = z.object({ PORT: env.port(50051), NAME: z.string().min(1), RATE: env.fraction(0.5), ON: env.bool(false) });
+
+  it('applies defaults, coerces types and freezes the result', () => {
+    const config = loadConfig(schema, { NAME: 'x', ON: 'yes', UNRELATED: 'ignored' });
+    expect(config).toEqual({ PORT: 50051, NAME: 'x', RATE: 0.5, ON: true });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names a missing required key', () => {
+    expect(() => loadConfig(schema, {})).toThrow(new ConfigError('NAME', 'is required but not set'));
+  });
+
+  it('names a malformed key and shows the bad value', () => {
+    expect(() => loadConfig(schema, { NAME: 'x', PORT: '70000' })).toThrow(/^config PORT: .*got '70000'/);
+    expect(() => loadConfig(schema, { NAME: 'x', RATE: 'lots' })).toThrow(/^config RATE: /);
+    expect(() => loadConfig(schema, { NAME: 'x', ON: 'maybe' })).toThrow(/^config ON: /);
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig(schema, { NAME: 'x', PORT: '' }).PORT).toBe(50051);
+  });
+
+  it('gives every service the same common keys and defaults', () => {
+    expect(loadConfig(commonConfigSchema, {})).toEqual({
+      GRPC_PORT: 0,
+      GRPC_HOST: '127.0.0.1',
+      METRICS_PORT: 0,
+      SHUTDOWN_GRACE_SECONDS: 10,
+      LOG_LEVEL: 'info',
+    });
+  });
+});
