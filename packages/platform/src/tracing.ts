@@ -17,7 +17,8 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-function wantsExport(env: NodeJS.ProcessEnv): boolean {
+/** True when the OTEL_* variables ask for spans to leave the process. */
+export function wantsExport(env: NodeJS.ProcessEnv): boolean {
   if (env.OTEL_SDK_DISABLED === 'true') return false;
   const exporter = env.OTEL_TRACES_EXPORTER?.trim();
   if (exporter === 'none') return false;

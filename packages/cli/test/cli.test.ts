@@ -1,0 +1,57 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const BIN = path.join(ROOT, 'packages/cli/bin/ralm.js');
+const env = (extra: NodeJS.ProcessEnv) => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...extra });
+
+function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      if (pattern.test(out)) resolve(out);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before ${pattern}; output:\n${out}`)));
+  });
+}
+
+describe('the ralm command', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-cli-'));
+  const meshFile = path.join(dir, 'mesh.json');
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('up records the mesh, status reports all five SERVING, and Ctrl-C stops it', async () => {
+    const up = spawn(process.execPath, [BIN, 'up', '--mesh-file', meshFile, '--log-level', 'warn'], { cwd: ROOT, env: env({ RALM_PORT_BASE: '0' }) });
+    try {
+      await waitForOutput(up, /Ctrl-C to stop/);
+      const status = spawnSync(process.execPath, [BIN, 'status', '--mesh-file', meshFile], { cwd: ROOT, env: env({}), encoding: 'utf8' });
+      expect(status.status).toBe(0);
+      for (const name of ['user-embedding', 'seed-collector', 'clusterer', 'lookalike-scorer', 'trainer']) {
+        expect(status.stdout).toMatch(new RegExp(`${name}\\s+127\\.0\\.0\\.1:\\d+\\s+SERVING`));
+      }
+      const stopped = waitForOutput(up, /stopped\n/);
+      up.kill('SIGINT');
+      await stopped;
+      expect(fs.existsSync(meshFile)).toBe(false);
+    } finally {
+      up.kill('SIGKILL');
+    }
+  });
+
+  it('status without a running mesh says how to start one and exits 1', () => {
+    const status = spawnSync(process.execPath, [BIN, 'status', '--mesh-file', path.join(dir, 'none.json')], { cwd: ROOT, env: env({}), encoding: 'utf8' });
+    expect(status.status).toBe(1);
+    expect(status.stderr).toMatch(/start one with `npx ralm up`/);
+  });
+
+  it('demo runs the round trip end to end and stops cleanly', () => {
+    const demo = spawnSync(process.execPath, [BIN, 'demo'], { cwd: ROOT, env: env({}), encoding: 'utf8', timeout: 60_000 });
+    expect(demo.stderr).toBe('');
+    expect(demo.status).toBe(0);
+    expect(demo.stdout).toMatch(/GetSeedStats: seeds=130 \(expected 130\)/);
+    expect(demo.stdout).toMatch(/Mesh stopped cleanly/);
+  });
+});
