@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs';
+import { Params } from './params';
+import type { Rng } from './rng';
+
+export interface LookalikeConfig {
+  /** d: universal embedding size (input). */
+  userDim: number;
+  /** h: look-alike embedding size. */
+  lookalikeDim: number;
+  /** a: attention size of the global attention. */
+  attentionSize: number;
+  /** Weight of cos(e_u, e_glb) in the score. */
+  alpha: number;
+  /** Weight of cos(e_u, e_loc) in the score. */
+  beta: number;
+  /** Fixed temperature τ, or undefined to learn it (initialised at 5). */
+  temperature: number | undefined;
+}
+
+const EPS = 1e-8;
+
+/** cos of matching rows: B. Zero vectors (a ReLU can output one) give 0, not NaN. */
+function rowCosine(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+  const dot = tf.sum(tf.mul(a, b), 1);
+  const norms = tf.mul(tf.norm(a, 'euclidean', 1), tf.norm(b, 'euclidean', 1));
+  return tf.div(dot, tf.add(norms, EPS)) as tf.Tensor1D;
+}
+
+/**
+ * Phase-2 look-alike model (spec §3): a shared transforming matrix with ReLU,
+ * local attention (which seed clusters resemble the target), global attention
+ * (which clusters represent the seeds), and Eq. 1's blend of the two cosines.
+ */
+export class LookalikeModel {
+  readonly params = new Params();
+
+  constructor(readonly config: LookalikeConfig, rng: Rng) {
+    const { userDim: d, lookalikeDim: h, attentionSize: a } = config;
+    this.params.add('lookalike.transform.kernel', [d, h], 'glorot', rng);
+    this.params.add('lookalike.transform.bias', [h], { constant: 0.01 }, rng);
+    this.params.add('lookalike.local.w', [h, h], 'glorot', rng);
+    this.params.add('lookalike.global.w', [h, a], 'glorot', rng);
+    this.params.add('lookalike.global.b', [a], 'zeros', rng);
+    this.params.add('lookalike.global.v', [a, 1], 'glorot', rng);
+    if (config.temperature === undefined) this.params.add('lookalike.log_temperature', [], { constant: Math.log(5) }, rng);
+  }
+
+  /** T(v) = ReLU(v W_t + b_t): universal (… × d) to look-alike (… × h). */
+  transform(v: tf.Tensor2D): tf.Tensor2D {
+    return tf.relu(tf.add(tf.matMul(v, this.params.get('lookalike.transform.kernel')), this.params.get('lookalike.transform.bias'))) as tf.Tensor2D;
+  }
+
+  temperature(): tf.Scalar {
+    return this.config.temperature === undefined ? (tf.exp(this.params.get('lookalike.log_temperature')) as tf.Scalar) : tf.scalar(this.config.temperature);
+  }
+
+  /**
+   * score(u, s) for each row: u is B × d, centroids B × k × d (universal space),
+   * mask B × k (1 = a real cluster). Returns the score (B) and both attentions (B × k).
+   */
+  score(u: tf.Tensor2D, centroids: tf.Tensor3D, mask: tf.Tensor2D): { score: tf.Tensor1D; local: tf.Tensor2D; global: tf.Tensor2D; eu: tf.Tensor2D } {
+    const [B, k, d] = centroids.shape;
+    const h = this.config.lookalikeDim;
+    const eu = this.transform(u);
+    const Es = tf.reshape(this.transform(tf.reshape(centroids, [B * k, d])), [B, k, h]);
+    const maskLogits = tf.mul(tf.sub(1, mask), -1e9);
+
+    // Local: w_j = softmax_j(tanh(E_s[j] W_l · e_u)).
+    const projected = tf.reshape(tf.matMul(tf.reshape(Es, [B * k, h]), this.params.get('lookalike.local.w')), [B, k, h]);
+    const z = tf.sum(tf.mul(projected, tf.reshape(eu, [B, 1, h])), 2);
+    const local = tf.mul(tf.softmax(tf.add(tf.tanh(z), maskLogits)), mask) as tf.Tensor2D;
+    const eLoc = tf.sum(tf.mul(Es, tf.reshape(local, [B, k, 1])), 1) as tf.Tensor2D;
+
+    // Global: g_j = softmax_j(v_g · tanh(W_g E_s[j] + b_g)).
+    const hidden = tf.tanh(tf.add(tf.matMul(tf.reshape(Es, [B * k, h]), this.params.get('lookalike.global.w')), this.params.get('lookalike.global.b')));
+    const g = tf.reshape(tf.matMul(hidden, this.params.get('lookalike.global.v')), [B, k]);
+    const global = tf.mul(tf.softmax(tf.add(g, maskLogits)), mask) as tf.Tensor2D;
+    const eGlb = tf.sum(tf.mul(Es, tf.reshape(global, [B, k, 1])), 1) as tf.Tensor2D;
+
+    const score = tf.add(tf.mul(this.config.alpha, rowCosine(eu, eGlb)), tf.mul(this.config.beta, rowCosine(eu, eLoc))) as tf.Tensor1D;
+    return { score, local, global, eu };
+  }
+
+  /** Sigmoid cross-entropy of σ(τ·score) against the labels, averaged. */
+  loss(score: tf.Tensor1D, labels: tf.Tensor1D): tf.Scalar {
+    return tf.losses.sigmoidCrossEntropy(labels, tf.mul(score, this.temperature())) as tf.Scalar;
+  }
+}

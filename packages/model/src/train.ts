@@ -1,0 +1,303 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Dataset } from '@ralm/data';
+import { auc } from './auc';
+import type { ModelConfig } from './config';
+import { buildFeatureSchema } from './features';
+import { RalmModel } from './model';
+import { candidateLogits, phase1Step, sampleCandidates, sampledSoftmaxLoss } from './phase1';
+import { Rng } from './rng';
+import { LogUniformSampler, rankItemsByClicks } from './sampler';
+import { centroidsForSamples, clusterItemSeeds, type ItemClusters } from './seed-clusters';
+import { prepareTrainingData, type TrainingData } from './split';
+
+export type Phase = 'user_representation' | 'lookalike';
+
+export interface Progress {
+  phase: Phase;
+  /** 1-based */
+  epoch: number;
+  epochs: number;
+  /** 1-based within the epoch */
+  batch: number;
+  batches: number;
+  /** Mean training loss over the epoch so far. */
+  loss: number;
+  /** Last validation AUC of this phase; NaN before the first epoch ends. */
+  validationAuc: number;
+  samplesPerSecond: number;
+}
+
+/** What a run can resume from: written after every epoch. */
+export interface Checkpoint {
+  phase: Phase;
+  /** Epochs of `phase` completed. */
+  epochsDone: number;
+  weights: Map<string, { shape: number[]; values: Float32Array }>;
+  /** Adam slots of the phase in progress, by name. */
+  optimizer: Map<string, { shape: number[]; values: Float32Array }>;
+  /** Universal embeddings of all users, once phase 1 is done. */
+  universal?: Float32Array;
+  validationAuc: Record<Phase, number>;
+}
+
+export interface TrainHooks {
+  onProgress?(progress: Progress): void;
+  onCheckpoint?(checkpoint: Checkpoint): Promise<void>;
+  resumeFrom?: Checkpoint;
+  /** Aborting stops at the next batch with the signal's reason. */
+  signal?: AbortSignal;
+  /** Identifies the run in the model's info. */
+  jobId?: string;
+  now?: () => number;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Deterministic per-(phase, epoch) generator, so a resumed run draws what the uninterrupted one would have. */
+function epochRng(seed: number, phase: Phase, epoch: number): Rng {
+  return new Rng(seed * 7919 + (phase === 'lookalike' ? 100_003 : 0) + epoch * 131);
+}
+
+function readOptimizer(optimizer: tf.Optimizer): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
+  return optimizer.getWeights().then(
+    (named) => new Map(named.map((w) => [w.name, { shape: w.tensor.shape, values: w.tensor.dataSync() as Float32Array }])),
+  );
+}
+
+async function writeOptimizer(optimizer: tf.Optimizer, weights: Map<string, { shape: number[]; values: Float32Array }>): Promise<void> {
+  await optimizer.setWeights([...weights].map(([name, w]) => ({ name, tensor: tf.tensor(w.values, w.shape) })));
+}
+
+function batches(n: number, size: number): number {
+  return Math.ceil(n / size);
+}
+
+/**
+ * Trains RALM end to end (spec §2–4): phase 1 learns the user tower with
+ * sampled softmax over rank-sampled negatives; phase 2 learns the look-alike
+ * model on fixed universal embeddings, re-clustering every item's seeds at the
+ * start of every epoch.
+ */
+export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainHooks = {}): Promise<RalmModel> {
+  const now = hooks.now ?? Date.now;
+  const data = prepareTrainingData(dataset, config);
+  if (data.phase1.users.length === 0) throw new Error('the training users have no clicks (label 1 events): nothing to learn from');
+  const schema = buildFeatureSchema(dataset.schema.fields, dataset.users, data.trainUsers);
+  const model = new RalmModel(config, schema, dataset.items.ids, {
+    version: '',
+    createdAtMs: 0,
+    dataFingerprint: dataset.fingerprint,
+    jobId: hooks.jobId ?? '',
+    metrics: {},
+    temperature: config.temperature ?? 0,
+  }, { userIds: dataset.users.ids, universal: new Float32Array(0), lookalike: new Float32Array(0) });
+
+  const resume = hooks.resumeFrom;
+  if (resume) for (const p of model.allParams()) p.write(resume.weights);
+  const validationAuc: Record<Phase, number> = resume?.validationAuc ?? { user_representation: Number.NaN, lookalike: Number.NaN };
+
+  const checkpoint = async (phase: Phase, epochsDone: number, optimizer: tf.Optimizer, universal?: Float32Array) => {
+    if (!hooks.onCheckpoint) return;
+    const weights = new Map<string, { shape: number[]; values: Float32Array }>();
+    for (const p of model.allParams()) for (const [k, v] of p.read()) weights.set(k, v);
+    await hooks.onCheckpoint({ phase, epochsDone, weights, optimizer: await readOptimizer(optimizer), universal, validationAuc: { ...validationAuc } });
+  };
+
+  let universal: Float32Array;
+  const phase1Done = resume?.phase === 'lookalike' || (resume?.phase === 'user_representation' && resume.epochsDone >= config.phase1Epochs);
+  if (!phase1Done) {
+    const optimizer = tf.train.adam(config.learningRate);
+    if (resume?.phase === 'user_representation') await writeOptimizer(optimizer, resume.optimizer);
+    const start = resume?.phase === 'user_representation' ? resume.epochsDone : 0;
+    for (let epoch = start; epoch < config.phase1Epochs; epoch++) {
+      validationAuc.user_representation = await phase1Epoch(model, data, config, optimizer, epoch, hooks, validationAuc.user_representation);
+      await checkpoint('user_representation', epoch + 1, optimizer);
+    }
+    optimizer.dispose();
+    universal = embedAllUsers(model, data);
+    model.info.metrics.phase1_validation_auc = validationAuc.user_representation;
+  } else {
+    universal = resume!.universal ?? embedAllUsers(model, data);
+  }
+
+  {
+    const optimizer = tf.train.adam(config.learningRate);
+    const start = resume?.phase === 'lookalike' ? resume.epochsDone : 0;
+    if (resume?.phase === 'lookalike') await writeOptimizer(optimizer, resume.optimizer);
+    if (start === 0) await checkpoint('lookalike', 0, optimizer, universal);
+    for (let epoch = start; epoch < config.phase2Epochs; epoch++) {
+      validationAuc.lookalike = await phase2Epoch(model, data, config, optimizer, universal, epoch, hooks, validationAuc.lookalike);
+      await checkpoint('lookalike', epoch + 1, optimizer, universal);
+    }
+    optimizer.dispose();
+  }
+
+  model.store = { userIds: dataset.users.ids, universal, lookalike: transformAll(model, universal) };
+  model.info.metrics.phase1_validation_auc = validationAuc.user_representation;
+  model.info.metrics.validation_auc = validationAuc.lookalike;
+  model.info.temperature = model.learnedTemperature();
+  model.info.createdAtMs = now();
+  return model;
+}
+
+async function phase1Epoch(model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: tf.Optimizer, epoch: number, hooks: TrainHooks, lastAuc: number): Promise<number> {
+  const rng = epochRng(config.seed, 'user_representation', epoch);
+  const { itemOfRank } = rankItemsByClicks(data.clicksPerItem);
+  const sampler = new LogUniformSampler(itemOfRank.length);
+  const n = data.phase1.users.length;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  rng.shuffle(order);
+  const width = config.negativesPerPositive + 1;
+  const total = batches(n, config.batchSize);
+  let lossSum = 0;
+  const started = performance.now();
+  for (let b = 0; b < total; b++) {
+    if (hooks.signal?.aborted) throw hooks.signal.reason;
+    const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
+    const users = Int32Array.from(idx, (i) => data.phase1.users[i]!);
+    const positives = Int32Array.from(idx, (i) => data.phase1.items[i]!);
+    const candidates = sampleCandidates(positives, config.negativesPerPositive, sampler, itemOfRank, rng);
+    const encoded = model.encoder.encodeRows(data.dataset.users, users);
+    lossSum += phase1Step(model.tower, model.itemTable, optimizer, { users: encoded, positives }, candidates, width);
+    hooks.onProgress?.({
+      phase: 'user_representation', epoch: epoch + 1, epochs: config.phase1Epochs, batch: b + 1, batches: total,
+      loss: lossSum / (b + 1), validationAuc: lastAuc, samplesPerSecond: (Math.min((b + 1) * config.batchSize, n) * 1000) / (performance.now() - started),
+    });
+    await yieldToEventLoop();
+  }
+  return phase1ValidationAuc(model, data, config, rng, sampler, itemOfRank);
+}
+
+/** AUC of u·x for held-out users' positives against negatives drawn the way training draws them. */
+function phase1ValidationAuc(model: RalmModel, data: TrainingData, config: ModelConfig, rng: Rng, sampler: LogUniformSampler, itemOfRank: Int32Array): number {
+  const v = data.phase1Validation;
+  const limit = Math.min(v.users.length, 20_000);
+  if (limit === 0) return Number.NaN;
+  const width = config.negativesPerPositive + 1;
+  const scores: number[] = [];
+  const labels: number[] = [];
+  for (let start = 0; start < limit; start += 1024) {
+    const users = v.users.subarray(start, Math.min(limit, start + 1024));
+    const positives = v.items.subarray(start, Math.min(limit, start + 1024));
+    const { items, valid } = sampleCandidates(positives, config.negativesPerPositive, sampler, itemOfRank, rng);
+    const logits = tf.tidy(() => candidateLogits(model.tower.apply(model.encoder.encodeRows(data.dataset.users, users)), model.itemTable, items, width).dataSync());
+    for (let i = 0; i < logits.length; i++) {
+      if (!valid[i]) continue;
+      scores.push(logits[i]!);
+      labels.push(i % width === 0 ? 1 : 0);
+    }
+  }
+  return auc(scores, labels);
+}
+
+function embedAllUsers(model: RalmModel, data: TrainingData): Float32Array {
+  const nUsers = data.dataset.users.ids.length;
+  const d = model.config.userDim;
+  const out = new Float32Array(nUsers * d);
+  for (let start = 0; start < nUsers; start += 2048) {
+    const rows = Int32Array.from({ length: Math.min(2048, nUsers - start) }, (_, i) => start + i);
+    out.set(tf.tidy(() => model.tower.apply(model.encoder.encodeRows(data.dataset.users, rows)).dataSync() as Float32Array), start * d);
+  }
+  return out;
+}
+
+function transformAll(model: RalmModel, universal: Float32Array): Float32Array {
+  const d = model.config.userDim;
+  const n = universal.length / d;
+  const out = new Float32Array(n * model.config.lookalikeDim);
+  for (let start = 0; start < n; start += 8192) {
+    const rows = Math.min(8192, n - start);
+    const block = universal.subarray(start * d, (start + rows) * d);
+    out.set(tf.tidy(() => model.lookalike.transform(tf.tensor2d(block, [rows, d])).dataSync() as Float32Array), start * model.config.lookalikeDim);
+  }
+  return out;
+}
+
+async function phase2Epoch(
+  model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: tf.Optimizer, universal: Float32Array, epoch: number, hooks: TrainHooks, lastAuc: number,
+): Promise<number> {
+  const rng = epochRng(config.seed, 'lookalike', epoch);
+  // Iterative training: clusters follow the current transform.
+  const clusters = clusterItemSeeds(data.seeds, universal, transformAll(model, universal), config.userDim, config.lookalikeDim, config.clusters, config.maxSeedsPerItem, rng);
+  const s = data.phase2;
+  const order = Int32Array.from({ length: s.users.length }, (_, i) => i);
+  rng.shuffle(order);
+  const total = batches(order.length, config.batchSize);
+  let lossSum = 0;
+  let trained = 0;
+  const started = performance.now();
+  const vars = model.lookalike.params.variables();
+  for (let b = 0; b < total; b++) {
+    if (hooks.signal?.aborted) throw hooks.signal.reason;
+    const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
+    const batch = phase2Batch(clusters, universal, config, Int32Array.from(idx, (i) => s.users[i]!), Int32Array.from(idx, (i) => s.items[i]!), Float32Array.from(idx, (i) => s.labels[i]!));
+    if (batch.size > 0) {
+      const loss = optimizer.minimize(() => {
+        const { score } = model.lookalike.score(batch.u, batch.centroids, batch.mask);
+        return model.lookalike.loss(score, batch.labels);
+      }, true, vars);
+      lossSum += loss!.dataSync()[0]! * batch.size;
+      loss!.dispose();
+      trained += batch.size;
+    }
+    batch.dispose();
+    hooks.onProgress?.({
+      phase: 'lookalike', epoch: epoch + 1, epochs: config.phase2Epochs, batch: b + 1, batches: total,
+      loss: trained ? lossSum / trained : Number.NaN, validationAuc: lastAuc, samplesPerSecond: (trained * 1000) / (performance.now() - started),
+    });
+    await yieldToEventLoop();
+  }
+  return phase2ValidationAuc(model, data, config, clusters, universal);
+}
+
+/** Tensors of one phase-2 batch, keeping only samples whose item still has a cluster after removing the target. */
+function phase2Batch(clusters: ItemClusters, universal: Float32Array, config: ModelConfig, users: Int32Array, items: Int32Array, labels: Float32Array) {
+  const { centroids, mask, usable } = centroidsForSamples(clusters, universal, users, items);
+  const keep: number[] = [];
+  usable.forEach((ok, b) => ok && keep.push(b));
+  const k = clusters.k;
+  const d = config.userDim;
+  const B = keep.length;
+  const u = new Float32Array(B * d);
+  const c = new Float32Array(B * k * d);
+  const m = new Float32Array(B * k);
+  const y = new Float32Array(B);
+  keep.forEach((b, r) => {
+    u.set(universal.subarray(users[b]! * d, users[b]! * d + d), r * d);
+    c.set(centroids.subarray(b * k * d, (b + 1) * k * d), r * k * d);
+    m.set(mask.subarray(b * k, (b + 1) * k), r * k);
+    y[r] = labels[b]!;
+  });
+  const tensors = B === 0 ? undefined : { u: tf.tensor2d(u, [B, d]), centroids: tf.tensor3d(c, [B, k, d]), mask: tf.tensor2d(m, [B, k]), labels: tf.tensor1d(y) };
+  return {
+    size: B,
+    u: tensors?.u as tf.Tensor2D,
+    centroids: tensors?.centroids as tf.Tensor3D,
+    mask: tensors?.mask as tf.Tensor2D,
+    labels: tensors?.labels as tf.Tensor1D,
+    dispose: () => tensors && tf.dispose([tensors.u, tensors.centroids, tensors.mask, tensors.labels]),
+  };
+}
+
+function phase2ValidationAuc(model: RalmModel, data: TrainingData, config: ModelConfig, clusters: ItemClusters, universal: Float32Array): number {
+  const v = data.phase2Validation;
+  const limit = Math.min(v.users.length, 50_000);
+  const scores: number[] = [];
+  const labels: number[] = [];
+  for (let start = 0; start < limit; start += 1024) {
+    const end = Math.min(limit, start + 1024);
+    const batch = phase2Batch(clusters, universal, config, v.users.subarray(start, end), v.items.subarray(start, end), v.labels.subarray(start, end));
+    if (batch.size > 0) {
+      const s = tf.tidy(() => model.lookalike.score(batch.u, batch.centroids, batch.mask).score.dataSync());
+      const y = batch.labels.dataSync();
+      for (let i = 0; i < s.length; i++) {
+        scores.push(s[i]!);
+        labels.push(y[i]!);
+      }
+    }
+    batch.dispose();
+  }
+  return scores.length ? auc(scores, labels) : Number.NaN;
+}
+
+export { sampledSoftmaxLoss };
