@@ -54,7 +54,7 @@ function finiteMetrics(metrics: Record<string, number>): Record<string, number> 
  * that is renamed into place, so a reader never sees half a model and a failed
  * save leaves the previous one untouched. Float data is little-endian float32.
  */
-export async function saveModel(model: RalmModel, dir: string): Promise<Manifest> {
+function packWeights(model: RalmModel): { weights: Manifest['weights']; data: Float32Array } {
   const weights: Manifest['weights'] = [];
   const chunks: Float32Array[] = [];
   let offset = 0;
@@ -65,12 +65,30 @@ export async function saveModel(model: RalmModel, dir: string): Promise<Manifest
       offset += w.values.length;
     }
   }
-  const weightsBin = new Float32Array(offset);
+  const data = new Float32Array(offset);
   let at = 0;
   for (const c of chunks) {
-    weightsBin.set(c, at);
+    data.set(c, at);
     at += c.length;
   }
+  return { weights, data };
+}
+
+/**
+ * The model's version, assigned once: its creation time and the hash of its
+ * weights (`20261128T153000-1a2b3c4d`), so equal weights give equal versions.
+ */
+export function assignVersion(model: RalmModel): string {
+  if (!model.info.version) {
+    const createdAtMs = model.info.createdAtMs || Date.now();
+    const hash = sha256(bytesOf(packWeights(model).data)).slice(0, 8);
+    model.info = { ...model.info, createdAtMs, version: `${new Date(createdAtMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${hash}` };
+  }
+  return model.info.version;
+}
+
+export async function saveModel(model: RalmModel, dir: string): Promise<Manifest> {
+  const { weights, data: weightsBin } = packWeights(model);
   const files: Record<string, Uint8Array> = {
     'weights.bin': bytesOf(weightsBin),
     'vocab.json': Buffer.from(JSON.stringify({ fields: model.schema.fields.map((f) => ({ name: f.name, ids: f.ids })), items: model.itemIds })),
@@ -78,10 +96,8 @@ export async function saveModel(model: RalmModel, dir: string): Promise<Manifest
     'universal.f32': bytesOf(model.store.universal),
     'lookalike.f32': bytesOf(model.store.lookalike),
   };
-  const createdAtMs = model.info.createdAtMs || Date.now();
-  const version =
-    model.info.version || `${new Date(createdAtMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${sha256(files['weights.bin']!).slice(0, 8)}`;
-  model.info = { ...model.info, version, createdAtMs };
+  const version = assignVersion(model);
+  const createdAtMs = model.info.createdAtMs;
   const c = model.config;
   const manifest: Manifest = {
     format: MODEL_FORMAT,

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@ralm/platform/errors';
 import type { TowerKind } from './user-tower';
 
 /** Everything that shapes a training run. Defaults follow the paper (section 6.1) where it gives one. */
@@ -55,3 +56,75 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   maxSeedsPerItem: 1000,
   sampledNegatives: 1,
 };
+
+/** A training request's settings as the proto TrainingConfig and the CLI carry them: 0 means the default. */
+export interface TrainingConfigInput {
+  dataDir: string;
+  tower: 'attention_merge' | 'concatenation' | 'unspecified';
+  userDim: number;
+  lookalikeDim: number;
+  fieldDim: number;
+  attentionSize: number;
+  clusters: number;
+  phase1Epochs: number;
+  phase2Epochs: number;
+  batchSize: number;
+  learningRate: number;
+  negativesPerPositive: number;
+  maxPositivesPerUser: number;
+  alpha: number;
+  beta: number;
+  temperature: number;
+  seed: number;
+  validationFraction: number;
+}
+
+type IntKey = 'userDim' | 'lookalikeDim' | 'fieldDim' | 'attentionSize' | 'clusters' | 'phase1Epochs' | 'phase2Epochs' | 'batchSize' | 'negativesPerPositive' | 'maxPositivesPerUser';
+
+/** Defaults and limits as documented in trainer.proto (paper section 6.1 where it gives one). */
+const INTS: Record<IntKey, { field: string; fallback: number; max: number }> = {
+  userDim: { field: 'user_dim', fallback: 128, max: 1024 },
+  lookalikeDim: { field: 'lookalike_dim', fallback: 128, max: 1024 },
+  fieldDim: { field: 'field_dim', fallback: 32, max: 1024 },
+  attentionSize: { field: 'attention_size', fallback: 64, max: 1024 },
+  clusters: { field: 'clusters', fallback: 20, max: 1000 },
+  phase1Epochs: { field: 'phase1_epochs', fallback: 10, max: 1000 },
+  phase2Epochs: { field: 'phase2_epochs', fallback: 10, max: 1000 },
+  batchSize: { field: 'batch_size', fallback: 256, max: 65_536 },
+  negativesPerPositive: { field: 'negatives_per_positive', fallback: 10, max: 1000 },
+  maxPositivesPerUser: { field: 'max_positives_per_user', fallback: 50, max: 10_000 },
+};
+
+function positive(value: number, field: string, fallback: number, max = Infinity): number {
+  if (value === 0) return fallback;
+  if (!Number.isFinite(value) || value <= 0 || value > max) {
+    throw new InvalidArgumentError(`config.${field}`, `must be 0 (default ${fallback}) or in (0, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+/** Applies defaults and checks limits; the first bad field raises InvalidArgumentError naming it. */
+export function resolveModelConfig(input: TrainingConfigInput, randomSeed: () => number): ModelConfig & { dataDir: string } {
+  if (input.dataDir.trim() === '') throw new InvalidArgumentError('config.data_dir', 'is required');
+  const ints = {} as Record<IntKey, number>;
+  for (const [key, spec] of Object.entries(INTS) as Array<[IntKey, (typeof INTS)[IntKey]]>) {
+    const value = input[key];
+    if (!Number.isInteger(value) || value < 0 || value > spec.max) {
+      throw new InvalidArgumentError(`config.${spec.field}`, `must be 0 (default ${spec.fallback}) or an integer in [1, ${spec.max}], got ${value}`);
+    }
+    ints[key] = value || spec.fallback;
+  }
+  if (!Number.isSafeInteger(input.seed) || input.seed < 0) throw new InvalidArgumentError('config.seed', `must be a non-negative integer, got ${input.seed}`);
+  return {
+    ...DEFAULT_MODEL_CONFIG,
+    ...ints,
+    dataDir: input.dataDir,
+    tower: input.tower === 'concatenation' ? 'concatenation' : 'attention_merge',
+    learningRate: positive(input.learningRate, 'learning_rate', 0.001, 1),
+    alpha: positive(input.alpha, 'alpha', 0.3),
+    beta: positive(input.beta, 'beta', 0.7),
+    temperature: input.temperature === 0 ? undefined : positive(input.temperature, 'temperature', 0),
+    seed: input.seed || randomSeed(),
+    validationFraction: positive(input.validationFraction, 'validation_fraction', 0.1, 0.5),
+  };
+}

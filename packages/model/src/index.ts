@@ -1,9 +1,9 @@
 export { selectBackend, type BackendChoice, type BackendName } from './backend';
-export { DEFAULT_MODEL_CONFIG, type ModelConfig } from './config';
+export { DEFAULT_MODEL_CONFIG, resolveModelConfig, type ModelConfig, type TrainingConfigInput } from './config';
 export { FeatureEncoder, buildFeatureSchema, type FeatureSchema, type RawFeatures } from './features';
 export { RalmModel, type ModelInfo, type EmbeddingStore } from './model';
 export { train, type Checkpoint, type Phase, type Progress, type TrainHooks } from './train';
-export { saveModel, loadModel, readManifest, ModelArtifactError, MODEL_FORMAT, type Manifest } from './artifacts';
+export { saveModel, loadModel, assignVersion, readManifest, ModelArtifactError, MODEL_FORMAT, type Manifest } from './artifacts';
 export { saveCheckpoint, loadCheckpoint, runKey } from './checkpoint';
 export { kmeans, kmeansPlusPlus, type KMeansResult } from './kmeans';
 export { auc } from './auc';

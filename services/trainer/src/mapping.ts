@@ -1,5 +1,5 @@
 import { UserTower, type TrainingConfig as TrainingConfigProto } from '@ralm/proto/trainer';
-import type { TrainingConfigInput } from './domain/training-config';
+import type { TrainingConfigInput } from '@ralm/model';
 
 export function fromTrainingConfigProto(config: TrainingConfigProto | undefined): TrainingConfigInput {
   const c = config ?? ({} as Partial<TrainingConfigProto>);

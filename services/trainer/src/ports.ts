@@ -1,3 +1,4 @@
+import type { ModelConfig } from '@ralm/model';
 import type { Job, ModelInfo } from '@ralm/proto/trainer';
 import type { TrainerConfig } from './config';
 
@@ -19,4 +20,6 @@ export interface TrainerDeps {
   readonly jobs: JobStore;
   /** True when `dir` exists and is readable. */
   dataDirExists(dir: string): Promise<boolean>;
+  /** Queues a validated training run; returns the job as queued. */
+  submit(config: ModelConfig & { dataDir: string }): Job;
 }

@@ -43,6 +43,7 @@ describe('Trainer handlers', () => {
   let root: string;
   let jobs: MemoryJobStore;
   let deps: TrainerDeps;
+  const submitted: Array<{ dataDir: string; clusters: number }> = [];
 
   beforeEach(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-models-'));
@@ -52,6 +53,10 @@ describe('Trainer handlers', () => {
       models: createFsModelRegistry(root, createLogger('t', 'silent')),
       jobs,
       dataDirExists: async (dir) => dir === '/exists',
+      submit: (config) => {
+        submitted.push(config);
+        return job(JobState.JOB_STATE_QUEUED);
+      },
     };
   });
   afterEach(() => fs.rm(root, { recursive: true, force: true }));
@@ -78,6 +83,11 @@ describe('Trainer handlers', () => {
     await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: '/exists', clusters: -1 }) }, deps)).rejects.toMatchObject({ field: 'config.clusters' });
     await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: '/missing' }) }, deps)).rejects.toMatchObject({ name: 'FailedPreconditionError' });
     await expect(startTraining({ config: undefined }, deps)).rejects.toMatchObject({ field: 'config.data_dir' });
+    expect(submitted).toEqual([]);
+    await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: '/exists', clusters: 7 }) }, deps)).resolves.toMatchObject({
+      job: { state: JobState.JOB_STATE_QUEUED },
+    });
+    expect(submitted).toMatchObject([{ dataDir: '/exists', clusters: 7, userDim: 128, tower: 'attention_merge' }]);
   });
 
   it('finds jobs by id and says NOT_FOUND otherwise', async () => {

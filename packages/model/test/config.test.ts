@@ -1,4 +1,4 @@
-import { resolveTrainingConfig, type TrainingConfigInput } from '../src/domain/training-config';
+import { DEFAULT_MODEL_CONFIG, resolveModelConfig, type TrainingConfigInput } from '../src/config';
 
 const zero: TrainingConfigInput = {
   dataDir: '/data',
@@ -21,9 +21,10 @@ const zero: TrainingConfigInput = {
   validationFraction: 0,
 };
 
-describe('resolveTrainingConfig', () => {
+describe('resolveModelConfig', () => {
   it("fills every zero with the paper's defaults and draws a seed", () => {
-    expect(resolveTrainingConfig(zero, () => 42)).toEqual({
+    expect(resolveModelConfig(zero, () => 42)).toEqual({
+      ...DEFAULT_MODEL_CONFIG,
       dataDir: '/data',
       tower: 'attention_merge',
       userDim: 128,
@@ -46,7 +47,7 @@ describe('resolveTrainingConfig', () => {
   });
 
   it('keeps explicit values', () => {
-    const c = resolveTrainingConfig({ ...zero, tower: 'concatenation', clusters: 5, temperature: 8, seed: 7, alpha: 0.5 }, () => 1);
+    const c = resolveModelConfig({ ...zero, tower: 'concatenation', clusters: 5, temperature: 8, seed: 7, alpha: 0.5 }, () => 1);
     expect(c).toMatchObject({ tower: 'concatenation', clusters: 5, temperature: 8, seed: 7, alpha: 0.5 });
   });
 
@@ -62,6 +63,6 @@ describe('resolveTrainingConfig', () => {
     [{ validationFraction: 0.9 }, 'config.validation_fraction'],
     [{ seed: -4 }, 'config.seed'],
   ])('refuses %j naming %s', (patch, field) => {
-    expect(() => resolveTrainingConfig({ ...zero, ...patch }, () => 1)).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', field }));
+    expect(() => resolveModelConfig({ ...zero, ...patch }, () => 1)).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', field }));
   });
 });
