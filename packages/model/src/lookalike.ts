@@ -17,13 +17,17 @@ export interface LookalikeConfig {
   temperature: number | undefined;
 }
 
-const EPS = 1e-8;
+const EPS = 1e-12;
 
-/** cos of matching rows: B. Zero vectors (a ReLU can output one) give 0, not NaN. */
+/**
+ * cos of matching rows: B. A ReLU can output a zero vector; the norm is taken
+ * as sqrt(|x|² + ε) so both the value (0) and its gradient stay finite there,
+ * where d|x|/dx = x/|x| would be 0/0.
+ */
 function rowCosine(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
   const dot = tf.sum(tf.mul(a, b), 1);
-  const norms = tf.mul(tf.norm(a, 'euclidean', 1), tf.norm(b, 'euclidean', 1));
-  return tf.div(dot, tf.add(norms, EPS)) as tf.Tensor1D;
+  const norm = (x: tf.Tensor2D) => tf.sqrt(tf.add(tf.sum(tf.square(x), 1), EPS));
+  return tf.div(dot, tf.mul(norm(a), norm(b))) as tf.Tensor1D;
 }
 
 /**
@@ -43,6 +47,9 @@ export class LookalikeModel {
     this.params.add('lookalike.global.b', [a], 'zeros', rng);
     this.params.add('lookalike.global.v', [a, 1], 'glorot', rng);
     if (config.temperature === undefined) this.params.add('lookalike.log_temperature', [], { constant: Math.log(5) }, rng);
+    // After the ReLU every look-alike vector is non-negative, so score ≥ 0 and σ(τ·score) ≥ ½:
+    // without an offset the model cannot express a click rate below one half.
+    this.params.add('lookalike.logit_bias', [], 'zeros', rng);
   }
 
   /** T(v) = ReLU(v W_t + b_t): universal (… × d) to look-alike (… × h). */
@@ -81,8 +88,13 @@ export class LookalikeModel {
     return { score, local, global, eu };
   }
 
-  /** Sigmoid cross-entropy of σ(τ·score) against the labels, averaged. */
+  /** The logit of the click probability: τ·score + b. Ranking by it equals ranking by score. */
+  logit(score: tf.Tensor1D): tf.Tensor1D {
+    return tf.add(tf.mul(score, this.temperature()), this.params.get('lookalike.logit_bias')) as tf.Tensor1D;
+  }
+
+  /** Sigmoid cross-entropy of σ(τ·score + b) against the labels, averaged. */
   loss(score: tf.Tensor1D, labels: tf.Tensor1D): tf.Scalar {
-    return tf.losses.sigmoidCrossEntropy(labels, tf.mul(score, this.temperature())) as tf.Scalar;
+    return tf.losses.sigmoidCrossEntropy(labels, this.logit(score)) as tf.Scalar;
   }
 }

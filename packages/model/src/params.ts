@@ -46,6 +46,11 @@ export class Params {
     return [...this.vars.values()];
   }
 
+  /** Name → variable, for optimizers that keep state by parameter name. */
+  named(): Map<string, tf.Variable> {
+    return new Map(this.vars);
+  }
+
   /** Copies every weight out, by name. */
   read(): Map<string, { shape: number[]; values: Float32Array }> {
     const out = new Map<string, { shape: number[]; values: Float32Array }>();

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Adam } from './adam';
 import { embeddingLookup } from './embedding';
 import type { EncodedBatch } from './features';
 import type { Params } from './params';
@@ -56,23 +57,16 @@ export interface Phase1Batch {
   positives: Int32Array;
 }
 
-/** The item side of phase 1: one embedding per item, randomly initialised and trained. */
-export function addItemTable(params: Params, items: number, userDim: number, rng: Rng): tf.Variable {
-  return params.add('item.embedding', [items, userDim], 'embedding', rng);
-}
-
 /** One optimisation step; returns the batch loss. */
 export function phase1Step(
   tower: UserTower,
-  itemTable: tf.Variable,
-  optimizer: tf.Optimizer,
+  itemParams: Params,
+  optimizer: Adam,
   batch: Phase1Batch,
   candidates: { items: Int32Array; valid: Float32Array },
   width: number,
 ): number {
-  const vars = [...tower.params.variables(), itemTable];
-  const loss = optimizer.minimize(() => sampledSoftmaxLoss(candidateLogits(tower.apply(batch.users), itemTable, candidates.items, width), candidates.valid), true, vars);
-  const value = loss!.dataSync()[0]!;
-  loss!.dispose();
-  return value;
+  const itemTable = itemParams.get('item.embedding');
+  const vars = new Map([...tower.params.named(), ...itemParams.named()]);
+  return optimizer.minimize(() => sampledSoftmaxLoss(candidateLogits(tower.apply(batch.users), itemTable, candidates.items, width), candidates.valid), vars);
 }

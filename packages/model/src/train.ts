@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '@ralm/data';
+import { Adam, type NamedWeights } from './adam';
 import { auc } from './auc';
 import type { ModelConfig } from './config';
 import { buildFeatureSchema } from './features';
@@ -32,9 +33,9 @@ export interface Checkpoint {
   phase: Phase;
   /** Epochs of `phase` completed. */
   epochsDone: number;
-  weights: Map<string, { shape: number[]; values: Float32Array }>;
-  /** Adam slots of the phase in progress, by name. */
-  optimizer: Map<string, { shape: number[]; values: Float32Array }>;
+  weights: NamedWeights;
+  /** Adam state of the phase in progress (step count and moments), by name. */
+  optimizer: NamedWeights;
   /** Universal embeddings of all users, once phase 1 is done. */
   universal?: Float32Array;
   validationAuc: Record<Phase, number>;
@@ -56,16 +57,6 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 /** Deterministic per-(phase, epoch) generator, so a resumed run draws what the uninterrupted one would have. */
 function epochRng(seed: number, phase: Phase, epoch: number): Rng {
   return new Rng(seed * 7919 + (phase === 'lookalike' ? 100_003 : 0) + epoch * 131);
-}
-
-function readOptimizer(optimizer: tf.Optimizer): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
-  return optimizer.getWeights().then(
-    (named) => new Map(named.map((w) => [w.name, { shape: w.tensor.shape, values: w.tensor.dataSync() as Float32Array }])),
-  );
-}
-
-async function writeOptimizer(optimizer: tf.Optimizer, weights: Map<string, { shape: number[]; values: Float32Array }>): Promise<void> {
-  await optimizer.setWeights([...weights].map(([name, w]) => ({ name, tensor: tf.tensor(w.values, w.shape) })));
 }
 
 function batches(n: number, size: number): number {
@@ -96,18 +87,18 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
   if (resume) for (const p of model.allParams()) p.write(resume.weights);
   const validationAuc: Record<Phase, number> = resume?.validationAuc ?? { user_representation: Number.NaN, lookalike: Number.NaN };
 
-  const checkpoint = async (phase: Phase, epochsDone: number, optimizer: tf.Optimizer, universal?: Float32Array) => {
+  const checkpoint = async (phase: Phase, epochsDone: number, optimizer: Adam, universal?: Float32Array) => {
     if (!hooks.onCheckpoint) return;
-    const weights = new Map<string, { shape: number[]; values: Float32Array }>();
+    const weights: NamedWeights = new Map();
     for (const p of model.allParams()) for (const [k, v] of p.read()) weights.set(k, v);
-    await hooks.onCheckpoint({ phase, epochsDone, weights, optimizer: await readOptimizer(optimizer), universal, validationAuc: { ...validationAuc } });
+    await hooks.onCheckpoint({ phase, epochsDone, weights, optimizer: optimizer.read(), universal, validationAuc: { ...validationAuc } });
   };
 
   let universal: Float32Array;
   const phase1Done = resume?.phase === 'lookalike' || (resume?.phase === 'user_representation' && resume.epochsDone >= config.phase1Epochs);
   if (!phase1Done) {
-    const optimizer = tf.train.adam(config.learningRate);
-    if (resume?.phase === 'user_representation') await writeOptimizer(optimizer, resume.optimizer);
+    const optimizer = new Adam(config.learningRate);
+    if (resume?.phase === 'user_representation') optimizer.write(resume.optimizer);
     const start = resume?.phase === 'user_representation' ? resume.epochsDone : 0;
     for (let epoch = start; epoch < config.phase1Epochs; epoch++) {
       validationAuc.user_representation = await phase1Epoch(model, data, config, optimizer, epoch, hooks, validationAuc.user_representation);
@@ -121,9 +112,9 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
   }
 
   {
-    const optimizer = tf.train.adam(config.learningRate);
+    const optimizer = new Adam(config.learningRate);
     const start = resume?.phase === 'lookalike' ? resume.epochsDone : 0;
-    if (resume?.phase === 'lookalike') await writeOptimizer(optimizer, resume.optimizer);
+    if (resume?.phase === 'lookalike') optimizer.write(resume.optimizer);
     if (start === 0) await checkpoint('lookalike', 0, optimizer, universal);
     for (let epoch = start; epoch < config.phase2Epochs; epoch++) {
       validationAuc.lookalike = await phase2Epoch(model, data, config, optimizer, universal, epoch, hooks, validationAuc.lookalike);
@@ -140,7 +131,7 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
   return model;
 }
 
-async function phase1Epoch(model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: tf.Optimizer, epoch: number, hooks: TrainHooks, lastAuc: number): Promise<number> {
+async function phase1Epoch(model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: Adam, epoch: number, hooks: TrainHooks, lastAuc: number): Promise<number> {
   const rng = epochRng(config.seed, 'user_representation', epoch);
   const { itemOfRank } = rankItemsByClicks(data.clicksPerItem);
   const sampler = new LogUniformSampler(itemOfRank.length);
@@ -158,7 +149,7 @@ async function phase1Epoch(model: RalmModel, data: TrainingData, config: ModelCo
     const positives = Int32Array.from(idx, (i) => data.phase1.items[i]!);
     const candidates = sampleCandidates(positives, config.negativesPerPositive, sampler, itemOfRank, rng);
     const encoded = model.encoder.encodeRows(data.dataset.users, users);
-    lossSum += phase1Step(model.tower, model.itemTable, optimizer, { users: encoded, positives }, candidates, width);
+    lossSum += phase1Step(model.tower, model.itemParams, optimizer, { users: encoded, positives }, candidates, width);
     hooks.onProgress?.({
       phase: 'user_representation', epoch: epoch + 1, epochs: config.phase1Epochs, batch: b + 1, batches: total,
       loss: lossSum / (b + 1), validationAuc: lastAuc, samplesPerSecond: (Math.min((b + 1) * config.batchSize, n) * 1000) / (performance.now() - started),
@@ -214,7 +205,7 @@ function transformAll(model: RalmModel, universal: Float32Array): Float32Array {
 }
 
 async function phase2Epoch(
-  model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: tf.Optimizer, universal: Float32Array, epoch: number, hooks: TrainHooks, lastAuc: number,
+  model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: Adam, universal: Float32Array, epoch: number, hooks: TrainHooks, lastAuc: number,
 ): Promise<number> {
   const rng = epochRng(config.seed, 'lookalike', epoch);
   // Iterative training: clusters follow the current transform.
@@ -226,18 +217,14 @@ async function phase2Epoch(
   let lossSum = 0;
   let trained = 0;
   const started = performance.now();
-  const vars = model.lookalike.params.variables();
+  const vars = model.lookalike.params.named();
   for (let b = 0; b < total; b++) {
     if (hooks.signal?.aborted) throw hooks.signal.reason;
     const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
     const batch = phase2Batch(clusters, universal, config, Int32Array.from(idx, (i) => s.users[i]!), Int32Array.from(idx, (i) => s.items[i]!), Float32Array.from(idx, (i) => s.labels[i]!));
     if (batch.size > 0) {
-      const loss = optimizer.minimize(() => {
-        const { score } = model.lookalike.score(batch.u, batch.centroids, batch.mask);
-        return model.lookalike.loss(score, batch.labels);
-      }, true, vars);
-      lossSum += loss!.dataSync()[0]! * batch.size;
-      loss!.dispose();
+      const loss = optimizer.minimize(() => model.lookalike.loss(model.lookalike.score(batch.u, batch.centroids, batch.mask).score, batch.labels), vars);
+      lossSum += loss * batch.size;
       trained += batch.size;
     }
     batch.dispose();

@@ -83,7 +83,7 @@ describe.each(['cpu', 'wasm'] as const)('tensor code on the %s backend', (backen
     const vg = w.get('lookalike.global.v')!.values;
     const T = (x: ArrayLike<number>) => Array.from({ length: h }, (_, j) => Math.max(0, bt[j]! + Array.from({ length: d }, (_, i) => x[i]! * Wt[i * h + j]!).reduce((a, b) => a + b, 0)));
     const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
-    const cos = (a: number[], b: number[]) => dot(a, b) / (Math.sqrt(dot(a, a)) * Math.sqrt(dot(b, b)) + 1e-8);
+    const cos = (a: number[], b: number[]) => dot(a, b) / (Math.sqrt(dot(a, a) + 1e-12) * Math.sqrt(dot(b, b) + 1e-12));
     const softmax = (x: number[], m: number[]) => {
       const mx = Math.max(...x.filter((_, i) => m[i]));
       const e = x.map((v, i) => (m[i] ? Math.exp(v - mx) : 0));
