@@ -1,0 +1,12 @@
+/**
+ * @ralm/data — RALM datasets: the on-disk format (schema.json, users.csv,
+ * items.csv, events.csv), its validating reader and writer, and the synthetic
+ * generator.
+ */
+export type { Dataset, Events, FieldColumn, FieldKind, FieldSpec, Items, Schema, Users } from './types';
+export { DatasetError } from './errors';
+export { DATASET_FILES, type DatasetFile } from './format';
+export { readDataset } from './read';
+export { writeDataset } from './write';
+export { fingerprintOf } from './serialize';
+export { synthesize, synthesizeToDir, SYNTH_SCHEMA, type ClickModel, type SynthOptions } from './synth';
