@@ -10,7 +10,7 @@ const schema = z.object({
   /** tfjs backend: auto picks tfjs-node-gpu, tfjs-node, wasm, cpu in that order of preference. */
   TRAINING_BACKEND: z.enum(['auto', 'wasm', 'cpu']).default('auto'),
   /** Least time between two progress updates of a running job (WatchJob messages), ms. */
-  PROGRESS_INTERVAL_MS: env.positiveInt(250),
+  PROGRESS_INTERVAL_MS: env.nonNegativeInt(250),
 });
 
 export type TrainerConfig = z.output<typeof schema>;
