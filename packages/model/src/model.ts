@@ -65,6 +65,12 @@ export class RalmModel {
     });
   }
 
+  /** e_u = T(u) for universal embeddings (B × d → B × h). */
+  embedUniversal(universal: Float32Array): Float32Array {
+    const d = this.config.userDim;
+    return tf.tidy(() => this.lookalike.transform(tf.tensor2d(universal, [universal.length / d, d])).dataSync() as Float32Array);
+  }
+
   /**
    * Scores B (user, seed clusters) pairs with the spec's formulas, straight
    * through the tfjs graph: the reference the fast serving kernel is checked against.

@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs';
+import type { RalmModel } from './model';
+
+/**
+ * Everything about a set of candidates that depends only on their seeds
+ * (spec §5), precomputed once per cluster update:
+ *   E_s (k × h) = T(c_j), P = E_s W_l, G = E_s E_sᵀ, ê_glb = e_glb / |e_glb|,
+ * stacked over candidates so that scoring users is two GEMMs.
+ */
+export interface CandidateTable {
+  /** Candidates in row order. */
+  count: number;
+  k: number;
+  h: number;
+  /** (count·k) × h, rows of absent clusters are zero. */
+  es: Float32Array;
+  /** (count·k) × h */
+  projected: Float32Array;
+  /** count × k × k */
+  gram: Float32Array;
+  /** count × h, unit vector of the global embedding (zero when it is zero). */
+  globalUnit: Float32Array;
+  /** count × k: 1 for a real cluster. */
+  mask: Float32Array;
+}
+
+/**
+ * Builds the table from each candidate's centroids in universal space
+ * (count × k × d, row-major) and mask (count × k).
+ */
+export function precomputeCandidates(model: RalmModel, centroids: Float32Array, mask: Float32Array, count: number): CandidateTable {
+  const { userDim: d, lookalikeDim: h } = model.config;
+  const k = mask.length / count;
+  return tf.tidy(() => {
+    const Es = tf.mul(model.lookalike.transform(tf.tensor2d(centroids, [count * k, d])), tf.reshape(tf.tensor1d(mask), [count * k, 1])) as tf.Tensor2D;
+    const P = tf.matMul(Es, model.lookalike.params.get('lookalike.local.w'));
+    const Es3 = tf.reshape(Es, [count, k, h]) as tf.Tensor3D;
+    const G = tf.matMul(Es3, Es3, false, true);
+    const hidden = tf.tanh(tf.add(tf.matMul(Es, model.lookalike.params.get('lookalike.global.w')), model.lookalike.params.get('lookalike.global.b')));
+    const g = tf.reshape(tf.matMul(hidden, model.lookalike.params.get('lookalike.global.v')), [count, k]);
+    const m = tf.tensor2d(mask, [count, k]);
+    const weights = tf.mul(tf.softmax(tf.add(g, tf.mul(tf.sub(1, m), -1e9))), m);
+    const eGlb = tf.sum(tf.mul(Es3, tf.reshape(weights, [count, k, 1])), 1);
+    const norm = tf.sqrt(tf.add(tf.sum(tf.square(eGlb), 1, true), 1e-12));
+    return {
+      count,
+      k,
+      h,
+      es: Es.dataSync() as Float32Array,
+      projected: P.dataSync() as Float32Array,
+      gram: G.dataSync() as Float32Array,
+      globalUnit: tf.div(eGlb, norm).dataSync() as Float32Array,
+      mask: Float32Array.from(mask),
+    };
+  });
+}
+
+/**
+ * Scores B users (look-alike embeddings e_u, B × h) against every candidate:
+ *   z_j = P[j]·e_u, q_j = E_s[j]·e_u, w = softmax(tanh(z)),
+ *   cos_loc = (w·q) / (|e_u| √(wᵀGw)), cos_glb = ê_glb·e_u / |e_u|,
+ *   score = α cos_glb + β cos_loc.
+ * The two dot-product blocks are one GEMM each; the per-candidate tail is plain arithmetic.
+ * Returns B × count.
+ */
+export function scoreUsers(table: CandidateTable, eu: Float32Array, alpha: number, beta: number): Float32Array {
+  const { count, k, h } = table;
+  const B = eu.length / h;
+  const [Z, Q, Gl] = tf.tidy(() => {
+    const U = tf.tensor2d(eu, [B, h]);
+    return [
+      tf.matMul(U, tf.tensor2d(table.projected, [count * k, h]), false, true).dataSync(),
+      tf.matMul(U, tf.tensor2d(table.es, [count * k, h]), false, true).dataSync(),
+      tf.matMul(U, tf.tensor2d(table.globalUnit, [count, h]), false, true).dataSync(),
+    ];
+  });
+  const out = new Float32Array(B * count);
+  const w = new Float64Array(k);
+  for (let b = 0; b < B; b++) {
+    let nu = 0;
+    for (let t = 0; t < h; t++) nu += eu[b * h + t]! * eu[b * h + t]!;
+    const normU = Math.sqrt(nu + 1e-12);
+    for (let c = 0; c < count; c++) {
+      const row = b * count * k + c * k;
+      let max = -Infinity;
+      for (let j = 0; j < k; j++) if (table.mask[c * k + j]) max = Math.max(max, Math.tanh(Z[row + j]!));
+      let sum = 0;
+      for (let j = 0; j < k; j++) {
+        w[j] = table.mask[c * k + j] ? Math.exp(Math.tanh(Z[row + j]!) - max) : 0;
+        sum += w[j]!;
+      }
+      let wq = 0;
+      let wGw = 0;
+      for (let i = 0; i < k; i++) {
+        if (!w[i]) continue;
+        const wi = w[i]! / sum;
+        wq += wi * Q[row + i]!;
+        const g = c * k * k + i * k;
+        for (let j = 0; j < k; j++) if (w[j]) wGw += wi * (w[j]! / sum) * table.gram[g + j]!;
+      }
+      const cosLoc = wq / (normU * Math.sqrt(wGw + 1e-12));
+      const cosGlb = Gl[b * count + c]! / normU;
+      out[b * count + c] = alpha * cosGlb + beta * cosLoc;
+    }
+  }
+  return out;
+}
