@@ -32,6 +32,12 @@ export interface ModelConfig {
   maxSeedsPerItem: number;
   /** Phase-2 negatives per positive sampled from random users when the data has no exposures. */
   sampledNegatives: number;
+  /**
+   * How the seeds tower pools its clusters: the paper's local + global attention, or
+   * the "RALM with average" competitor of section 6.2, which merges all seeds into one
+   * size-weighted average and compares by a single cosine.
+   */
+  seedPooling: 'attention' | 'average';
 }
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
@@ -55,6 +61,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   validationFraction: 0.1,
   maxSeedsPerItem: 1000,
   sampledNegatives: 1,
+  seedPooling: 'attention',
 };
 
 /** A training request's settings as the proto TrainingConfig and the CLI carry them: 0 means the default. */

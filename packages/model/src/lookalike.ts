@@ -15,6 +15,7 @@ export interface LookalikeConfig {
   beta: number;
   /** Fixed temperature τ, or undefined to learn it (initialised at 5). */
   temperature: number | undefined;
+  seedPooling: 'attention' | 'average';
 }
 
 const EPS = 1e-12;
@@ -63,13 +64,20 @@ export class LookalikeModel {
 
   /**
    * score(u, s) for each row: u is B × d, centroids B × k × d (universal space),
-   * mask B × k (1 = a real cluster). Returns the score (B) and both attentions (B × k).
+   * mask B × k (1 = a real cluster), sizes B × k (seeds per cluster, for average
+   * pooling). Returns the score (B) and both attentions (B × k).
    */
-  score(u: tf.Tensor2D, centroids: tf.Tensor3D, mask: tf.Tensor2D): { score: tf.Tensor1D; local: tf.Tensor2D; global: tf.Tensor2D; eu: tf.Tensor2D } {
+  score(u: tf.Tensor2D, centroids: tf.Tensor3D, mask: tf.Tensor2D, sizes?: tf.Tensor2D): { score: tf.Tensor1D; local: tf.Tensor2D; global: tf.Tensor2D; eu: tf.Tensor2D } {
     const [B, k, d] = centroids.shape;
     const h = this.config.lookalikeDim;
     const eu = this.transform(u);
     const Es = tf.reshape(this.transform(tf.reshape(centroids, [B * k, d])), [B, k, h]);
+    if (this.config.seedPooling === 'average') {
+      const weights = tf.div(tf.mul(sizes ?? mask, mask), tf.add(tf.sum(tf.mul(sizes ?? mask, mask), 1, true), 1e-12)) as tf.Tensor2D;
+      const eAvg = tf.sum(tf.mul(Es, tf.reshape(weights, [B, k, 1])), 1) as tf.Tensor2D;
+      const score = tf.mul(this.config.alpha + this.config.beta, rowCosine(eu, eAvg)) as tf.Tensor1D;
+      return { score, local: weights, global: weights, eu };
+    }
     const maskLogits = tf.mul(tf.sub(1, mask), -1e9);
 
     // Local: w_j = softmax_j(tanh(E_s[j] W_l · e_u)).

@@ -75,11 +75,11 @@ export class RalmModel {
    * Scores B (user, seed clusters) pairs with the spec's formulas, straight
    * through the tfjs graph: the reference the fast serving kernel is checked against.
    */
-  scoreWithCentroids(universal: Float32Array, centroids: Float32Array, mask: Float32Array, k: number): Float32Array {
+  scoreWithCentroids(universal: Float32Array, centroids: Float32Array, mask: Float32Array, k: number, sizes?: Float32Array): Float32Array {
     const d = this.config.userDim;
     const B = universal.length / d;
     return tf.tidy(() => {
-      const { score } = this.lookalike.score(tf.tensor2d(universal, [B, d]), tf.tensor3d(centroids, [B, k, d]), tf.tensor2d(mask, [B, k]));
+      const { score } = this.lookalike.score(tf.tensor2d(universal, [B, d]), tf.tensor3d(centroids, [B, k, d]), tf.tensor2d(mask, [B, k]), sizes && tf.tensor2d(sizes, [B, k]));
       return score.dataSync() as Float32Array;
     });
   }

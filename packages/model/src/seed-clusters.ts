@@ -92,11 +92,12 @@ export function centroidsForSamples(
   universal: Float32Array,
   users: ArrayLike<number>,
   items: ArrayLike<number>,
-): { centroids: Float32Array; mask: Float32Array; usable: Uint8Array } {
+): { centroids: Float32Array; mask: Float32Array; sizes: Float32Array; usable: Uint8Array } {
   const { k, dim: d } = clusters;
   const B = users.length;
   const centroids = new Float32Array(B * k * d);
   const mask = new Float32Array(B * k);
+  const sizes = new Float32Array(B * k);
   const usable = new Uint8Array(B);
   for (let b = 0; b < B; b++) {
     const item = items[b]!;
@@ -104,10 +105,14 @@ export function centroidsForSamples(
     if (start < 0) continue;
     const n = clusters.count[item]!;
     centroids.set(clusters.centroids.subarray(start * d, (start + n) * d), b * k * d);
-    for (let c = 0; c < n; c++) mask[b * k + c] = 1;
+    for (let c = 0; c < n; c++) {
+      mask[b * k + c] = 1;
+      sizes[b * k + c] = clusters.sizes[start + c]!;
+    }
     const own = clusters.membership[item]?.get(users[b]!);
     if (own !== undefined) {
       const size = clusters.sizes[start + own]!;
+      sizes[b * k + own] = size - 1;
       if (size <= 1) mask[b * k + own] = 0;
       else {
         const base = b * k * d + own * d;
@@ -117,5 +122,5 @@ export function centroidsForSamples(
     }
     for (let c = 0; c < n; c++) if (mask[b * k + c]) usable[b] = 1;
   }
-  return { centroids, mask, usable };
+  return { centroids, mask, sizes, usable };
 }

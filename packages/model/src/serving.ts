@@ -22,13 +22,16 @@ export interface CandidateTable {
   globalUnit: Float32Array;
   /** count × k: 1 for a real cluster. */
   mask: Float32Array;
+  /** Average pooling: the score is (α + β)·cos(e_u, ê_avg), held in `globalUnit`. */
+  average: boolean;
 }
 
 /**
  * Builds the table from each candidate's centroids in universal space
  * (count × k × d, row-major) and mask (count × k).
  */
-export function precomputeCandidates(model: RalmModel, centroids: Float32Array, mask: Float32Array, count: number): CandidateTable {
+export function precomputeCandidates(model: RalmModel, centroids: Float32Array, mask: Float32Array, count: number, sizes?: Float32Array): CandidateTable {
+  const average = model.config.seedPooling === 'average';
   const { userDim: d, lookalikeDim: h } = model.config;
   const k = mask.length / count;
   return tf.tidy(() => {
@@ -39,7 +42,9 @@ export function precomputeCandidates(model: RalmModel, centroids: Float32Array, 
     const hidden = tf.tanh(tf.add(tf.matMul(Es, model.lookalike.params.get('lookalike.global.w')), model.lookalike.params.get('lookalike.global.b')));
     const g = tf.reshape(tf.matMul(hidden, model.lookalike.params.get('lookalike.global.v')), [count, k]);
     const m = tf.tensor2d(mask, [count, k]);
-    const weights = tf.mul(tf.softmax(tf.add(g, tf.mul(tf.sub(1, m), -1e9))), m);
+    // Average pooling (the RALM-avg competitor): one size-weighted mean of the clusters stands in for both attentions.
+    const n = tf.mul(tf.tensor2d(sizes ?? mask, [count, k]), m);
+    const weights = average ? tf.div(n, tf.add(tf.sum(n, 1, true), 1e-12)) : tf.mul(tf.softmax(tf.add(g, tf.mul(tf.sub(1, m), -1e9))), m);
     const eGlb = tf.sum(tf.mul(Es3, tf.reshape(weights, [count, k, 1])), 1);
     const norm = tf.sqrt(tf.add(tf.sum(tf.square(eGlb), 1, true), 1e-12));
     return {
@@ -51,6 +56,7 @@ export function precomputeCandidates(model: RalmModel, centroids: Float32Array, 
       gram: G.dataSync() as Float32Array,
       globalUnit: tf.div(eGlb, norm).dataSync() as Float32Array,
       mask: Float32Array.from(mask),
+      average,
     };
   });
 }
@@ -76,6 +82,15 @@ export function scoreUsers(table: CandidateTable, eu: Float32Array, alpha: numbe
   });
   const out = new Float32Array(B * count);
   const w = new Float64Array(k);
+  if (table.average) {
+    for (let b = 0; b < B; b++) {
+      let nu = 0;
+      for (let t = 0; t < h; t++) nu += eu[b * h + t]! * eu[b * h + t]!;
+      const normU = Math.sqrt(nu + 1e-12);
+      for (let c = 0; c < count; c++) out[b * count + c] = ((alpha + beta) * Gl[b * count + c]!) / normU;
+    }
+    return out;
+  }
   for (let b = 0; b < B; b++) {
     let nu = 0;
     for (let t = 0; t < h; t++) nu += eu[b * h + t]! * eu[b * h + t]!;

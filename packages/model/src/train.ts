@@ -223,7 +223,7 @@ async function phase2Epoch(
     const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
     const batch = phase2Batch(clusters, universal, config, Int32Array.from(idx, (i) => s.users[i]!), Int32Array.from(idx, (i) => s.items[i]!), Float32Array.from(idx, (i) => s.labels[i]!));
     if (batch.size > 0) {
-      const loss = optimizer.minimize(() => model.lookalike.loss(model.lookalike.score(batch.u, batch.centroids, batch.mask).score, batch.labels), vars);
+      const loss = optimizer.minimize(() => model.lookalike.loss(model.lookalike.score(batch.u, batch.centroids, batch.mask, batch.sizes).score, batch.labels), vars);
       lossSum += loss * batch.size;
       trained += batch.size;
     }
@@ -239,7 +239,7 @@ async function phase2Epoch(
 
 /** Tensors of one phase-2 batch, keeping only samples whose item still has a cluster after removing the target. */
 function phase2Batch(clusters: ItemClusters, universal: Float32Array, config: ModelConfig, users: Int32Array, items: Int32Array, labels: Float32Array) {
-  const { centroids, mask, usable } = centroidsForSamples(clusters, universal, users, items);
+  const { centroids, mask, sizes, usable } = centroidsForSamples(clusters, universal, users, items);
   const keep: number[] = [];
   usable.forEach((ok, b) => ok && keep.push(b));
   const k = clusters.k;
@@ -248,21 +248,25 @@ function phase2Batch(clusters: ItemClusters, universal: Float32Array, config: Mo
   const u = new Float32Array(B * d);
   const c = new Float32Array(B * k * d);
   const m = new Float32Array(B * k);
+  const n = new Float32Array(B * k);
   const y = new Float32Array(B);
   keep.forEach((b, r) => {
     u.set(universal.subarray(users[b]! * d, users[b]! * d + d), r * d);
     c.set(centroids.subarray(b * k * d, (b + 1) * k * d), r * k * d);
     m.set(mask.subarray(b * k, (b + 1) * k), r * k);
+    n.set(sizes.subarray(b * k, (b + 1) * k), r * k);
     y[r] = labels[b]!;
   });
-  const tensors = B === 0 ? undefined : { u: tf.tensor2d(u, [B, d]), centroids: tf.tensor3d(c, [B, k, d]), mask: tf.tensor2d(m, [B, k]), labels: tf.tensor1d(y) };
+  const tensors =
+    B === 0 ? undefined : { u: tf.tensor2d(u, [B, d]), centroids: tf.tensor3d(c, [B, k, d]), mask: tf.tensor2d(m, [B, k]), sizes: tf.tensor2d(n, [B, k]), labels: tf.tensor1d(y) };
   return {
     size: B,
     u: tensors?.u as tf.Tensor2D,
     centroids: tensors?.centroids as tf.Tensor3D,
     mask: tensors?.mask as tf.Tensor2D,
+    sizes: tensors?.sizes as tf.Tensor2D,
     labels: tensors?.labels as tf.Tensor1D,
-    dispose: () => tensors && tf.dispose([tensors.u, tensors.centroids, tensors.mask, tensors.labels]),
+    dispose: () => tensors && tf.dispose(Object.values(tensors)),
   };
 }
 
@@ -275,7 +279,7 @@ function phase2ValidationAuc(model: RalmModel, data: TrainingData, config: Model
     const end = Math.min(limit, start + 1024);
     const batch = phase2Batch(clusters, universal, config, v.users.subarray(start, end), v.items.subarray(start, end), v.labels.subarray(start, end));
     if (batch.size > 0) {
-      const s = tf.tidy(() => model.lookalike.score(batch.u, batch.centroids, batch.mask).score.dataSync());
+      const s = tf.tidy(() => model.lookalike.score(batch.u, batch.centroids, batch.mask, batch.sizes).score.dataSync());
       const y = batch.labels.dataSync();
       for (let i = 0; i < s.length; i++) {
         scores.push(s[i]!);
