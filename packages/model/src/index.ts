@@ -9,4 +9,4 @@ export { kmeans, kmeansPlusPlus, type KMeansResult } from './kmeans';
 export { auc } from './auc';
 export { Rng } from './rng';
 export { LogUniformSampler, rankItemsByClicks } from './sampler';
-export { precomputeCandidates, scoreUsers, type CandidateTable } from './serving';
+export { precomputeCandidates, scorePairs, scoreUsers, type CandidateTable } from './serving';

@@ -120,3 +120,60 @@ export function scoreUsers(table: CandidateTable, eu: Float32Array, alpha: numbe
   }
   return out;
 }
+
+/**
+ * Scores individual (user, candidate) pairs with the same algebra, without
+ * forming the full B × count matrix: for evaluation sets where each user meets
+ * only a few candidates. `eu` holds U look-alike embeddings; pair p uses row
+ * `userRow[p]` of it and candidate `candidate[p]` of the table.
+ */
+export function scorePairs(table: CandidateTable, eu: Float32Array, userRow: ArrayLike<number>, candidate: ArrayLike<number>, alpha: number, beta: number): Float32Array {
+  const { k, h } = table;
+  const out = new Float32Array(userRow.length);
+  const z = new Float64Array(k);
+  const q = new Float64Array(k);
+  const w = new Float64Array(k);
+  for (let p = 0; p < out.length; p++) {
+    const ub = userRow[p]! * h;
+    const c = candidate[p]!;
+    let nu = 0;
+    for (let t = 0; t < h; t++) nu += eu[ub + t]! * eu[ub + t]!;
+    const normU = Math.sqrt(nu + 1e-12);
+    let glb = 0;
+    for (let t = 0; t < h; t++) glb += table.globalUnit[c * h + t]! * eu[ub + t]!;
+    if (table.average) {
+      out[p] = ((alpha + beta) * glb) / normU;
+      continue;
+    }
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) {
+      if (!table.mask[c * k + j]) continue;
+      const row = (c * k + j) * h;
+      let zj = 0;
+      let qj = 0;
+      for (let t = 0; t < h; t++) {
+        zj += table.projected[row + t]! * eu[ub + t]!;
+        qj += table.es[row + t]! * eu[ub + t]!;
+      }
+      z[j] = Math.tanh(zj);
+      q[j] = qj;
+      if (z[j]! > max) max = z[j]!;
+    }
+    let sum = 0;
+    for (let j = 0; j < k; j++) {
+      w[j] = table.mask[c * k + j] ? Math.exp(z[j]! - max) : 0;
+      sum += w[j]!;
+    }
+    let wq = 0;
+    let wGw = 0;
+    for (let i = 0; i < k; i++) {
+      if (!w[i]) continue;
+      const wi = w[i]! / sum;
+      wq += wi * q[i]!;
+      const g = c * k * k + i * k;
+      for (let j = 0; j < k; j++) if (w[j]) wGw += wi * (w[j]! / sum) * table.gram[g + j]!;
+    }
+    out[p] = alpha * (glb / normU) + beta * (wq / (normU * Math.sqrt(wGw + 1e-12)));
+  }
+  return out;
+}

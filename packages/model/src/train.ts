@@ -43,6 +43,8 @@ export interface Checkpoint {
 
 export interface TrainHooks {
   onProgress?(progress: Progress): void;
+  /** Called after every batch with the model as it stands (evaluation curves use it); keep it cheap or sparse. */
+  onBatchEnd?(model: RalmModel, progress: Progress): void;
   onCheckpoint?(checkpoint: Checkpoint): Promise<void>;
   resumeFrom?: Checkpoint;
   /** Aborting stops at the next batch with the signal's reason. */
@@ -150,10 +152,12 @@ async function phase1Epoch(model: RalmModel, data: TrainingData, config: ModelCo
     const candidates = sampleCandidates(positives, config.negativesPerPositive, sampler, itemOfRank, rng);
     const encoded = model.encoder.encodeRows(data.dataset.users, users);
     lossSum += phase1Step(model.tower, model.itemParams, optimizer, { users: encoded, positives }, candidates, width);
-    hooks.onProgress?.({
+    const progress: Progress = {
       phase: 'user_representation', epoch: epoch + 1, epochs: config.phase1Epochs, batch: b + 1, batches: total,
       loss: lossSum / (b + 1), validationAuc: lastAuc, samplesPerSecond: (Math.min((b + 1) * config.batchSize, n) * 1000) / (performance.now() - started),
-    });
+    };
+    hooks.onProgress?.(progress);
+    hooks.onBatchEnd?.(model, progress);
     await yieldToEventLoop();
   }
   return phase1ValidationAuc(model, data, config, rng, sampler, itemOfRank);
@@ -228,10 +232,12 @@ async function phase2Epoch(
       trained += batch.size;
     }
     batch.dispose();
-    hooks.onProgress?.({
+    const progress: Progress = {
       phase: 'lookalike', epoch: epoch + 1, epochs: config.phase2Epochs, batch: b + 1, batches: total,
       loss: trained ? lossSum / trained : Number.NaN, validationAuc: lastAuc, samplesPerSecond: (trained * 1000) / (performance.now() - started),
-    });
+    };
+    hooks.onProgress?.(progress);
+    hooks.onBatchEnd?.(model, progress);
     await yieldToEventLoop();
   }
   return phase2ValidationAuc(model, data, config, clusters, universal);
