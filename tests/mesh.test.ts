@@ -30,6 +30,8 @@ describe.each(['memory', 'nats'] as const)('the mesh on the %s bus', (busKind) =
       portBase: 0,
       host: '127.0.0.1',
       logLevel: 'silent',
+      // Nothing from the developer's shell leaks into the services under test.
+      baseEnv: {},
       env: { SEEDS_UPDATED_INTERVAL_MS: '20', SHUTDOWN_GRACE_SECONDS: '2' },
     });
     clients = connectClients(mesh);
@@ -92,6 +94,16 @@ describe.each(['memory', 'nats'] as const)('the mesh on the %s bus', (busKind) =
     const batch = { requests: [{ userId: 'u', features: undefined, candidateIds: [], topK: 1 }, { userId: '', features: undefined, candidateIds: [], topK: 1 }] };
     const inBatch = await expectStatus(callUnary(ls.scoreBatch.bind(ls), batch), status.INVALID_ARGUMENT);
     expect(inBatch.metadata.get('ralm-field')).toEqual(['requests[1].user_id']);
+
+    // Every service that takes raw features refuses non-finite numbers, naming the field.
+    const nanAge = { fields: { age: { number: Number.NaN } } };
+    const nanScore = await expectStatus(callUnary(ls.score.bind(ls), { userId: 'u', features: nanAge, candidateIds: [], topK: 1 }), status.INVALID_ARGUMENT);
+    expect(nanScore.metadata.get('ralm-field')).toEqual(['features.fields[age].number']);
+    const infBatch = { requests: [{ userId: 'u', features: { fields: { age: { number: Number.POSITIVE_INFINITY } } }, candidateIds: [], topK: 1 }] };
+    const infScore = await expectStatus(callUnary(ls.scoreBatch.bind(ls), infBatch), status.INVALID_ARGUMENT);
+    expect(infScore.metadata.get('ralm-field')).toEqual(['requests[0].features.fields[age].number']);
+    const nanEmbed = await expectStatus(callUnary(ue.embedFeatures.bind(ue), { users: [nanAge], kind: 0, modelVersion: '' }), status.INVALID_ARGUMENT);
+    expect(nanEmbed.metadata.get('ralm-field')).toEqual(['users[0].fields[age].number']);
 
     const badConfig = await expectStatus(
       callUnary(tr.startTraining.bind(tr), { config: TrainingConfig.fromPartial({ dataDir: '/tmp', batchSize: -3 }) }),

@@ -1,3 +1,4 @@
+import { tracing } from './tracing';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { demoCommand } from './commands/demo';
@@ -7,6 +8,15 @@ import { upCommand } from './commands/up';
 // The CLI reads its environment here and nowhere else, like a service's config.ts.
 const env = process.env;
 const meshFileDefault = path.join(env.RALM_HOME ?? '.ralm', 'mesh.json');
+
+/** Runs a command and records its exit code; tracing is flushed once it returns (its mesh has stopped), or fails. */
+async function run(command: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await command();
+  } finally {
+    await tracing.shutdown();
+  }
+}
 
 const program = new Command('ralm').description('RALM: real-time attention-based look-alike audience extension').showHelpAfterError();
 
@@ -22,7 +32,7 @@ common(program.command('up').description('run the five services on loopback unti
   .action(async (o) => {
     const portBase = Number(o.portBase);
     if (!Number.isInteger(portBase) || portBase < 0 || portBase > 65_000) program.error(`--port-base must be an integer in [0, 65000], got ${o.portBase}`);
-    process.exitCode = await upCommand({ natsUrl: o.nats, host: o.host, logLevel: o.logLevel ?? 'info', portBase, meshFile: o.meshFile });
+    await run(() => upCommand({ natsUrl: o.nats, host: o.host, logLevel: o.logLevel ?? 'info', portBase, meshFile: o.meshFile, baseEnv: env }));
   });
 
 program
@@ -34,7 +44,7 @@ program
   });
 
 common(program.command('demo').description('bring the mesh up, show health and a round trip, stop cleanly')).action(async (o) => {
-  process.exitCode = await demoCommand({ natsUrl: o.nats, host: o.host, logLevel: o.logLevel ?? 'warn' });
+  await run(() => demoCommand({ natsUrl: o.nats, host: o.host, logLevel: o.logLevel ?? 'warn', baseEnv: env }));
 });
 
 program.parseAsync().catch((err: unknown) => {

@@ -43,10 +43,13 @@ export interface MeshOptions {
   portBase: number;
   host: string;
   logLevel: string;
-  /** Extra environment for every service (e.g. SEEDS_UPDATED_INTERVAL_MS in tests); wins over process env. */
+  /** Extra environment for every service (e.g. SEEDS_UPDATED_INTERVAL_MS in tests); wins over `baseEnv`. */
   env?: NodeJS.ProcessEnv;
-  /** Base environment; process.env by default. */
-  baseEnv?: NodeJS.ProcessEnv;
+  /**
+   * Base environment every service's config is read from. Required, so nothing
+   * reads `process.env` implicitly: the CLI passes it, tests pass `{}`.
+   */
+  baseEnv: NodeJS.ProcessEnv;
   /** Per-service unix-ms clock; Date.now by default. */
   now?: () => number;
 }
@@ -71,6 +74,19 @@ export interface Mesh {
  * service's own main.ts).
  */
 export async function startMesh(options: MeshOptions): Promise<Mesh> {
+  // Every config first: a bad variable (NATS_URL among them) is reported by name before anything connects.
+  const configs = SERVICES.map((s, i) => {
+    const port = (offset: number) => String(options.portBase === 0 ? 0 : options.portBase + offset + i);
+    return s.load({
+      ...options.baseEnv,
+      GRPC_HOST: options.host,
+      GRPC_PORT: port(0),
+      METRICS_PORT: port(100),
+      NATS_URL: options.natsUrl,
+      LOG_LEVEL: options.logLevel,
+      ...options.env,
+    });
+  });
   const bus = await createBusFromUrl(options.natsUrl, { name: 'ralm-mesh', logger: createLogger('bus', options.logLevel) });
   const running: RunningService[] = [];
   const stopAll = async () => {
@@ -79,16 +95,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   };
   try {
     for (const [i, s] of SERVICES.entries()) {
-      const port = (offset: number) => String(options.portBase === 0 ? 0 : options.portBase + offset + i);
-      const config = s.load({
-        ...(options.baseEnv ?? process.env),
-        GRPC_HOST: options.host,
-        GRPC_PORT: port(0),
-        METRICS_PORT: port(100),
-        NATS_URL: options.natsUrl,
-        LOG_LEVEL: options.logLevel,
-        ...options.env,
-      });
+      const config = configs[i]!;
       const logger = createLogger(s.name, config.LOG_LEVEL);
       const metrics = createServiceMetrics(s.name);
       const module = s.create(config, { bus, logger, metrics, now: options.now ?? Date.now });

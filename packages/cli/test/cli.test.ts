@@ -54,4 +54,18 @@ describe('the ralm command', () => {
     expect(demo.stdout).toMatch(/GetSeedStats: seeds=130 \(expected 130\)/);
     expect(demo.stdout).toMatch(/Mesh stopped cleanly/);
   });
+
+  it('traces the demo as service ralm-mesh when the OTEL_* variables ask for spans', () => {
+    const demo = spawnSync(process.execPath, [BIN, 'demo'], {
+      cwd: ROOT,
+      env: env({ OTEL_TRACES_EXPORTER: 'console' }),
+      encoding: 'utf8',
+      timeout: 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(demo.status).toBe(0);
+    // The console exporter prints each span: client and server side of every call the demo makes.
+    expect(demo.stdout).toMatch(/'service\.name': 'ralm-mesh'/);
+    expect(demo.stdout).toMatch(/name: 'grpc\.ralm\.v1\.SeedCollectorService\/ReportClicks'/);
+  });
 });

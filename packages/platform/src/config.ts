@@ -36,9 +36,26 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   optionalUrl: () => z.url().optional(),
+  /** One or more comma-separated NATS server URLs, each with a scheme nats.js dials and a host. */
+  natsUrls: () =>
+    z
+      .string()
+      .refine(isNatsUrlList, 'must be one or more comma-separated nats://, tls://, ws:// or wss:// URLs with a host, e.g. nats://nats:4222')
+      .optional(),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   path: (fallback: string) => z.string().min(1).default(fallback),
 };
+
+const NATS_SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
+
+function isNatsUrlList(value: string): boolean {
+  return value.split(',').every((part) => {
+    const text = part.trim();
+    if (!URL.canParse(text)) return false;
+    const url = new URL(text);
+    return NATS_SCHEMES.has(url.protocol) && url.hostname !== '';
+  });
+}
 
 /** Variables every service understands; services extend this shape. */
 export const commonConfigShape = {
@@ -49,7 +66,7 @@ export const commonConfigShape = {
   /** Prometheus `/metrics` HTTP port; 0 picks a free port. */
   METRICS_PORT: env.port(0),
   /** NATS server URL(s), comma separated. Unset = embedded in-memory bus (single process only). */
-  NATS_URL: z.string().min(1).optional(),
+  NATS_URL: env.natsUrls(),
   /** Seconds SIGTERM waits for in-flight RPCs before forcing the server down. */
   SHUTDOWN_GRACE_SECONDS: env.positiveInt(10),
   LOG_LEVEL: env.logLevel(),

@@ -11,9 +11,16 @@ abstract class RalmError extends Error {
   }
 }
 
-/** The request is malformed. `field` is the path of the offending field, e.g. `clicks[3].user_id`. */
+/**
+ * The request is malformed. `field` is the path of the offending field, e.g.
+ * `clicks[3].user_id`; `reason` says what is wrong with it, without the path, so
+ * a caller that relocates the error (`message[2].` + field) can rebuild the message.
+ */
 export class InvalidArgumentError extends RalmError {
-  constructor(readonly field: string, reason: string) {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
     super(`${field}: ${reason}`);
   }
 }

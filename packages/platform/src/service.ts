@@ -53,8 +53,15 @@ export async function hostService(options: HostOptions): Promise<ServiceHost> {
       logger,
       protoFiles: module.protoFiles,
     });
+  } catch (err) {
+    await metricsServer.close();
+    throw err;
+  }
+  try {
     await module.start?.();
   } catch (err) {
+    // Release the port too: a caller that retries (or a test) must be able to bind it again.
+    await grpc.shutdown(0);
     await metricsServer.close();
     throw err;
   }

@@ -9,7 +9,10 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { connectNatsBus, consumerName, createMemoryBus, type Delivery, type EventBus, type Subject } from '@ralm/platform/bus';
+import { status } from '@grpc/grpc-js';
+import { connectNatsBus, consumerName, createMemoryBus, type Delivery, type DropReason, type EventBus, type Subject } from '@ralm/platform/bus';
+import { UnavailableError } from '@ralm/platform/errors';
+import { toGrpcStatus } from '@ralm/platform/grpc/status';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 
 interface TestEvent {
@@ -21,6 +24,7 @@ interface Seen {
   id: string;
   deliveryCount: number;
   streamSeq: number;
+  publishedAtMs: number;
 }
 
 let subjectCounter = 0;
@@ -61,11 +65,23 @@ function recorder(before?: (event: TestEvent, delivery: Delivery) => Promise<voi
   const seen: Seen[] = [];
   const acked = new Set<string>();
   const handler = async (event: TestEvent, delivery: Delivery): Promise<void> => {
-    seen.push({ id: event.id, deliveryCount: delivery.deliveryCount, streamSeq: delivery.streamSeq });
+    seen.push({ id: event.id, deliveryCount: delivery.deliveryCount, streamSeq: delivery.streamSeq, publishedAtMs: delivery.publishedAtMs });
     await before?.(event, delivery);
     acked.add(event.id);
   };
   return { seen, acked, handler };
+}
+
+/** Collects what the bus gives up on, for `onDropped`. */
+function dropRecorder() {
+  const dropped: Array<{ reason: DropReason; streamSeq: number; deliveryCount: number }> = [];
+  const onDropped = (reason: DropReason, d: Delivery): void => void dropped.push({ reason, streamSeq: d.streamSeq, deliveryCount: d.deliveryCount });
+  return { dropped, onDropped };
+}
+
+/** The same subject name with a codec that writes raw text, to store bytes the real codec cannot decode. */
+function rawTwin(subject: Subject<TestEvent>): Subject<string> {
+  return { name: subject.name, encode: (s) => new TextEncoder().encode(s), decode: (b) => new TextDecoder().decode(b) };
 }
 
 const exporter = new InMemorySpanExporter();
@@ -94,11 +110,16 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>): vo
       const subject = testSubject();
       const got = deferred<[TestEvent, Delivery]>();
       await bus.subscribe(subject, async (event, delivery) => got.resolve([event, delivery]), { durable: 'round-trip' });
+      const before = Date.now();
       await bus.publish(subject, { id: 'a', body: 'hello' });
+      const after = Date.now();
       const [event, delivery] = await got.promise;
       expect(event).toEqual({ id: 'a', body: 'hello' });
       expect(delivery).toMatchObject({ subject: subject.name, deliveryCount: 1 });
       expect(delivery.streamSeq).toBeGreaterThanOrEqual(1);
+      // The server stamps JetStream messages; same host, so a little slack for rounding only.
+      expect(delivery.publishedAtMs).toBeGreaterThanOrEqual(before - 5);
+      expect(delivery.publishedAtMs).toBeLessThanOrEqual(after + 5);
       expect(bus.kind).toBe(name);
       expect(bus.isConnected()).toBe(true);
     });
@@ -181,8 +202,42 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>): vo
       await bus.subscribe(subject, r.handler, { durable: 'retry' });
       await publishAll(bus, subject, ['a', 'b', 'c']);
       await waitFor('b acked', () => r.acked.has('b'));
-      expect(r.seen.filter((s) => s.id === 'b').map((s) => s.deliveryCount)).toEqual([1, 2]);
+      const deliveriesOfB = r.seen.filter((s) => s.id === 'b');
+      expect(deliveriesOfB.map((s) => s.deliveryCount)).toEqual([1, 2]);
+      // The publish time is the message's, not the delivery's.
+      expect(deliveriesOfB[1]!.publishedAtMs).toBe(deliveriesOfB[0]!.publishedAtMs);
       expect([...r.acked].sort()).toEqual(['a', 'b', 'c']);
+    });
+
+    it('terminates a message that does not decode, without blocking later ones', async () => {
+      const subject = testSubject();
+      await bus.publish(rawTwin(subject), 'not json {');
+      await publishAll(bus, subject, ['after']);
+      const r = recorder();
+      const d = dropRecorder();
+      // One unacked message at a time: 'after' can only arrive once the poison is settled.
+      await bus.subscribe(subject, r.handler, { durable: 'poison-bytes', maxAckPending: 1, onDropped: d.onDropped });
+      await waitFor('after', () => r.acked.has('after'));
+      expect(r.seen.map((s) => s.id)).toEqual(['after']);
+      expect(d.dropped).toEqual([{ reason: 'undecodable', streamSeq: r.seen[0]!.streamSeq - 1, deliveryCount: 1 }]);
+    });
+
+    it('gives up on a message whose handler always throws after maxDeliver deliveries', async () => {
+      const subject = testSubject();
+      const r = recorder(async (event) => {
+        if (event.id === 'poison') throw new Error('always fails');
+      });
+      const d = dropRecorder();
+      await bus.subscribe(subject, r.handler, { durable: 'poison-handler', maxAckPending: 1, maxDeliver: 3, onDropped: d.onDropped });
+      await publishAll(bus, subject, ['poison', 'next']);
+      await waitFor('next', () => r.acked.has('next'));
+      expect(r.seen.map((s) => [s.id, s.deliveryCount])).toEqual([
+        ['poison', 1],
+        ['poison', 2],
+        ['poison', 3],
+        ['next', 1],
+      ]);
+      expect(d.dropped).toEqual([{ reason: 'max_deliver', streamSeq: r.seen[0]!.streamSeq, deliveryCount: 3 }]);
     });
 
     it('redelivers when the ack wait expires', async () => {
@@ -282,6 +337,10 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>): vo
       expect(bus.isConnected()).toBe(false);
       await expect(bus.publish(subject, { id: 'late' })).rejects.toMatchObject({ code: 'BUS_CLOSED' });
       await expect(bus.subscribe(subject, async () => undefined, { durable: 'late' })).rejects.toMatchObject({ code: 'BUS_CLOSED' });
+      // Closed is one kind of unavailable: an RPC that hits it answers UNAVAILABLE.
+      const err = await bus.publish(subject, { id: 'late' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect(toGrpcStatus(err).code).toBe(status.UNAVAILABLE);
     });
   });
 }
@@ -316,10 +375,28 @@ describe('nats', () => {
       const jsm = await jetstreamManager(nc);
       expect((await jsm.streams.info('RALM')).config.duplicate_window).toBe(60e9);
       const consumer = await jsm.consumers.info('RALM', consumerName('tuned', subject.name));
-      expect(consumer.config).toMatchObject({ ack_wait: 5e9, max_ack_pending: 7, filter_subject: subject.name });
+      expect(consumer.config).toMatchObject({ ack_wait: 5e9, max_ack_pending: 7, max_deliver: 20, filter_subject: subject.name });
       await jsm.streams.update('RALM', { duplicate_window: 120e9 });
     } finally {
       await nc.close();
+    }
+  });
+
+  it('rejects a publish with UnavailableError within its timeout while the server is down', async () => {
+    const own = await startNatsServer({ jetstream: true });
+    const bus = await connectNatsBus({ servers: own.url, name: 'bus-test', reconnectTimeWaitMs: 100, requestTimeoutMs: 300 });
+    try {
+      await own.stop();
+      await waitFor('disconnect noticed', () => !bus.isConnected());
+      const started = Date.now();
+      const err = await bus.publish(testSubject(), { id: 'lost' }).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).cause).toBeInstanceOf(Error);
+      expect(toGrpcStatus(err).code).toBe(status.UNAVAILABLE);
+      await expect(bus.subscribe(testSubject(), async () => undefined, { durable: 'down' })).rejects.toBeInstanceOf(UnavailableError);
+    } finally {
+      await bus.close();
     }
   });
 

@@ -11,7 +11,7 @@ const subject: Subject<number> = {
 describe('MessageLog', () => {
   it('numbers messages 1, 2, 3… and keeps only the newest maxMessages', () => {
     const log = new MessageLog(3);
-    for (let i = 0; i < 5; i++) log.append(i % 2 ? 'odd' : 'even', new Uint8Array([i]), {});
+    for (let i = 0; i < 5; i++) log.append(i % 2 ? 'odd' : 'even', new Uint8Array([i]), {}, 0);
     expect([log.firstSeq, log.lastSeq]).toEqual([3, 5]);
     expect(log.get(2)).toBeUndefined();
     expect(log.get(4)?.data).toEqual(new Uint8Array([3]));
@@ -21,7 +21,7 @@ describe('MessageLog', () => {
 
   it('stays consistent across compaction', () => {
     const log = new MessageLog(10);
-    for (let i = 1; i <= 5000; i++) log.append('s', new Uint8Array(), {});
+    for (let i = 1; i <= 5000; i++) log.append('s', new Uint8Array(), {}, 0);
     expect([log.firstSeq, log.lastSeq]).toEqual([4991, 5000]);
     expect(log.get(4991)?.seq).toBe(4991);
     expect(log.get(5000)?.seq).toBe(5000);

@@ -24,6 +24,16 @@ describe('loadConfig', () => {
     expect(loadConfig(schema, { NAME: 'x', PORT: '' }).PORT).toBe(50051);
   });
 
+  it.each(['nats://nats:4222', 'nats://a:4222, tls://b:4222,ws://c:8080', 'wss://user:pw@nats.example.com'])('accepts NATS_URL %s', (url) => {
+    expect(loadConfig(commonConfigSchema, { NATS_URL: url }).NATS_URL).toBe(url);
+  });
+
+  it.each(['nats:4222', 'localhost:4222', 'http://nats:4222', 'nats://', 'nats://a:4222,', 'nats://a:4222,b:4222'])('refuses NATS_URL %s, naming it', (url) => {
+    expect(() => loadConfig(commonConfigSchema, { NATS_URL: url })).toThrow(
+      new ConfigError('NATS_URL', `must be one or more comma-separated nats://, tls://, ws:// or wss:// URLs with a host, e.g. nats://nats:4222 (got '${url}')`),
+    );
+  });
+
   it('gives every service the same common keys and defaults', () => {
     expect(loadConfig(commonConfigSchema, {})).toEqual({
       GRPC_PORT: 0,

@@ -1,10 +1,14 @@
+import { createServer } from 'node:net';
 import path from 'node:path';
-import { credentials, loadPackageDefinition, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, makeGenericClientConstructor, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { service as healthService } from 'grpc-health-check';
 import { ClustererServiceClient, ClustererServiceService, type GetClustersResponse } from '@ralm/proto/clusterer';
+import { SeedCollectorServiceClient, SeedCollectorServiceService } from '@ralm/proto/seed_collector';
 import {
   bindService,
   callUnary,
+  CancelledError,
   checkHealth,
   createLogger,
   createMemoryBus,
@@ -12,8 +16,36 @@ import {
   DeadlineExceededError,
   hostService,
   NotFoundError,
+  UnimplementedError,
   type ServiceHost,
+  type ServiceModule,
 } from '@ralm/platform';
+
+const hostConfig = (GRPC_PORT = 0) => ({ GRPC_HOST: '127.0.0.1', GRPC_PORT, METRICS_PORT: 0, SHUTDOWN_GRACE_SECONDS: 1 });
+
+function startHost(name: string, module: ServiceModule, bus = createMemoryBus()): Promise<ServiceHost> {
+  return hostService({ name, config: hostConfig(), logger: createLogger(name, 'silent'), metrics: createServiceMetrics(name), bus, module, healthIntervalMs: 10 });
+}
+
+/** A port the OS just handed out on loopback, free again when this resolves. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 /** A Clusterer contract with test handlers: one waits on its abort signal, one fails unexpectedly. */
 function testModule() {
@@ -129,22 +161,101 @@ describe('hostService shutdown', () => {
     const bus = createMemoryBus();
     const t = testModule();
     t.setReady(true);
-    const host = await hostService({
-      name: 'test-stop',
-      config: { GRPC_HOST: '127.0.0.1', GRPC_PORT: 0, METRICS_PORT: 0, SHUTDOWN_GRACE_SECONDS: 1 },
-      logger: createLogger('test-stop', 'silent'),
-      metrics: createServiceMetrics('test-stop'),
-      bus,
-      module: t.module,
-    });
+    const host = await startHost('test-stop', t.module, bus);
     const client = new ClustererServiceClient(host.address, credentials.createInsecure());
+    // A grpc.health.v1 Watch opened before the stop sees every status change the server makes.
+    const HealthClient = makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
+    const health = new HealthClient(host.address, credentials.createInsecure()) as unknown as {
+      Watch(request: { service: string }): ClientReadableStream<{ status: string }>;
+      close(): void;
+    };
+    const watched: string[] = [];
+    const watch = health.Watch({ service: '' });
+    watch.on('data', (reply) => watched.push(reply.status));
+    const watchEnded = new Promise<void>((resolve) => watch.on('error', () => resolve()).on('end', () => resolve()));
+    await until('SERVING on the watch', () => watched.includes('SERVING'));
+
     const slow = callUnary(client.getClusters.bind(client), { candidateId: 'slow' }).catch((e: ServiceError) => e);
     await t.slowRunning;
     await host.stop();
+    await watchEnded;
+    expect(watched).toEqual(['SERVING', 'NOT_SERVING']);
     const err = (await slow) as ServiceError;
     expect(['CANCELLED', 'UNAVAILABLE']).toContain(status[err.code]);
     await expect(checkHealth(host.address, '', 500)).resolves.toBe('UNREACHABLE');
+    health.close();
     client.close();
     await bus.close();
+  });
+
+  it('closes the gRPC port as well when module.start() fails', async () => {
+    const port = await freePort();
+    const bus = createMemoryBus();
+    const module: ServiceModule = {
+      ...testModule().module,
+      start: async () => {
+        throw new Error('cannot subscribe');
+      },
+    };
+    const starting = hostService({
+      name: 'test-fail',
+      config: hostConfig(port),
+      logger: createLogger('test-fail', 'silent'),
+      metrics: createServiceMetrics('test-fail'),
+      bus,
+      module,
+    });
+    await expect(starting).rejects.toThrow('cannot subscribe');
+    await expect(checkHealth(`127.0.0.1:${port}`, '', 500)).resolves.toBe('UNREACHABLE');
+    await bus.close();
+  });
+});
+
+describe('server-streaming handlers', () => {
+  it("settle a send that waits on flow control when the client cancels, with the call's abort reason", async () => {
+    let sent = 0;
+    let settle!: (reason: unknown) => void;
+    const handlerOutcome = new Promise<unknown>((resolve) => (settle = resolve));
+    const unimplemented = async (): Promise<never> => {
+      throw new UnimplementedError('not used in this test');
+    };
+    // ~200 KB per message, far more than the transport takes at once: each send mostly waits for 'drain'.
+    const chunk = { userIds: Array.from({ length: 1000 }, (_, i) => `user-${i}-`.padEnd(200, 'x')), seedVersion: 1, total: 0 };
+    const binding = bindService('ralm.v1.SeedCollectorService', SeedCollectorServiceService, {
+      reportClicks: unimplemented,
+      streamClicks: unimplemented,
+      getSeedStats: unimplemented,
+      registerCandidate: unimplemented,
+      retireCandidate: unimplemented,
+      listSeeds: async (_request, _ctx, send) => {
+        try {
+          for (;;) {
+            await send(chunk);
+            sent++;
+          }
+        } catch (err) {
+          settle(err);
+          throw err;
+        }
+      },
+    });
+    const bus = createMemoryBus();
+    const host = await startHost('test-stream', { bindings: [binding], protoFiles: ['ralm/v1/seed_collector.proto'] }, bus);
+    const client = new SeedCollectorServiceClient(host.address, credentials.createInsecure());
+    try {
+      const call = client.listSeeds({ candidateId: 'c', limit: 0 });
+      call.on('error', () => undefined); // CANCELLED, expected
+      // The client reads nothing; once sends are flowing, the handler is almost always parked in send().
+      await until('a few sends', () => sent >= 20);
+      call.cancel();
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([handlerOutcome, new Promise((resolve) => (timer = setTimeout(resolve, 5000, 'still waiting')))]);
+      clearTimeout(timer);
+      expect(outcome).toBeInstanceOf(CancelledError);
+    } finally {
+      client.close();
+      await host.stop();
+      await bus.close();
+    }
   });
 });

@@ -17,7 +17,7 @@ export function createClusterer(config: ClustererConfig, platform: ServiceDeps):
     bindings: [clustererBinding(deps)],
     protoFiles: [CLUSTERER_PROTO],
     async start() {
-      subscriptions = await subscribeClusterer(platform.bus, deps);
+      subscriptions = await subscribeClusterer(platform.bus, deps, platform.logger);
     },
     async stop() {
       await Promise.all(subscriptions.map((s) => s.stop()));

@@ -7,7 +7,7 @@ export function createSeedCollectorMetrics(service: ServiceMetrics, book: SeedBo
   const p = service.prefix;
   const registers = [service.registry];
   return {
-    clicks: new Counter({ name: `${p}_clicks_total`, help: 'Clicks by source (grpc, bus) and outcome (accepted, duplicate, rejected).', labelNames: ['source', 'outcome'], registers }),
+    clicks: new Counter({ name: `${p}_clicks_total`, help: 'Clicks by source (grpc, bus) and outcome (accepted, applied, duplicate, rejected, dropped).', labelNames: ['source', 'outcome'], registers }),
     rejections: new Counter({ name: `${p}_click_rejections_total`, help: 'Rejected clicks by reason.', labelNames: ['reason'], registers }),
     seedsAnnounced: new Counter({ name: `${p}_seeds_updated_published_total`, help: 'seeds.updated events published (coalesced per candidate).', registers }),
     candidates: new Gauge({

@@ -5,7 +5,10 @@ import type { SeedBook } from './domain/seed-book';
 
 /** Counters the handlers and the click consumer update; created once in metrics.ts. */
 export interface SeedCollectorMetrics {
-  /** Clicks by outcome: accepted (published / applied), duplicate, rejected; and where they came from. */
+  /**
+   * Clicks by outcome: accepted (published) / applied, duplicate, rejected, or dropped (the
+   * bus gave up on the message: undecodable, or the handler failed on every delivery); and where they came from.
+   */
   clicks: Counter<'source' | 'outcome'>;
   /** Rejected clicks by reason (a fixed set, see RejectReason). */
   rejections: Counter<'reason'>;

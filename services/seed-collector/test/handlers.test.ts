@@ -1,4 +1,4 @@
-import { createLogger, createMemoryBus, createServiceMetrics, Subjects, type CallContext, type EventBus } from '@ralm/platform';
+import { createLogger, createMemoryBus, createServiceMetrics, Subjects, UnavailableError, type CallContext, type EventBus } from '@ralm/platform';
 import { Metadata } from '@grpc/grpc-js';
 import type { ListSeedsResponse } from '@ralm/proto/seed_collector';
 import { loadSeedCollectorConfig } from '../src/config';
@@ -24,7 +24,8 @@ describe('SeedCollector handlers (in-memory bus, no sockets)', () => {
   const events: string[] = [];
 
   beforeEach(async () => {
-    bus = createMemoryBus();
+    // The bus stamps appends with the same clock, so the consumer judges clicks by the test's time.
+    bus = createMemoryBus({ now: () => NOW });
     const config = loadSeedCollectorConfig({ SEED_CAP: '3', SEEDS_UPDATED_INTERVAL_MS: '60000' });
     collector = createSeedCollector(config, { bus, logger: createLogger('t', 'silent'), metrics: createServiceMetrics('seed-collector'), now: () => NOW });
     events.length = 0;
@@ -74,7 +75,7 @@ describe('SeedCollector handlers (in-memory bus, no sockets)', () => {
   it('keeps earlier stream messages when a later one is invalid, and locates the bad message', async () => {
     await registerCandidate({ candidateId: 'c1', category: '', tags: [] }, deps());
     const stream = messages({ clicks: [click('s1', 'u1'), click('s2', 'u2')] }, { clicks: [] });
-    await expect(streamClicks(stream, deps(), ctx)).rejects.toMatchObject({ field: 'message[1].clicks' });
+    await expect(streamClicks(stream, deps(), ctx)).rejects.toMatchObject({ field: 'message[1].clicks', message: 'message[1].clicks: must not be empty' });
     expect(await applied(2)).toBe(2);
     await expect(streamClicks(messages({ clicks: [click('s3', 'u3')] }, { clicks: [click('s3', 'u3'), click('s4', '')] }), deps(), ctx)).resolves.toEqual({
       accepted: 1,
@@ -106,6 +107,16 @@ describe('SeedCollector handlers (in-memory bus, no sockets)', () => {
     expect(events).toEqual(['ralm.v1.candidate.registered:c1', 'ralm.v1.candidate.retired:c1']);
   });
 
+  it('publishes candidate.retired again when a retire is retried after a failed publish', async () => {
+    await registerCandidate({ candidateId: 'c1', category: '', tags: [] }, deps());
+    jest.spyOn(bus, 'publish').mockRejectedValueOnce(new UnavailableError('bus down'));
+    await expect(retireCandidate({ candidateId: 'c1', reason: 'done' }, deps())).rejects.toBeInstanceOf(UnavailableError);
+    expect(deps().book.get('c1').state).toBe('retired');
+    await expect(retireCandidate({ candidateId: 'c1', reason: 'done' }, deps())).resolves.toMatchObject({ candidate: { state: 2 } });
+    for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setImmediate(r));
+    expect(events).toEqual(['ralm.v1.candidate.registered:c1', 'ralm.v1.candidate.retired:c1']);
+  });
+
   it('announces seeds.updated once per changed candidate per period, however many clicks arrived', async () => {
     const updates: Array<{ candidateId: string; seedCount: number; seedVersion: number }> = [];
     await bus.subscribe(Subjects.seedsUpdated, async (e) => void updates.push({ candidateId: e.candidateId, seedCount: e.seedCount, seedVersion: e.seedVersion }), {
@@ -122,5 +133,30 @@ describe('SeedCollector handlers (in-memory bus, no sockets)', () => {
     // Ten users in rotation through a cap of 3: every click brings back an evicted user, so the
     // membership changed 50 times, and all 50 changes make one announcement.
     expect(updates).toEqual([{ candidateId: 'c1', seedCount: 3, seedVersion: 50 }]);
+  });
+});
+
+describe('SeedCollector click consumer', () => {
+  it('applies a click the gRPC path accepted even when the consumer runs long after', async () => {
+    const DAY = 86_400_000;
+    let now = NOW;
+    const bus = createMemoryBus({ now: () => now });
+    const config = loadSeedCollectorConfig({ CLICK_MAX_AGE_SECONDS: String(DAY / 1000) });
+    const collector = createSeedCollector(config, { bus, logger: createLogger('t', 'silent'), metrics: createServiceMetrics('seed-collector'), now: () => now });
+    try {
+      const d = collector.deps;
+      await registerCandidate({ candidateId: 'c1', category: '', tags: [] }, d);
+      const report = await reportClicks({ clicks: [{ eventId: 'late-1', userId: 'u1', candidateId: 'c1', timestampMs: NOW - 1000 }] }, d, ctx);
+      expect(report.accepted).toBe(1);
+      // The consumer starts three days later: by its own clock the click is far outside the window.
+      now = NOW + 3 * DAY;
+      await collector.start!();
+      for (let i = 0; i < 500 && d.book.get('c1').totalClicks < 1; i++) await new Promise((r) => setImmediate(r));
+      expect(d.book.get('c1').totalClicks).toBe(1);
+      expect(d.book.newestSeeds('c1', 10)).toEqual(['u1']);
+    } finally {
+      await collector.stop!();
+      await bus.close();
+    }
   });
 });

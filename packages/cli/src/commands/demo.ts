@@ -10,6 +10,8 @@ export interface DemoOptions {
   natsUrl?: string;
   host: string;
   logLevel: string;
+  /** Environment the services' configs are read from (the CLI passes its own). */
+  baseEnv: NodeJS.ProcessEnv;
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`);

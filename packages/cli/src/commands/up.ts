@@ -9,6 +9,8 @@ export interface UpOptions {
   host: string;
   logLevel: string;
   meshFile: string;
+  /** Environment the services' configs are read from (the CLI passes its own). */
+  baseEnv: NodeJS.ProcessEnv;
 }
 
 /** Runs the mesh until SIGINT/SIGTERM, then stops it gracefully. */

@@ -5,6 +5,8 @@ export interface StoredMessage {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly headers: Readonly<Record<string, string>>;
+  /** Unix ms of the append. */
+  readonly publishedAtMs: number;
 }
 
 /** One ordered log per bus, sequence numbers 1, 2, 3…; keeps at most `maxMessages`, dropping the oldest. */
@@ -24,8 +26,8 @@ export class MessageLog {
     return this.nextSeq - 1;
   }
 
-  append(subject: string, data: Uint8Array, headers: Readonly<Record<string, string>>): StoredMessage {
-    const message: StoredMessage = { seq: this.nextSeq++, subject, data, headers };
+  append(subject: string, data: Uint8Array, headers: Readonly<Record<string, string>>, publishedAtMs: number): StoredMessage {
+    const message: StoredMessage = { seq: this.nextSeq++, subject, data, headers, publishedAtMs };
     this.items.push(message);
     if (this.items.length - this.head > this.maxMessages) this.dropOldest();
     return message;

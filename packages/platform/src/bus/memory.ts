@@ -2,19 +2,22 @@
  * The in-memory event bus: the embedded default when one process runs every
  * service. It mirrors the JetStream semantics the port promises (one ordered
  * log, msgId dedupe window, durable cursors, ack/nak/ack-wait redelivery,
- * max ack pending) so code tested against it behaves the same on NATS.
+ * max ack pending, max deliver and terminate) so code tested against it
+ * behaves the same on NATS.
  */
 import { DuplicateWindow, MessageLog, type StoredMessage } from './memory-log';
-import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
+import type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
 import {
   BusClosedError,
   DEFAULT_ACK_WAIT_SECONDS,
   DEFAULT_DUPLICATE_WINDOW_SECONDS,
   DEFAULT_MAX_ACK_PENDING,
+  DEFAULT_MAX_DELIVER,
   DEFAULT_REDELIVERY_DELAY_MS,
   errorFields,
   positive,
   redeliveryDelay,
+  reportDropped,
   requireDurable,
   silentLogger,
   type BusLogger,
@@ -36,6 +39,8 @@ export interface MemoryBusOptions {
   /** Back-off after a handler throws, in ms, doubling per delivery up to 30 s. Default 1000. */
   redeliveryDelayMs?: number;
   logger?: BusLogger;
+  /** Clock, unix ms, for the append time (`Delivery.publishedAtMs`) and the duplicate window. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** Creates an empty in-memory bus. Nothing is persisted: durables live as long as the bus. */
@@ -53,6 +58,7 @@ class MemoryBus implements EventBus {
   private readonly log: MessageLog;
   private readonly duplicates: DuplicateWindow;
   private readonly settings: Settings;
+  private readonly now: () => number;
   /** subject name -> durable name -> consumer state. */
   private readonly durables = new Map<string, Map<string, Durable>>();
   private closed = false;
@@ -63,6 +69,7 @@ class MemoryBus implements EventBus {
       positive(options.duplicateWindowSeconds, DEFAULT_DUPLICATE_WINDOW_SECONDS) * 1000,
       positive(options.maxDuplicateIds, 100_000),
     );
+    this.now = options.now ?? Date.now;
     this.settings = {
       redeliveryDelayMs: positive(options.redeliveryDelayMs, DEFAULT_REDELIVERY_DELAY_MS),
       logger: options.logger ?? silentLogger,
@@ -72,11 +79,12 @@ class MemoryBus implements EventBus {
   async publish<T>(subject: Subject<T>, message: T, options: PublishOptions = {}): Promise<PublishAck> {
     if (this.closed) throw new BusClosedError(this.kind);
     const data = subject.encode(message);
-    if (options.msgId !== undefined && this.duplicates.seen(options.msgId, Date.now())) return { duplicate: true };
+    const now = this.now();
+    if (options.msgId !== undefined && this.duplicates.seen(options.msgId, now)) return { duplicate: true };
     const headers: Record<string, string> = {};
     injectTraceContext(headers);
     if (options.msgId !== undefined) headers[MSG_ID_HEADER] = options.msgId;
-    this.log.append(subject.name, data, Object.freeze(headers));
+    this.log.append(subject.name, data, Object.freeze(headers), now);
     for (const durable of this.durables.get(subject.name)?.values() ?? []) durable.schedulePump();
     return { duplicate: false };
   }
@@ -95,10 +103,8 @@ class MemoryBus implements EventBus {
     // Like a JetStream consumer update: the latest subscribe sets the editable limits.
     durable.ackWaitMs = positive(options.ackWaitSeconds, DEFAULT_ACK_WAIT_SECONDS) * 1000;
     durable.maxAckPending = positive(options.maxAckPending, DEFAULT_MAX_ACK_PENDING);
-    return durable.attach(
-      (data) => subject.decode(data),
-      handler as Handler<unknown>,
-    );
+    durable.maxDeliver = positive(options.maxDeliver, DEFAULT_MAX_DELIVER);
+    return durable.attach(new MemorySubscription((data) => subject.decode(data), handler as Handler<unknown>, options.onDropped));
   }
 
   isConnected(): boolean {
@@ -127,6 +133,7 @@ type Decode = (data: Uint8Array) => unknown;
 class Durable {
   ackWaitMs = DEFAULT_ACK_WAIT_SECONDS * 1000;
   maxAckPending = DEFAULT_MAX_ACK_PENDING;
+  maxDeliver = DEFAULT_MAX_DELIVER;
   /** Next stream sequence never delivered to this durable. */
   private cursor: number;
   private readonly unacked = new Map<number, Unacked>();
@@ -146,8 +153,7 @@ class Durable {
     this.cursor = cursor;
   }
 
-  attach(decode: Decode, handler: Handler<unknown>): BusSubscription {
-    const subscription = new MemorySubscription(decode, handler);
+  attach(subscription: MemorySubscription): BusSubscription {
     this.subscriptions.push(subscription);
     this.schedulePump();
     return {
@@ -202,16 +208,32 @@ class Durable {
 
   private deliver(message: StoredMessage, entry: Unacked): void {
     const attempt = ++entry.deliveryCount;
+    const subscription = this.subscriptions[this.roundRobin++ % this.subscriptions.length]!;
+    const delivery: Delivery = {
+      subject: message.subject,
+      streamSeq: message.seq,
+      deliveryCount: attempt,
+      publishedAtMs: message.publishedAtMs,
+      headers: message.headers,
+    };
+    let decoded: unknown;
+    try {
+      decoded = subscription.decode(message.data);
+    } catch (err) {
+      // No redelivery can fix the bytes; retrying would only hold a max-ack-pending slot.
+      this.drop(message.seq, entry, 'undecodable', delivery, err, subscription);
+      return;
+    }
     entry.state = 'inflight';
     entry.timer = unref(setTimeout(() => {
+      if (entry.state !== 'inflight' || entry.deliveryCount !== attempt) return;
       // Ack wait expired: redeliver even though the first handler may still finish (at-least-once).
-      if (entry.state === 'inflight' && entry.deliveryCount === attempt) this.markDue(message.seq, entry);
+      if (attempt < this.maxDeliver) this.markDue(message.seq, entry);
+      else this.drop(message.seq, entry, 'max_deliver', delivery, new Error('ack wait expired'), subscription);
     }, this.ackWaitMs));
-    const subscription = this.subscriptions[this.roundRobin++ % this.subscriptions.length]!;
-    const delivery: Delivery = { subject: message.subject, streamSeq: message.seq, deliveryCount: attempt, headers: message.headers };
-    subscription.run(message.data, delivery, this.name).then(
+    subscription.run(decoded, delivery, this.name).then(
       () => this.ack(message.seq, entry),
-      (err: unknown) => this.nak(message.seq, entry, attempt, err),
+      (err: unknown) => this.nak(entry, delivery, err, subscription),
     );
   }
 
@@ -223,13 +245,28 @@ class Durable {
     this.schedulePump();
   }
 
-  private nak(seq: number, entry: Unacked, attempt: number, err: unknown): void {
+  private nak(entry: Unacked, delivery: Delivery, err: unknown, subscription: MemorySubscription): void {
+    const { streamSeq: seq, deliveryCount: attempt } = delivery;
+    // False for an attempt overtaken by an ack-wait redelivery (or settled since): only its failure is logged.
+    const current = this.unacked.get(seq) === entry && entry.deliveryCount === attempt && entry.state === 'inflight';
+    if (current && attempt >= this.maxDeliver) {
+      this.drop(seq, entry, 'max_deliver', delivery, err, subscription);
+      return;
+    }
     const fields = { subject: this.subject, durable: this.name, streamSeq: seq, deliveryCount: attempt, ...errorFields(err) };
     this.settings.logger.warn(fields, 'bus handler failed; will redeliver');
-    if (this.unacked.get(seq) !== entry || entry.deliveryCount !== attempt || entry.state !== 'inflight') return;
+    if (!current) return;
     clearTimeout(entry.timer);
     entry.state = 'backoff';
     entry.timer = unref(setTimeout(() => this.markDue(seq, entry), redeliveryDelay(this.settings.redeliveryDelayMs, attempt)));
+  }
+
+  /** Terminates a message: never delivered again, like a JetStream `term`. */
+  private drop(seq: number, entry: Unacked, reason: DropReason, delivery: Delivery, err: unknown, subscription: MemorySubscription): void {
+    clearTimeout(entry.timer);
+    if (this.unacked.get(seq) === entry) this.unacked.delete(seq);
+    reportDropped(this.settings.logger, this.name, reason, delivery, err, subscription.onDropped);
+    this.schedulePump();
   }
 
   private markDue(seq: number, entry: Unacked): void {
@@ -245,13 +282,14 @@ class MemorySubscription {
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(
-    private readonly decode: Decode,
+    readonly decode: Decode,
     private readonly handler: Handler<unknown>,
+    readonly onDropped: SubscribeOptions['onDropped'],
   ) {}
 
-  run(data: Uint8Array, delivery: Delivery, durable: string): Promise<void> {
+  run(message: unknown, delivery: Delivery, durable: string): Promise<void> {
     const done = withConsumerSpan({ system: 'memory', durable, delivery }, async () => {
-      await this.handler(this.decode(data), delivery);
+      await this.handler(message, delivery);
     });
     const tracked = done.catch(() => undefined).finally(() => this.inflight.delete(tracked));
     this.inflight.add(tracked);

@@ -21,18 +21,32 @@ import {
 } from '@nats-io/jetstream';
 // nats-core is transport-node's own dependency (same version); its types are not
 // re-exported under `moduleResolution: node10`, so import them from the source.
-import { headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import {
+  ClosedConnectionError,
+  ConnectionError,
+  DrainingConnectionError,
+  headers as natsHeaders,
+  nanos,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  type MsgHdrs,
+  type NatsConnection,
+} from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { UnavailableError } from '../errors';
 import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
 import {
   BusClosedError,
   DEFAULT_ACK_WAIT_SECONDS,
   DEFAULT_DUPLICATE_WINDOW_SECONDS,
   DEFAULT_MAX_ACK_PENDING,
+  DEFAULT_MAX_DELIVER,
   DEFAULT_REDELIVERY_DELAY_MS,
   errorFields,
   positive,
   redeliveryDelay,
+  reportDropped,
   requireDurable,
   silentLogger,
   type BusLogger,
@@ -66,6 +80,8 @@ export interface NatsBusOptions {
   redeliveryDelayMs?: number;
   /** Milliseconds between reconnect attempts to one server. Default 2000. */
   reconnectTimeWaitMs?: number;
+  /** Milliseconds a publish waits for its PubAck (and a JetStream API call for its answer) before failing UNAVAILABLE. Default 5000. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -81,7 +97,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<EventBus>
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,
   });
   try {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nc, { timeout: positive(options.requestTimeoutMs, 5000) });
     const streamName = await ensureStream(jsm, options.stream ?? {});
     logger.info({ server: nc.getServer(), stream: streamName }, 'nats bus connected');
     return new NatsBus(nc, jsm, streamName, positive(options.redeliveryDelayMs, DEFAULT_REDELIVERY_DELAY_MS), logger);
@@ -143,10 +159,14 @@ class NatsBus implements EventBus {
     injectTraceContext(carrier);
     let hdrs: MsgHdrs | undefined;
     for (const [key, value] of Object.entries(carrier)) (hdrs ??= natsHeaders()).set(key, value);
-    const ack = await this.js.publish(subject.name, data, {
-      ...(options.msgId === undefined ? {} : { msgID: options.msgId }),
-      ...(hdrs === undefined ? {} : { headers: hdrs }),
-    });
+    const ack = await this.js
+      .publish(subject.name, data, {
+        ...(options.msgId === undefined ? {} : { msgID: options.msgId }),
+        ...(hdrs === undefined ? {} : { headers: hdrs }),
+      })
+      .catch((err: unknown) => {
+        throw asUnavailable(err, `publish to ${subject.name}`);
+      });
     return { duplicate: ack.duplicate };
   }
 
@@ -154,16 +174,20 @@ class NatsBus implements EventBus {
     if (this.closed) throw new BusClosedError(this.kind);
     requireDurable(options.durable);
     const name = consumerName(options.durable, subject.name);
-    await this.ensureConsumer(name, subject.name, options);
-    const consumer = await this.js.consumers.get(this.stream, name);
     const subscription = new NatsSubscription(
       options.durable,
       (data) => subject.decode(data),
       handler as Handler<unknown>,
-      this.redeliveryDelayMs,
+      { redeliveryDelayMs: this.redeliveryDelayMs, maxDeliver: positive(options.maxDeliver, DEFAULT_MAX_DELIVER), onDropped: options.onDropped },
       this.logger,
     );
-    await subscription.start(() => consumer.consume({ callback: (msg) => subscription.receive(msg) }));
+    try {
+      await this.ensureConsumer(name, subject.name, options);
+      const consumer = await this.js.consumers.get(this.stream, name);
+      await subscription.start(() => consumer.consume({ callback: (msg) => subscription.receive(msg) }));
+    } catch (err) {
+      throw asUnavailable(err, `subscribe ${options.durable} to ${subject.name}`);
+    }
     if (this.closed) {
       await subscription.stop(); // close() ran while this subscribe was in flight
       throw new BusClosedError(this.kind);
@@ -196,6 +220,9 @@ class NatsBus implements EventBus {
     const editable = {
       ack_wait: nanos(positive(options.ackWaitSeconds, DEFAULT_ACK_WAIT_SECONDS) * 1000),
       max_ack_pending: positive(options.maxAckPending, DEFAULT_MAX_ACK_PENDING),
+      // The server stops redelivering on its own too (e.g. after ack-wait expiries); the handler
+      // path below terminates explicitly so the give-up is logged and reported.
+      max_deliver: positive(options.maxDeliver, DEFAULT_MAX_DELIVER),
     };
     const existing = await this.jsm.consumers.info(this.stream, name).catch((err: unknown) => {
       if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return undefined;
@@ -246,6 +273,12 @@ class NatsBus implements EventBus {
   }
 }
 
+interface RetrySettings {
+  redeliveryDelayMs: number;
+  maxDeliver: number;
+  onDropped: SubscribeOptions['onDropped'];
+}
+
 /** One `subscribe()` call: a `consume()` loop whose handlers run concurrently up to the consumer's max ack pending. */
 class NatsSubscription {
   private readonly inflight = new Set<Promise<void>>();
@@ -256,7 +289,7 @@ class NatsSubscription {
     private readonly durable: string,
     private readonly decode: (data: Uint8Array) => unknown,
     private readonly handler: Handler<unknown>,
-    private readonly redeliveryDelayMs: number,
+    private readonly retry: RetrySettings,
     private readonly logger: BusLogger,
   ) {}
 
@@ -276,16 +309,32 @@ class NatsSubscription {
       subject: msg.subject,
       streamSeq: msg.info.streamSequence,
       deliveryCount: msg.info.deliveryCount,
+      publishedAtMs: Math.floor(msg.info.timestampNanos / 1e6),
       headers: toRecord(msg.headers),
     };
+    let message: unknown;
+    try {
+      message = this.decode(msg.data);
+    } catch (err) {
+      // No redelivery can fix the bytes; a nak would only hold a max-ack-pending slot, up to max_deliver times.
+      // term() without a reason: nats-server 2.9 ignores a `+TERM <reason>` ack.
+      reportDropped(this.logger, this.durable, 'undecodable', delivery, err, this.retry.onDropped);
+      this.settle(() => msg.term());
+      return;
+    }
     const done = withConsumerSpan({ system: 'nats', durable: this.durable, delivery }, async () => {
-      await this.handler(this.decode(msg.data), delivery);
+      await this.handler(message, delivery);
     }).then(
       () => this.settle(() => msg.ack()),
       (err: unknown) => {
         const { subject, streamSeq, deliveryCount } = delivery;
+        if (deliveryCount >= this.retry.maxDeliver) {
+          reportDropped(this.logger, this.durable, 'max_deliver', delivery, err, this.retry.onDropped);
+          this.settle(() => msg.term());
+          return;
+        }
         this.logger.warn({ subject, durable: this.durable, streamSeq, deliveryCount, ...errorFields(err) }, 'bus handler failed; will redeliver');
-        this.settle(() => msg.nak(redeliveryDelay(this.redeliveryDelayMs, delivery.deliveryCount)));
+        this.settle(() => msg.nak(redeliveryDelay(this.retry.redeliveryDelayMs, deliveryCount)));
       },
     );
     const tracked = done.finally(() => this.inflight.delete(tracked));
@@ -322,6 +371,18 @@ function toRecord(hdrs: MsgHdrs | undefined): Record<string, string> {
   const record: Record<string, string> = {};
   if (hdrs) for (const [key, values] of hdrs) if (values[0] !== undefined) record[key] = values[0];
   return Object.freeze(record);
+}
+
+/**
+ * Transport failures (no server, timed out, connection closed or draining)
+ * become UnavailableError so callers answer UNAVAILABLE and may retry; the
+ * original stays as `cause`. Anything else (API errors, bad input) passes through.
+ */
+function asUnavailable(err: unknown, what: string): unknown {
+  if (err instanceof UnavailableError) return err;
+  const transport = [TimeoutError, ClosedConnectionError, ConnectionError, DrainingConnectionError, NoRespondersError, RequestError];
+  if (!transport.some((cls) => err instanceof cls)) return err;
+  return new UnavailableError(`nats bus: ${what} failed: ${(err as Error).message}`, { cause: err });
 }
 
 function isApiError(err: unknown, code: number): boolean {

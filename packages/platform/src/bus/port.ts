@@ -5,6 +5,12 @@
  *
  * Delivery is at-least-once: a message is acknowledged only after its handler
  * resolves, so a handler must be idempotent (events carry an id for that).
+ * Two kinds of message are given up on rather than retried forever, so one bad
+ * message cannot stall a consumer: one that does not decode (terminated at
+ * once) and one whose handler failed `maxDeliver` times. Both are logged at
+ * error level and reported to `onDropped`. (On NATS a message whose last
+ * delivery ran out its ack wait, rather than failing, is dropped by the server
+ * itself, without that report.)
  */
 
 /** A typed subject: its NATS name and the codec of the message it carries. */
@@ -36,6 +42,11 @@ export interface Delivery {
   streamSeq: number;
   /** How many times this message has been delivered to this consumer, 1 on first delivery. */
   deliveryCount: number;
+  /**
+   * Unix ms at which the bus stored the message (JetStream: the stream timestamp).
+   * The same on every redelivery, so time checks against it do not depend on how far the consumer lags.
+   */
+  publishedAtMs: number;
   /** Headers the publisher attached (trace context among them). */
   headers: Readonly<Record<string, string>>;
 }
@@ -53,11 +64,24 @@ export interface SubscribeOptions {
   ackWaitSeconds?: number;
   /** Most messages delivered and not yet acknowledged at one time. Default 256. */
   maxAckPending?: number;
+  /**
+   * Deliveries after which a message whose handler keeps failing is terminated
+   * (JetStream `max_deliver`). Default 20.
+   */
+  maxDeliver?: number;
+  /** Told about every message the bus gives up on, e.g. to count them; must not throw. */
+  onDropped?: (reason: DropReason, delivery: Delivery) => void;
 }
 
 /**
+ * Why a message was given up on: its bytes do not decode as the subject's
+ * message, or its handler failed `maxDeliver` times.
+ */
+export type DropReason = 'undecodable' | 'max_deliver';
+
+/**
  * Called once per delivery. Resolve to acknowledge. Throw to have the message
- * redelivered later (negative acknowledgement with a back-off).
+ * redelivered later (negative acknowledgement with a back-off), up to `maxDeliver` deliveries.
  */
 export type Handler<T> = (message: T, delivery: Delivery) => Promise<void>;
 
@@ -69,8 +93,12 @@ export interface BusSubscription {
 export interface EventBus {
   /** `memory` or `nats`: reported in logs and `ralm status`. */
   readonly kind: 'memory' | 'nats';
-  /** Resolves once the bus has stored the message durably (JetStream: the PubAck). */
+  /**
+   * Resolves once the bus has stored the message durably (JetStream: the PubAck).
+   * Rejects with UnavailableError when the bus cannot be reached (closed, disconnected, timed out).
+   */
   publish<T>(subject: Subject<T>, message: T, options?: PublishOptions): Promise<PublishAck>;
+  /** Rejects with UnavailableError when the bus cannot be reached. */
   subscribe<T>(subject: Subject<T>, handler: Handler<T>, options: SubscribeOptions): Promise<BusSubscription>;
   /** True while the bus can accept publishes (drives health). */
   isConnected(): boolean;

@@ -1,5 +1,8 @@
 /** Pieces both bus adapters share: logging, errors, redelivery back-off. */
 
+import { UnavailableError } from '../errors';
+import type { Delivery, DropReason, SubscribeOptions } from './port';
+
 /** The slice of a pino logger the bus uses; a pino `Logger` satisfies it. */
 export interface BusLogger {
   info(obj: object, msg: string): void;
@@ -9,9 +12,11 @@ export interface BusLogger {
 
 export const silentLogger: BusLogger = { info() {}, warn() {}, error() {} };
 
-/** Publish or subscribe on a bus that `close()` has already closed. */
-export class BusClosedError extends Error {
-  override readonly name = 'BusClosedError';
+/**
+ * Publish or subscribe on a bus that `close()` has already closed. An
+ * UnavailableError, so an RPC that hits it answers UNAVAILABLE (retryable).
+ */
+export class BusClosedError extends UnavailableError {
   readonly code = 'BUS_CLOSED';
   constructor(kind: string) {
     super(`${kind} event bus is closed`);
@@ -21,6 +26,7 @@ export class BusClosedError extends Error {
 /** Defaults the port documents on `SubscribeOptions`. */
 export const DEFAULT_ACK_WAIT_SECONDS = 30;
 export const DEFAULT_MAX_ACK_PENDING = 256;
+export const DEFAULT_MAX_DELIVER = 20;
 /** JetStream's default `duplicate_window`. */
 export const DEFAULT_DUPLICATE_WINDOW_SECONDS = 120;
 export const DEFAULT_REDELIVERY_DELAY_MS = 1000;
@@ -51,4 +57,27 @@ export function errorFields(err: unknown): { err: { name: string; message: strin
   return err instanceof Error
     ? { err: { name: err.name, message: err.message } }
     : { err: { name: 'NonError', message: String(err) } };
+}
+
+const DROP_MESSAGES: Record<DropReason, string> = {
+  undecodable: 'bus message does not decode; terminated',
+  max_deliver: 'bus handler failed on every delivery; message terminated',
+};
+
+/** Logs a message the bus gives up on, at error level, and tells the subscriber. */
+export function reportDropped(
+  logger: BusLogger,
+  durable: string,
+  reason: DropReason,
+  delivery: Delivery,
+  err: unknown,
+  onDropped: SubscribeOptions['onDropped'],
+): void {
+  const { subject, streamSeq, deliveryCount } = delivery;
+  logger.error({ subject, durable, streamSeq, deliveryCount, reason, ...errorFields(err) }, DROP_MESSAGES[reason]);
+  try {
+    onDropped?.(reason, delivery);
+  } catch (hookErr) {
+    logger.warn({ durable, ...errorFields(hookErr) }, 'bus onDropped hook threw');
+  }
 }

@@ -117,10 +117,21 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
       impl[key] = (call: ServerWritableStream<unknown, unknown>) => {
         const { ctx, finish } = openCall(method, call, deps);
         const send = (response: unknown) =>
-          new Promise<void>((resolve) => {
+          new Promise<void>((resolve, reject) => {
             ctx.throwIfDone();
-            if (call.write(response)) resolve();
-            else call.once('drain', () => resolve());
+            if (call.write(response)) return resolve();
+            // A cancelled or expired call never drains: settle on the abort too, so the
+            // handler's `await send()` throws instead of hanging forever.
+            const onDrain = () => {
+              ctx.signal.removeEventListener('abort', onAbort);
+              resolve();
+            };
+            const onAbort = () => {
+              call.removeListener('drain', onDrain);
+              reject(ctx.signal.reason);
+            };
+            call.once('drain', onDrain);
+            ctx.signal.addEventListener('abort', onAbort, { once: true });
           });
         run(() => handler(call.request, ctx, send), ctx).then(
           () => {

@@ -1,5 +1,5 @@
 import type { ScoreRequest } from '@ralm/proto/lookalike_scorer';
-import { InvalidArgumentError, requireCount, requireId, requireIntInRange } from '@ralm/platform';
+import { requireCount, requireId, requireIntInRange, requireUserFeatures } from '@ralm/platform';
 
 export const MAX_CANDIDATES_PER_REQUEST = 50_000;
 export const MAX_TOP_K = 10_000;
@@ -10,8 +10,5 @@ export function validateScoreRequest(request: ScoreRequest, prefix = ''): void {
   requireCount(request.candidateIds.length, `${prefix}candidate_ids`, 0, MAX_CANDIDATES_PER_REQUEST);
   request.candidateIds.forEach((id, i) => requireId(id, `${prefix}candidate_ids[${i}]`));
   requireIntInRange(request.topK, `${prefix}top_k`, 0, MAX_TOP_K);
-  for (const [name, value] of Object.entries(request.features?.fields ?? {})) {
-    const set = [value.id !== undefined, value.ids !== undefined, value.number !== undefined].filter(Boolean).length;
-    if (set !== 1) throw new InvalidArgumentError(`${prefix}features.fields[${name}]`, 'exactly one of id, ids, number must be set');
-  }
+  requireUserFeatures(request.features, `${prefix}features`);
 }

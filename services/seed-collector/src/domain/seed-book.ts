@@ -1,4 +1,5 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@ralm/platform/errors';
+import { idProblem } from '@ralm/platform/validate';
 import { RecencySet } from './recency-set';
 
 /** Why a click was refused; a small fixed set, so it can label a metric. */
@@ -58,15 +59,6 @@ export interface SeedBookOptions {
   maxFutureSkewMs: number;
   /** Clicks older than this are refused: they cannot describe a candidate's current audience. */
   maxClickAgeMs: number;
-}
-
-const ID_MAX = 256;
-
-function idProblem(value: string): string | undefined {
-  if (value.length === 0) return 'is required';
-  if (value.length > ID_MAX) return `is longer than ${ID_MAX} characters`;
-  if (/[\u0000-\u001f\u007f]/.test(value)) return 'contains control characters';
-  return undefined;
 }
 
 /**
@@ -142,7 +134,11 @@ export class SeedBook {
     return this.seenEvents.has(eventId);
   }
 
-  /** Checks a click against the contract and the registry without changing anything. */
+  /**
+   * Checks a click against the contract and the registry without changing anything.
+   * `nowMs` is when the click entered the system (the gRPC call's time, or the
+   * bus append time for a consumer), so a late consumer judges it as the edge did.
+   */
   check(click: Click, nowMs: number): Rejection | undefined {
     const ids: Array<[keyof Click, string, RejectReason]> = [
       ['eventId', 'event_id', 'invalid_event_id'],
@@ -171,7 +167,7 @@ export class SeedBook {
     return undefined;
   }
 
-  /** Applies a click at most once per event id. */
+  /** Applies a click at most once per event id; `nowMs` as for `check`. */
   apply(click: Click, nowMs: number): ApplyOutcome {
     if (this.seenEvents.has(click.eventId)) return { kind: 'duplicate' };
     const rejection = this.check(click, nowMs);

@@ -8,8 +8,9 @@ const MAX_REASON = 1024;
 export async function retireCandidate(request: RetireCandidateRequest, deps: SeedCollectorDeps): Promise<RetireCandidateResponse> {
   const id = requireId(request.candidateId, 'candidate_id');
   if (request.reason.length > MAX_REASON) throw new InvalidArgumentError('reason', `is longer than ${MAX_REASON} characters`);
-  const wasActive = deps.book.get(id).state === 'active';
   const candidate = toCandidateProto(deps.book.retire(id, request.reason, deps.now()));
-  if (wasActive) await deps.bus.publish(Subjects.candidateRetired, { candidate });
+  // Published on every call, not only the first: a caller whose first publish failed retries
+  // the RPC to get the event out. The msgId makes repeats inside the duplicate window no-ops.
+  await deps.bus.publish(Subjects.candidateRetired, { candidate }, { msgId: `retired:${id}` });
   return { candidate };
 }

@@ -18,7 +18,7 @@ export async function streamClicks(
       totals.duplicates += result.duplicates;
       totals.rejected += result.rejections.length;
     } catch (err) {
-      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`message[${message}].${err.field}`, err.message);
+      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`message[${message}].${err.field}`, err.reason);
       throw err;
     }
     message++;
