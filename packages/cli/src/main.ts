@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { demoCommand } from './commands/demo';
 import { statusCommand } from './commands/status';
+import { trainCommand } from './commands/train';
 import { upCommand } from './commands/up';
 
 // The CLI reads its environment here and nowhere else, like a service's config.ts.
@@ -46,6 +47,75 @@ program
 common(program.command('demo').description('bring the mesh up, show health and a round trip, stop cleanly')).action(async (o) => {
   await run(() => demoCommand({ natsUrl: o.nats, host: o.host, logLevel: o.logLevel ?? 'warn', baseEnv: env }));
 });
+
+/** A numeric option: the value as a number, NaN when it is not one (the config validation then names the flag). */
+const num = (v: string) => (v.trim() === '' ? Number.NaN : Number(v));
+
+program
+  .command('train')
+  .description('train both phases on a dataset directory and write a model directory (resumes from its checkpoint)')
+  .requiredOption('--data <dir>', 'dataset directory (docs/DATA.md)')
+  .requiredOption('--out <dir>', 'model directory to write')
+  .addOption(new Option('--tower <tower>', 'phase-1 user tower').choices(['attention_merge', 'concatenation']).default('attention_merge'))
+  .option('--user-dim <d>', 'universal embedding size d', num, 128)
+  .option('--lookalike-dim <h>', 'look-alike embedding size h', num, 128)
+  .option('--field-dim <m>', 'per-field embedding size m', num, 32)
+  .option('--attention-size <a>', 'attention size a', num, 64)
+  .option('--clusters <k>', 'seed clusters k', num, 20)
+  .option('--epochs1 <n>', 'phase-1 epochs', num, 10)
+  .option('--epochs2 <n>', 'phase-2 epochs', num, 10)
+  .option('--batch-size <n>', 'mini-batch size', num, 256)
+  .option('--lr <rate>', 'Adam learning rate', num, 0.001)
+  .option('--negatives <n>', 'sampled negatives per positive (phase 1)', num, 10)
+  .option('--max-positives <n>', 'most positives per user (phase 1)', num, 50)
+  .option('--alpha <w>', 'weight of the global cosine', num, 0.3)
+  .option('--beta <w>', 'weight of the local cosine', num, 0.7)
+  .option('--temperature <tau>', 'fixed temperature; 0 = learned', num, 0)
+  .option('--seed <n>', 'random seed (fixed by default, so a rerun resumes its checkpoint)', num, 1)
+  .option('--validation-fraction <f>', 'share of users held out for validation', num, 0.1)
+  .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'cpu']).default('auto'))
+  .option('--checkpoint-dir <dir>', 'where epoch checkpoints go (default <out>.checkpoint)')
+  .option('--fresh', 'ignore an existing checkpoint and start over', false)
+  .action(async (o) => {
+    const abort = new AbortController();
+    process.once('SIGINT', () => {
+      process.stderr.write('\nstopping at the next batch (Ctrl-C again to quit at once)…\n');
+      abort.abort(new Error('interrupted'));
+      process.once('SIGINT', () => process.exit(130));
+    });
+    await run(() =>
+      trainCommand({
+        data: o.data,
+        out: o.out,
+        backend: o.backend,
+        checkpointDir: o.checkpointDir,
+        fresh: o.fresh,
+        tty: Boolean(process.stdout.isTTY),
+        write: (line) => process.stdout.write(`${line}\n`),
+        signal: abort.signal,
+        settings: {
+          dataDir: o.data,
+          tower: o.tower,
+          userDim: o.userDim,
+          lookalikeDim: o.lookalikeDim,
+          fieldDim: o.fieldDim,
+          attentionSize: o.attentionSize,
+          clusters: o.clusters,
+          phase1Epochs: o.epochs1,
+          phase2Epochs: o.epochs2,
+          batchSize: o.batchSize,
+          learningRate: o.lr,
+          negativesPerPositive: o.negatives,
+          maxPositivesPerUser: o.maxPositives,
+          alpha: o.alpha,
+          beta: o.beta,
+          temperature: o.temperature,
+          seed: o.seed,
+          validationFraction: o.validationFraction,
+        },
+      }),
+    );
+  });
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`ralm: ${err instanceof Error ? err.message : String(err)}\n`);

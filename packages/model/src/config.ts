@@ -38,6 +38,8 @@ export interface ModelConfig {
    * size-weighted average and compares by a single cosine.
    */
   seedPooling: 'attention' | 'average';
+  /** Phase-2 samples drawn per epoch (a fresh uniform sample each epoch); 0 = every sample. */
+  phase2SamplesPerEpoch: number;
 }
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
@@ -62,6 +64,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   maxSeedsPerItem: 1000,
   sampledNegatives: 1,
   seedPooling: 'attention',
+  phase2SamplesPerEpoch: 0,
 };
 
 /** A training request's settings as the proto TrainingConfig and the CLI carry them: 0 means the default. */

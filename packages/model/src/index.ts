@@ -10,3 +10,4 @@ export { auc } from './auc';
 export { Rng } from './rng';
 export { LogUniformSampler, rankItemsByClicks } from './sampler';
 export { precomputeCandidates, scorePairs, scoreUsers, type CandidateTable } from './serving';
+export { clusterItemSeeds, centroidsForSamples, type ItemClusters } from './seed-clusters';

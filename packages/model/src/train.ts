@@ -215,8 +215,9 @@ async function phase2Epoch(
   // Iterative training: clusters follow the current transform.
   const clusters = clusterItemSeeds(data.seeds, universal, transformAll(model, universal), config.userDim, config.lookalikeDim, config.clusters, config.maxSeedsPerItem, rng);
   const s = data.phase2;
-  const order = Int32Array.from({ length: s.users.length }, (_, i) => i);
-  rng.shuffle(order);
+  const all = Int32Array.from({ length: s.users.length }, (_, i) => i);
+  rng.shuffle(all);
+  const order = config.phase2SamplesPerEpoch > 0 ? all.subarray(0, config.phase2SamplesPerEpoch) : all;
   const total = batches(order.length, config.batchSize);
   let lossSum = 0;
   let trained = 0;

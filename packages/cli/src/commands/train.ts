@@ -97,7 +97,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<number> {
     config = resolveModelConfig({ ...o.settings, dataDir: o.data }, () => 1);
   } catch (err) {
     if (err instanceof InvalidArgumentError) {
-      o.write(`ralm train: ${FLAG[err.field] ?? err.field}: ${err.message.slice(err.field.length + 2)}`);
+      o.write(`ralm train: ${FLAG[err.field] ?? err.field}: ${err.reason}`);
       return 2;
     }
     throw err;
