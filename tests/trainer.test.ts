@@ -9,6 +9,10 @@ import type { ModelPublished } from '@ralm/proto/events';
 import { connectClients, startMesh, type Mesh, type MeshClients } from '@ralm/cli';
 import { expectStatus } from './support/grpc';
 
+// Training is CPU-bound and the suite runs two workers on two cores: a generous safety net, not a speed check.
+jest.setTimeout(180_000);
+
+
 /** Every message of a server stream, in order. */
 function collect<T>(stream: ClientReadableStream<T>): Promise<T[]> {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,10 @@ import path from 'node:path';
 import { synthesizeToDir } from '@ralm/data';
 import { loadModel, selectBackend } from '@ralm/model';
 
+// Training is CPU-bound and the suite runs two workers on two cores: a generous safety net, not a speed check.
+jest.setTimeout(180_000);
+
+
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'packages/cli/bin/ralm.js');
 const env = { PATH: process.env.PATH, HOME: process.env.HOME };

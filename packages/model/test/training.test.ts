@@ -8,6 +8,10 @@ import { loadModel, ModelArtifactError, saveModel } from '../src/artifacts';
 import { loadCheckpoint, runKey, saveCheckpoint } from '../src/checkpoint';
 import { train, type Checkpoint, type Progress } from '../src/train';
 
+// Training is CPU-bound and the suite runs two workers on two cores: a generous safety net, not a speed check.
+jest.setTimeout(180_000);
+
+
 const SMALL: ModelConfig = {
   ...DEFAULT_MODEL_CONFIG,
   userDim: 32,

@@ -11,6 +11,10 @@ import { createFsModelRegistry } from '../src/adapters/model-registry-fs';
 import { modelPackageTraining } from '../src/adapters/training';
 import { JobRunner } from '../src/job-runner';
 
+// Training is CPU-bound and the suite runs two workers on two cores: a generous safety net, not a speed check.
+jest.setTimeout(180_000);
+
+
 const TINY: ModelConfig = {
   ...DEFAULT_MODEL_CONFIG,
   userDim: 16,
