@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help deps system-deps proto proto-check build typecheck lint test test-unit demo up status clean
+.PHONY: help deps system-deps proto proto-check build typecheck lint test test-unit demo up status clean data-movielens eval-synth eval-movielens bench-train
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,23 @@ up: deps ## run the five services on loopback until Ctrl-C (NATS when NATS_URL i
 
 status: deps ## print each running service's health (reads .ralm/mesh.json)
 	npx ralm status
+
+MOVIELENS_DIR ?= .ralm/data/movielens
+EVAL_DIR ?= .ralm/eval
+
+data-movielens: deps ## fetch MovieLens (Debian r-cran-dslabs) and import it into $(MOVIELENS_DIR)/dataset (not part of test)
+	bash scripts/fetch-movielens.sh $(MOVIELENS_DIR)/raw
+	npx ralm data import movielens --input $(MOVIELENS_DIR)/raw/movielens.csv --out $(MOVIELENS_DIR)/dataset
+
+eval-synth: deps ## Table 1 / Figures 5-6 on 20,000 synthetic users (a few minutes)
+	npx ralm data synth --users 20000 --items 2000 --seed 1 --out $(EVAL_DIR)/synth/data
+	npx ralm eval --data $(EVAL_DIR)/synth/data --out $(EVAL_DIR)/synth/report
+
+eval-movielens: data-movielens ## the same evaluation on MovieLens
+	npx ralm eval --data $(MOVIELENS_DIR)/dataset --out $(EVAL_DIR)/movielens/report
+
+bench-train: deps ## training throughput of both phases on wasm and cpu
+	npx tsx bench/train.ts
 
 clean: ## remove build outputs and local state
 	rm -rf dist coverage .ralm

@@ -1,7 +1,9 @@
 import { tracing } from './tracing';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
+import { importCommand, synthCommand } from './commands/data';
 import { demoCommand } from './commands/demo';
+import { evalCommand } from './commands/eval';
 import { statusCommand } from './commands/status';
 import { trainCommand } from './commands/train';
 import { upCommand } from './commands/up';
@@ -115,6 +117,44 @@ program
         },
       }),
     );
+  });
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+program
+  .command('eval')
+  .description("train and evaluate every competitor of the paper: Table 1, Figures 5 and 6, report.html")
+  .requiredOption('--data <dir>', 'dataset directory (docs/DATA.md)')
+  .requiredOption('--out <dir>', 'report directory to write')
+  .option('--only <names>', 'comma-separated competitors: LR, Yahoo Look-alike Model, YouTube DNN, RALM with average, RALM')
+  .option('--quick', 'small models and samples, for tests and smoke runs', false)
+  .option('--budget-minutes <n>', 'overall time cap (LR trains fewer items, the k sweep stops early)', num)
+  .option('--seed <n>', 'random seed', num, 1)
+  .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'cpu']).default('auto'))
+  .action(async (o) => {
+    await run(() => evalCommand({ data: o.data, out: o.out, only: o.only, quick: o.quick, budgetMinutes: o.budgetMinutes, seed: o.seed, backend: o.backend, write: print }));
+  });
+
+const data = program.command('data').description('make datasets: synthetic, or imported from public logs');
+data
+  .command('synth')
+  .description('a deterministic synthetic dataset with multi-modal seeds and a long tail')
+  .requiredOption('--users <n>', 'users', num)
+  .requiredOption('--items <n>', 'items', num)
+  .option('--seed <n>', 'random seed', num, 1)
+  .requiredOption('--out <dir>', 'dataset directory to write')
+  .action(async (o) => {
+    await run(() => synthCommand({ users: o.users, items: o.items, seed: o.seed, out: o.out, write: print }));
+  });
+data
+  .command('import')
+  .description('import MovieLens (GroupLens files or the dslabs joined table) or the Tencent 2018 look-alike layout')
+  .addArgument(new Argument('<kind>', 'layout').choices(['movielens', 'tencent']))
+  .requiredOption('--input <path>', 'file or directory to read')
+  .requiredOption('--out <dir>', 'dataset directory to write')
+  .option('--read-threshold <rating>', 'MovieLens: a rating at or above this counts as a read', num)
+  .action(async (kind, o) => {
+    await run(() => importCommand({ kind, input: o.input, out: o.out, readThreshold: o.readThreshold, write: print }));
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -10,3 +10,4 @@ export { readDataset } from './read';
 export { writeDataset } from './write';
 export { fingerprintOf } from './serialize';
 export { synthesize, synthesizeToDir, SYNTH_SCHEMA, type ClickModel, type SynthOptions } from './synth';
+export { importMovieLens, importTencentLookalike, importToDir, IMPORT_KINDS, MOVIELENS_SCHEMA, type ImportKind, type ImportSummary, type MovieLensOptions } from './import';
