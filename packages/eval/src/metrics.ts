@@ -76,9 +76,7 @@ export function rankTopK(
       pairUsers.fill(users[first + j]!, j * nc, (j + 1) * nc);
       for (let c = 0; c < nc; c++) pairItems[j * nc + c] = candidateItems[c]!;
     }
-    const scores = scorer.scoreMatrix
-      ? scorer.scoreMatrix(Int32Array.from({ length: count }, (_, j) => users[first + j]!), candidateItems)
-      : scorer.score(pairUsers, pairItems);
+    const scores = scorer.score(pairUsers, pairItems);
     if (scores.length !== pairUsers.length) throw new Error(`${scorer.name} returned ${scores.length} scores for ${pairUsers.length} pairs`);
     for (let j = 0; j < count; j++) {
       let size = 0;

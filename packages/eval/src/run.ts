@@ -100,7 +100,7 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
   const candidates = itemsBySeedCount(split.trainSeeds);
   const readers = [...reads].filter(([, r]) => r.size > 0).map(([u]) => u);
   new Rng(seed).shuffle(readers);
-  const precUsers = readers.slice(0, quick ? 300 : 2000);
+  const precUsers = readers.slice(0, quick ? 300 : 1000);
   const precReads = new Map(precUsers.map((u) => [u, reads.get(u)!]));
   const clicks = dataset.events.label.reduce((a, b) => a + b, 0);
   log(`split at ${new Date(split.cutoff * 1000).toISOString()}: ${split.trainEvents.length} train / ${split.testEvents.length} test events; ` +
@@ -117,6 +117,7 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
       'prec@50': precisionAtK(top, precReads, 50),
       seconds,
     };
+    scorer.dispose?.();
     log(`${row.model}: AUC ${row.auc.toFixed(4)}  prec@10 ${row['prec@10'].toFixed(4)}  prec@50 ${row['prec@50'].toFixed(4)}  (${seconds.toFixed(0)} s)`);
     return row;
   };

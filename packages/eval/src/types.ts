@@ -18,12 +18,8 @@ export interface TimeSplit {
 export interface PairScorer {
   readonly name: string;
   score(users: Int32Array, items: Int32Array): Float32Array;
-  /**
-   * Optional fast path for ranking: every user against every item, B × items.length,
-   * row-major. Scorers whose maths batches into matrix products (the look-alike
-   * serving algebra) provide it; the result must equal `score` on the same pairs.
-   */
-  scoreMatrix?(users: Int32Array, items: ArrayLike<number>): Float32Array;
+  /** Frees what the scorer holds outside the JS heap (tfjs tensors). */
+  dispose?(): void;
 }
 
 /** Builds a scorer from the train side of a split. `budgetMs` caps its fitting time where it can. */

@@ -9,5 +9,5 @@ export { kmeans, kmeansPlusPlus, type KMeansResult } from './kmeans';
 export { auc } from './auc';
 export { Rng } from './rng';
 export { LogUniformSampler, rankItemsByClicks } from './sampler';
-export { precomputeCandidates, scorePairs, scoreUsers, type CandidateTable } from './serving';
+export { precomputeCandidates, releaseCandidateTable, scorePairs, scoreUsers, type CandidateTable } from './serving';
 export { clusterItemSeeds, centroidsForSamples, type ItemClusters } from './seed-clusters';

@@ -61,6 +61,38 @@ export function precomputeCandidates(model: RalmModel, centroids: Float32Array, 
   });
 }
 
+interface ResidentTensors {
+  projected: tf.Tensor2D;
+  es: tf.Tensor2D;
+  globalUnit: tf.Tensor2D;
+}
+
+// The stacked matrices go into the backend once per table, not once per call:
+// copying tens of MB per request cost more than the products themselves.
+const resident = new WeakMap<CandidateTable, ResidentTensors>();
+
+function residentTensors(table: CandidateTable): ResidentTensors {
+  let t = resident.get(table);
+  if (!t) {
+    const { count, k, h } = table;
+    // Stored transposed (h × rows): tfjs' wasm matMul with transposeB is ~5× slower than with a pre-transposed operand.
+    t = tf.tidy(() => ({
+      projected: tf.keep(tf.transpose(tf.tensor2d(table.projected, [count * k, h]))),
+      es: tf.keep(tf.transpose(tf.tensor2d(table.es, [count * k, h]))),
+      globalUnit: tf.keep(tf.transpose(tf.tensor2d(table.globalUnit, [count, h]))),
+    }));
+    resident.set(table, t);
+  }
+  return t;
+}
+
+/** Frees the backend copies `scoreUsers` made of a table (call when the table is replaced). */
+export function releaseCandidateTable(table: CandidateTable): void {
+  const t = resident.get(table);
+  if (t) tf.dispose([t.projected, t.es, t.globalUnit]);
+  resident.delete(table);
+}
+
 /**
  * Scores B users (look-alike embeddings e_u, B × h) against every candidate:
  *   z_j = P[j]·e_u, q_j = E_s[j]·e_u, w = softmax(tanh(z)),
@@ -72,12 +104,13 @@ export function precomputeCandidates(model: RalmModel, centroids: Float32Array, 
 export function scoreUsers(table: CandidateTable, eu: Float32Array, alpha: number, beta: number): Float32Array {
   const { count, k, h } = table;
   const B = eu.length / h;
+  const resident = residentTensors(table);
   const [Z, Q, Gl] = tf.tidy(() => {
     const U = tf.tensor2d(eu, [B, h]);
     return [
-      tf.matMul(U, tf.tensor2d(table.projected, [count * k, h]), false, true).dataSync(),
-      tf.matMul(U, tf.tensor2d(table.es, [count * k, h]), false, true).dataSync(),
-      tf.matMul(U, tf.tensor2d(table.globalUnit, [count, h]), false, true).dataSync(),
+      tf.matMul(U, resident.projected).dataSync(),
+      tf.matMul(U, resident.es).dataSync(),
+      tf.matMul(U, resident.globalUnit).dataSync(),
     ];
   });
   const out = new Float32Array(B * count);

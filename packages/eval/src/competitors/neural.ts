@@ -7,8 +7,8 @@ import {
   precomputeCandidates,
   rankItemsByClicks,
   Rng,
+  releaseCandidateTable,
   scorePairs,
-  scoreUsers,
   train,
   type ModelConfig,
   type Progress,
@@ -183,18 +183,6 @@ export function lookalikeScorer(model: RalmModel, split: TimeSplit, name: string
       });
       return scores;
     },
-    scoreMatrix(users, itemRows) {
-      const eu = new Float32Array(users.length * h);
-      users.forEach((u, b) => eu.set(model.store.lookalike.subarray(u * h, u * h + h), b * h));
-      const all = scoreUsers(table, eu, alpha, beta);
-      const out = new Float32Array(users.length * itemRows.length);
-      for (let b = 0; b < users.length; b++) {
-        for (let c = 0; c < itemRows.length; c++) {
-          const row = rowOf[itemRows[c]!]!;
-          out[b * itemRows.length + c] = row < 0 ? Number.NEGATIVE_INFINITY : all[b * table.count + row]!;
-        }
-      }
-      return out;
-    },
+    dispose: () => releaseCandidateTable(table),
   };
 }
