@@ -94,6 +94,38 @@ export function releaseCandidateTable(table: CandidateTable): void {
 }
 
 /**
+ * The per-candidate tail of the score: w = softmax(tanh(z)) over the real
+ * clusters, cos_loc = (w·q) / (|e_u| √(wᵀGw)). `z` and `q` hold the k raw dot
+ * products starting at `at`; `w` is scratch of length k.
+ */
+function localCosine(table: CandidateTable, c: number, z: ArrayLike<number>, q: ArrayLike<number>, at: number, normU: number, w: Float64Array): number {
+  const k = table.k;
+  let max = -Infinity;
+  for (let j = 0; j < k; j++) if (table.mask[c * k + j]) max = Math.max(max, Math.tanh(z[at + j]!));
+  let sum = 0;
+  for (let j = 0; j < k; j++) {
+    w[j] = table.mask[c * k + j] ? Math.exp(Math.tanh(z[at + j]!) - max) : 0;
+    sum += w[j]!;
+  }
+  let wq = 0;
+  let wGw = 0;
+  for (let i = 0; i < k; i++) {
+    if (!w[i]) continue;
+    const wi = w[i]! / sum;
+    wq += wi * q[at + i]!;
+    const g = c * k * k + i * k;
+    for (let j = 0; j < k; j++) if (w[j]) wGw += wi * (w[j]! / sum) * table.gram[g + j]!;
+  }
+  return wq / (normU * Math.sqrt(wGw + 1e-12));
+}
+
+const norm = (v: Float32Array, at: number, h: number) => {
+  let s = 0;
+  for (let t = 0; t < h; t++) s += v[at + t]! * v[at + t]!;
+  return Math.sqrt(s + 1e-12);
+};
+
+/**
  * Scores B users (look-alike embeddings e_u, B × h) against every candidate:
  *   z_j = P[j]·e_u, q_j = E_s[j]·e_u, w = softmax(tanh(z)),
  *   cos_loc = (w·q) / (|e_u| √(wᵀGw)), cos_glb = ê_glb·e_u / |e_u|,
@@ -115,40 +147,13 @@ export function scoreUsers(table: CandidateTable, eu: Float32Array, alpha: numbe
   });
   const out = new Float32Array(B * count);
   const w = new Float64Array(k);
-  if (table.average) {
-    for (let b = 0; b < B; b++) {
-      let nu = 0;
-      for (let t = 0; t < h; t++) nu += eu[b * h + t]! * eu[b * h + t]!;
-      const normU = Math.sqrt(nu + 1e-12);
-      for (let c = 0; c < count; c++) out[b * count + c] = ((alpha + beta) * Gl[b * count + c]!) / normU;
-    }
-    return out;
-  }
   for (let b = 0; b < B; b++) {
-    let nu = 0;
-    for (let t = 0; t < h; t++) nu += eu[b * h + t]! * eu[b * h + t]!;
-    const normU = Math.sqrt(nu + 1e-12);
+    const normU = norm(eu, b * h, h);
     for (let c = 0; c < count; c++) {
-      const row = b * count * k + c * k;
-      let max = -Infinity;
-      for (let j = 0; j < k; j++) if (table.mask[c * k + j]) max = Math.max(max, Math.tanh(Z[row + j]!));
-      let sum = 0;
-      for (let j = 0; j < k; j++) {
-        w[j] = table.mask[c * k + j] ? Math.exp(Math.tanh(Z[row + j]!) - max) : 0;
-        sum += w[j]!;
-      }
-      let wq = 0;
-      let wGw = 0;
-      for (let i = 0; i < k; i++) {
-        if (!w[i]) continue;
-        const wi = w[i]! / sum;
-        wq += wi * Q[row + i]!;
-        const g = c * k * k + i * k;
-        for (let j = 0; j < k; j++) if (w[j]) wGw += wi * (w[j]! / sum) * table.gram[g + j]!;
-      }
-      const cosLoc = wq / (normU * Math.sqrt(wGw + 1e-12));
       const cosGlb = Gl[b * count + c]! / normU;
-      out[b * count + c] = alpha * cosGlb + beta * cosLoc;
+      out[b * count + c] = table.average
+        ? (alpha + beta) * cosGlb
+        : alpha * cosGlb + beta * localCosine(table, c, Z, Q, b * count * k + c * k, normU, w);
     }
   }
   return out;
@@ -169,16 +174,13 @@ export function scorePairs(table: CandidateTable, eu: Float32Array, userRow: Arr
   for (let p = 0; p < out.length; p++) {
     const ub = userRow[p]! * h;
     const c = candidate[p]!;
-    let nu = 0;
-    for (let t = 0; t < h; t++) nu += eu[ub + t]! * eu[ub + t]!;
-    const normU = Math.sqrt(nu + 1e-12);
+    const normU = norm(eu, ub, h);
     let glb = 0;
     for (let t = 0; t < h; t++) glb += table.globalUnit[c * h + t]! * eu[ub + t]!;
     if (table.average) {
       out[p] = ((alpha + beta) * glb) / normU;
       continue;
     }
-    let max = -Infinity;
     for (let j = 0; j < k; j++) {
       if (!table.mask[c * k + j]) continue;
       const row = (c * k + j) * h;
@@ -188,25 +190,10 @@ export function scorePairs(table: CandidateTable, eu: Float32Array, userRow: Arr
         zj += table.projected[row + t]! * eu[ub + t]!;
         qj += table.es[row + t]! * eu[ub + t]!;
       }
-      z[j] = Math.tanh(zj);
+      z[j] = zj;
       q[j] = qj;
-      if (z[j]! > max) max = z[j]!;
     }
-    let sum = 0;
-    for (let j = 0; j < k; j++) {
-      w[j] = table.mask[c * k + j] ? Math.exp(z[j]! - max) : 0;
-      sum += w[j]!;
-    }
-    let wq = 0;
-    let wGw = 0;
-    for (let i = 0; i < k; i++) {
-      if (!w[i]) continue;
-      const wi = w[i]! / sum;
-      wq += wi * q[i]!;
-      const g = c * k * k + i * k;
-      for (let j = 0; j < k; j++) if (w[j]) wGw += wi * (w[j]! / sum) * table.gram[g + j]!;
-    }
-    out[p] = alpha * (glb / normU) + beta * (wq / (normU * Math.sqrt(wGw + 1e-12)));
+    out[p] = alpha * (glb / normU) + beta * localCosine(table, c, z, q, 0, normU, w);
   }
   return out;
 }
