@@ -75,7 +75,7 @@ function evalConfig(quick: boolean, seed: number): ModelConfig {
  * which keeps the points comparable with each other rather than with Table 1.
  */
 function sweepConfig(config: ModelConfig, quick: boolean): ModelConfig {
-  return { ...config, phase2Epochs: quick ? 1 : 2, phase2SamplesPerEpoch: quick ? 4000 : 15_000 };
+  return { ...config, phase2Epochs: 1, phase2SamplesPerEpoch: quick ? 4000 : 20_000 };
 }
 
 /**
