@@ -80,10 +80,10 @@ program
   .option('--fresh', 'ignore an existing checkpoint and start over', false)
   .action(async (o) => {
     const abort = new AbortController();
-    process.once('SIGINT', () => {
+    process.on('SIGINT', () => {
+      if (abort.signal.aborted) process.exit(130);
       process.stderr.write('\nstopping at the next batch (Ctrl-C again to quit at once)…\n');
       abort.abort(new Error('interrupted'));
-      process.once('SIGINT', () => process.exit(130));
     });
     await run(() =>
       trainCommand({

@@ -49,10 +49,14 @@ describe('ralm train', () => {
     const args = [BIN, 'train', '--data', data, '--out', out, ...SMALL, '--epochs1', '4', '--epochs2', '1'];
     const first = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
+    let interrupted = false;
     const code = new Promise<number | null>((resolve) => first.once('exit', resolve));
     first.stdout.on('data', (chunk) => {
       stdout += chunk;
-      if (/phase 1 \(users\) epoch 2\/4 batch (\d+)\/\1/.test(stdout)) first.kill('SIGINT');
+      if (!interrupted && /phase 1 \(users\) epoch 2\/4 batch (\d+)\/\1/.test(stdout)) {
+        interrupted = true; // one Ctrl-C: a second one means "quit at once"
+        first.kill('SIGINT');
+      }
     });
     await expect(code).resolves.toBe(130);
     expect(stdout).toMatch(/interrupted; run the same command again to resume/);
