@@ -91,18 +91,18 @@ export interface TrainingConfigInput {
 
 type IntKey = 'userDim' | 'lookalikeDim' | 'fieldDim' | 'attentionSize' | 'clusters' | 'phase1Epochs' | 'phase2Epochs' | 'batchSize' | 'negativesPerPositive' | 'maxPositivesPerUser';
 
-/** Defaults and limits as documented in trainer.proto (paper section 6.1 where it gives one). */
-const INTS: Record<IntKey, { field: string; fallback: number; max: number }> = {
-  userDim: { field: 'user_dim', fallback: 128, max: 1024 },
-  lookalikeDim: { field: 'lookalike_dim', fallback: 128, max: 1024 },
-  fieldDim: { field: 'field_dim', fallback: 32, max: 1024 },
-  attentionSize: { field: 'attention_size', fallback: 64, max: 1024 },
-  clusters: { field: 'clusters', fallback: 20, max: 1000 },
-  phase1Epochs: { field: 'phase1_epochs', fallback: 10, max: 1000 },
-  phase2Epochs: { field: 'phase2_epochs', fallback: 10, max: 1000 },
-  batchSize: { field: 'batch_size', fallback: 256, max: 65_536 },
-  negativesPerPositive: { field: 'negatives_per_positive', fallback: 10, max: 1000 },
-  maxPositivesPerUser: { field: 'max_positives_per_user', fallback: 50, max: 10_000 },
+/** Limits as documented in trainer.proto; the defaults are DEFAULT_MODEL_CONFIG's. */
+const INTS: Record<IntKey, { field: string; max: number }> = {
+  userDim: { field: 'user_dim', max: 1024 },
+  lookalikeDim: { field: 'lookalike_dim', max: 1024 },
+  fieldDim: { field: 'field_dim', max: 1024 },
+  attentionSize: { field: 'attention_size', max: 1024 },
+  clusters: { field: 'clusters', max: 1000 },
+  phase1Epochs: { field: 'phase1_epochs', max: 1000 },
+  phase2Epochs: { field: 'phase2_epochs', max: 1000 },
+  batchSize: { field: 'batch_size', max: 65_536 },
+  negativesPerPositive: { field: 'negatives_per_positive', max: 1000 },
+  maxPositivesPerUser: { field: 'max_positives_per_user', max: 10_000 },
 };
 
 function positive(value: number, field: string, fallback: number, max = Infinity): number {
@@ -119,10 +119,11 @@ export function resolveModelConfig(input: TrainingConfigInput, randomSeed: () =>
   const ints = {} as Record<IntKey, number>;
   for (const [key, spec] of Object.entries(INTS) as Array<[IntKey, (typeof INTS)[IntKey]]>) {
     const value = input[key];
+    const fallback = DEFAULT_MODEL_CONFIG[key];
     if (!Number.isInteger(value) || value < 0 || value > spec.max) {
-      throw new InvalidArgumentError(`config.${spec.field}`, `must be 0 (default ${spec.fallback}) or an integer in [1, ${spec.max}], got ${value}`);
+      throw new InvalidArgumentError(`config.${spec.field}`, `must be 0 (default ${fallback}) or an integer in [1, ${spec.max}], got ${value}`);
     }
-    ints[key] = value || spec.fallback;
+    ints[key] = value || fallback;
   }
   if (!Number.isSafeInteger(input.seed) || input.seed < 0) throw new InvalidArgumentError('config.seed', `must be a non-negative integer, got ${input.seed}`);
   return {
@@ -130,11 +131,11 @@ export function resolveModelConfig(input: TrainingConfigInput, randomSeed: () =>
     ...ints,
     dataDir: input.dataDir,
     tower: input.tower === 'concatenation' ? 'concatenation' : 'attention_merge',
-    learningRate: positive(input.learningRate, 'learning_rate', 0.001, 1),
-    alpha: positive(input.alpha, 'alpha', 0.3),
-    beta: positive(input.beta, 'beta', 0.7),
+    learningRate: positive(input.learningRate, 'learning_rate', DEFAULT_MODEL_CONFIG.learningRate, 1),
+    alpha: positive(input.alpha, 'alpha', DEFAULT_MODEL_CONFIG.alpha),
+    beta: positive(input.beta, 'beta', DEFAULT_MODEL_CONFIG.beta),
     temperature: input.temperature === 0 ? undefined : positive(input.temperature, 'temperature', 0),
     seed: input.seed || randomSeed(),
-    validationFraction: positive(input.validationFraction, 'validation_fraction', 0.1, 0.5),
+    validationFraction: positive(input.validationFraction, 'validation_fraction', DEFAULT_MODEL_CONFIG.validationFraction, 0.5),
   };
 }
