@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
-import { DatasetError } from './errors';
+import { asDatasetError, countNewlines, DatasetError } from './errors';
 import {
   DECIMAL,
   EVENT_COLUMNS,
@@ -122,22 +122,6 @@ async function readCsv(dir: string, file: DatasetFile, onHeader: HeaderHandler):
   return hash.digest('hex');
 }
 
-function asDatasetError(err: unknown, file: DatasetFile): unknown {
-  if (err instanceof DatasetError) return err;
-  const e = err as { code?: unknown; lines?: unknown; message?: unknown };
-  if (e.code === 'ENOENT') return new DatasetError(file, 0, 'file not found', undefined, { cause: err });
-  // csv-parse's CsvError: malformed quoting and the like.
-  if (typeof e.code === 'string' && e.code.startsWith('CSV_') && typeof e.lines === 'number') {
-    return new DatasetError(file, e.lines, `malformed CSV: ${String(e.message)}`, undefined, { cause: err });
-  }
-  return err;
-}
-
-function countNewlines(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
-  return n;
-}
 
 /** Maps header names to positions, rejecting duplicates, unknown and missing columns. */
 function columnPositions(header: string[], expected: readonly string[]): Map<string, number> {

@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
-import { DatasetError } from '../errors';
+import { asDatasetError, countNewlines, DatasetError } from '../errors';
 import { DECIMAL } from '../format';
 
 /** What is wrong with one input row; the reader adds the file and line. */
@@ -107,22 +107,6 @@ function located(path: string, line: number, run: () => void): void {
   }
 }
 
-function asDatasetError(err: unknown, path: string): unknown {
-  if (err instanceof DatasetError) return err;
-  const e = err as { code?: unknown; lines?: unknown; message?: unknown };
-  if (e.code === 'ENOENT') return new DatasetError(path, 0, 'file not found', undefined, { cause: err });
-  if (e.code === 'EISDIR') return new DatasetError(path, 0, 'is a directory, not a file', undefined, { cause: err });
-  if (typeof e.code === 'string' && e.code.startsWith('CSV_') && typeof e.lines === 'number') {
-    return new DatasetError(path, e.lines, `malformed CSV: ${String(e.message)}`, undefined, { cause: err });
-  }
-  return err;
-}
-
-function countNewlines(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
-  return n;
-}
 
 /**
  * Maps required column names to their positions in a header row. Columns
