@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { forEachCsvRecord, RowProblem } from './csv';
 import { asDatasetError, countNewlines, DatasetError } from './errors';
 import {
   DECIMAL,
@@ -56,14 +54,6 @@ export async function readDataset(dir: string): Promise<Dataset> {
   };
 }
 
-/** A problem with one row, located by `readCsv`, which knows the line. */
-class RowProblem {
-  constructor(
-    readonly reason: string,
-    readonly column?: string,
-  ) {}
-}
-
 type RowHandler = (record: string[]) => void;
 /** Receives the header row; returns the handler for every later row, or throws RowProblem. */
 type HeaderHandler = (header: string[]) => RowHandler;
@@ -72,16 +62,9 @@ async function readCsv(dir: string, file: DatasetFile, onHeader: HeaderHandler):
   const hash = createHash('sha256');
   let header: string[] | undefined;
   let onRow: RowHandler = () => undefined;
-  // csv-parse's `info` and `on_record` build an object per row and triple the
-  // parse time, so lines are counted here: without skip_empty_lines every
-  // line yields a record, and quoted line breaks are the only other newlines.
-  let line = 1;
-  const handle = (record: string[]) => {
-    const start = line;
-    for (let f = 0; f < record.length; f++) line += countNewlines(record[f]!);
-    line++;
-    if (record.length === 1 && record[0] === '') return; // a blank line
-    try {
+  await forEachCsvRecord(
+    join(dir, file),
+    (record) => {
       if (header === undefined) {
         header = record;
         onRow = onHeader(record);
@@ -90,34 +73,9 @@ async function readCsv(dir: string, file: DatasetFile, onHeader: HeaderHandler):
       } else {
         onRow(record);
       }
-    } catch (err) {
-      if (!(err instanceof RowProblem)) throw err;
-      throw new DatasetError(file, start, err.reason, err.column);
-    }
-  };
-  const parser = parse({ bom: true, relax_column_count: true });
-  // A synchronous read loop, not for-await: per-row promises would cost more than the parsing.
-  parser.on('readable', () => {
-    try {
-      for (let record: string[] | null; (record = parser.read() as string[] | null) !== null; ) handle(record);
-    } catch (err) {
-      parser.destroy(err as Error);
-    }
-  });
-  try {
-    await pipeline(
-      createReadStream(join(dir, file)),
-      async function* hashBytes(source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          hash.update(chunk);
-          yield chunk;
-        }
-      },
-      parser,
-    );
-  } catch (err) {
-    throw asDatasetError(err, file);
-  }
+    },
+    { name: file, onBytes: (chunk) => hash.update(chunk) },
+  );
   if (header === undefined) throw new DatasetError(file, 1, 'empty file: the header row is missing');
   return hash.digest('hex');
 }

@@ -6,50 +6,11 @@
  * line, so every importer reports bad input the way `readDataset` does.
  */
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
-import { asDatasetError, countNewlines, DatasetError } from '../errors';
+import { asDatasetError } from '../errors';
+import { located, RowProblem } from '../csv';
+
+export { forEachCsvRecord, RowProblem } from '../csv';
 import { DECIMAL } from '../format';
-
-/** What is wrong with one input row; the reader adds the file and line. */
-export class RowProblem {
-  constructor(
-    readonly reason: string,
-    readonly column?: string,
-  ) {}
-}
-
-/**
- * Calls `onRecord` for every non-blank CSV record of `path` (RFC 4180; a BOM
- * and CRLF line endings are accepted), the header included, with the line
- * where the record starts.
- * @throws DatasetError(path, line) for a RowProblem, malformed quoting or a missing file
- */
-export async function forEachCsvRecord(path: string, onRecord: (record: string[], line: number) => void): Promise<void> {
-  // Lines are counted as in read.ts: without skip_empty_lines every line yields a
-  // record, and quoted line breaks are the only other newlines.
-  let line = 1;
-  const handle = (record: string[]) => {
-    const start = line;
-    for (const value of record) line += countNewlines(value);
-    line++;
-    if (record.length === 1 && record[0] === '') return;
-    located(path, start, () => onRecord(record, start));
-  };
-  const parser = parse({ bom: true, relax_column_count: true });
-  parser.on('readable', () => {
-    try {
-      for (let record: string[] | null; (record = parser.read() as string[] | null) !== null; ) handle(record);
-    } catch (err) {
-      parser.destroy(err as Error);
-    }
-  });
-  try {
-    await pipeline(createReadStream(path), parser);
-  } catch (err) {
-    throw asDatasetError(err, path);
-  }
-}
 
 /**
  * Calls `onLine` for every non-blank line of `path`, without its line ending
@@ -98,14 +59,6 @@ function decode(bytes: Buffer): string {
   }
 }
 
-function located(path: string, line: number, run: () => void): void {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof RowProblem) throw new DatasetError(path, line, err.reason, err.column);
-    throw err;
-  }
-}
 
 
 /**
