@@ -68,26 +68,12 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
 };
 
 /** A training request's settings as the proto TrainingConfig and the CLI carry them: 0 means the default. */
-export interface TrainingConfigInput {
+export type TrainingConfigInput = Omit<ModelConfig, 'tower' | 'temperature' | 'hidden' | 'maxSeedsPerItem' | 'sampledNegatives' | 'seedPooling' | 'phase2SamplesPerEpoch'> & {
   dataDir: string;
-  tower: 'attention_merge' | 'concatenation' | 'unspecified';
-  userDim: number;
-  lookalikeDim: number;
-  fieldDim: number;
-  attentionSize: number;
-  clusters: number;
-  phase1Epochs: number;
-  phase2Epochs: number;
-  batchSize: number;
-  learningRate: number;
-  negativesPerPositive: number;
-  maxPositivesPerUser: number;
-  alpha: number;
-  beta: number;
+  tower: ModelConfig['tower'] | 'unspecified';
+  /** 0 = learned. */
   temperature: number;
-  seed: number;
-  validationFraction: number;
-}
+};
 
 type IntKey = 'userDim' | 'lookalikeDim' | 'fieldDim' | 'attentionSize' | 'clusters' | 'phase1Epochs' | 'phase2Epochs' | 'batchSize' | 'negativesPerPositive' | 'maxPositivesPerUser';
 
