@@ -1,3 +1,6 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { callUnary, checkHealth, Subjects } from '@ralm/platform';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
@@ -32,7 +35,7 @@ describe.each(['memory', 'nats'] as const)('the mesh on the %s bus', (busKind) =
       logLevel: 'silent',
       // Nothing from the developer's shell leaks into the services under test.
       baseEnv: {},
-      env: { SEEDS_UPDATED_INTERVAL_MS: '20', SHUTDOWN_GRACE_SECONDS: '2' },
+      env: { SEEDS_UPDATED_INTERVAL_MS: '20', SHUTDOWN_GRACE_SECONDS: '2', STATE_DIR: await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-mesh-state-')) },
     });
     clients = connectClients(mesh);
   });

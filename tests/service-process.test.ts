@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,7 +33,13 @@ const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => 
 
 describe.each(SERVICES)('%s main.ts', (name) => {
   it('starts from its environment, reports SERVING, and stops cleanly on SIGTERM', async () => {
-    const child = spawnService(name, { GRPC_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', MODEL_ROOT: path.join(ROOT, '.ralm', 'test-models') });
+    const child = spawnService(name, {
+      GRPC_PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      MODEL_ROOT: path.join(ROOT, '.ralm', 'test-models'),
+      STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), `ralm-${name}-state-`)),
+    });
     const exit = exited(child);
     try {
       const started = await logLine(child, 'service started');

@@ -37,7 +37,7 @@ describe('the Trainer over gRPC', () => {
       host: '127.0.0.1',
       logLevel: 'silent',
       baseEnv: {},
-      env: { MODEL_ROOT: path.join(root, 'models'), TRAINING_WORK_DIR: path.join(root, 'work'), PROGRESS_INTERVAL_MS: '0' },
+      env: { STATE_DIR: path.join(root, 'state'), MODEL_ROOT: path.join(root, 'models'), TRAINING_WORK_DIR: path.join(root, 'work'), PROGRESS_INTERVAL_MS: '0' },
     });
     await mesh.bus.subscribe(Subjects.modelPublished, async (m) => void published.push(m), { durable: 'test-probe' });
     clients = connectClients(mesh);

@@ -3,6 +3,7 @@ import {
   createLogger,
   createServiceMetrics,
   hostService,
+  stateStoreOpener,
   type CommonConfig,
   type EventBus,
   type ServiceDeps,
@@ -19,7 +20,7 @@ import { createUserEmbedding, loadUserEmbeddingConfig } from '@ralm/user-embeddi
 interface ServiceSpec<C extends CommonConfig, M extends ServiceModule> {
   name: string;
   load: (env: NodeJS.ProcessEnv) => C;
-  create: (config: C, deps: ServiceDeps) => M;
+  create: (config: C, deps: ServiceDeps) => M | Promise<M>;
 }
 
 function spec<C extends CommonConfig, M extends ServiceModule>(s: ServiceSpec<C, M>): ServiceSpec<CommonConfig, ServiceModule> {
@@ -74,19 +75,23 @@ export interface Mesh {
  * service's own main.ts).
  */
 export async function startMesh(options: MeshOptions): Promise<Mesh> {
-  // Every config first: a bad variable (NATS_URL among them) is reported by name before anything connects.
-  const configs = SERVICES.map((s, i) => {
+  const environment = (i: number, addresses: NodeJS.ProcessEnv) => {
     const port = (offset: number) => String(options.portBase === 0 ? 0 : options.portBase + offset + i);
-    return s.load({
+    return {
       ...options.baseEnv,
       GRPC_HOST: options.host,
       GRPC_PORT: port(0),
       METRICS_PORT: port(100),
       NATS_URL: options.natsUrl,
       LOG_LEVEL: options.logLevel,
+      ...addresses,
       ...options.env,
-    });
-  });
+    };
+  };
+  // Every config first: a bad variable (NATS_URL among them) is reported by name before anything connects.
+  SERVICES.forEach((s, i) => s.load(environment(i, {})));
+  // Each service learns the addresses of those started before it (e.g. SEED_COLLECTOR_ADDR), as DNS names would give them in a cluster.
+  const addresses: NodeJS.ProcessEnv = {};
   const bus = await createBusFromUrl(options.natsUrl, { name: 'ralm-mesh', logger: createLogger('bus', options.logLevel) });
   const running: RunningService[] = [];
   const stopAll = async () => {
@@ -95,12 +100,14 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   };
   try {
     for (const [i, s] of SERVICES.entries()) {
-      const config = configs[i]!;
+      const config = s.load(environment(i, addresses));
       const logger = createLogger(s.name, config.LOG_LEVEL);
       const metrics = createServiceMetrics(s.name);
-      const module = s.create(config, { bus, logger, metrics, now: options.now ?? Date.now });
+      const openStore = stateStoreOpener(config, logger);
+      const module = await s.create(config, { bus, logger, metrics, now: options.now ?? Date.now, openStore });
       const host = await hostService({ name: s.name, config, logger, metrics, bus, module });
       running.push({ name: s.name, host, module });
+      addresses[`${s.name.toUpperCase().replace(/-/g, '_')}_ADDR`] = host.address;
     }
   } catch (err) {
     await stopAll();

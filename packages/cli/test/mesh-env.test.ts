@@ -1,6 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startMesh, type MeshOptions } from '@ralm/cli';
 
-const options = { portBase: 0, host: '127.0.0.1', logLevel: 'silent' };
+const options = { portBase: 0, host: '127.0.0.1', logLevel: 'silent', env: { STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-mesh-env-')) } };
 
 describe('startMesh environment', () => {
   it('takes the base environment explicitly: it is a required option', () => {

@@ -67,6 +67,11 @@ export const commonConfigShape = {
   METRICS_PORT: env.port(0),
   /** NATS server URL(s), comma separated. Unset = embedded in-memory bus (single process only). */
   NATS_URL: env.natsUrls(),
+  /**
+   * Directory for state kept across restarts in embedded mode (LMDB, one folder per service).
+   * Ignored when NATS_URL is set: state then lives in JetStream object stores.
+   */
+  STATE_DIR: env.path('.ralm/state'),
   /** Seconds SIGTERM waits for in-flight RPCs before forcing the server down. */
   SHUTDOWN_GRACE_SECONDS: env.positiveInt(10),
   LOG_LEVEL: env.logLevel(),

@@ -11,3 +11,4 @@ export * from './bus';
 export * from './main';
 export * from './grpc/client';
 export * from './events';
+export * from './store';

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { createBusFromUrl } from './bus';
 import type { EventBus } from './bus/port';
@@ -6,6 +7,8 @@ import { ConfigError } from './errors';
 import { createLogger } from './logger';
 import { createServiceMetrics, type ServiceMetrics } from './metrics';
 import { exitOnSignals, hostService, type ServiceModule } from './service';
+import { openStateStore } from './store';
+import type { StateStore } from './store/port';
 import type { Tracing } from './tracing';
 
 /** What every service factory receives besides its own config. */
@@ -15,6 +18,16 @@ export interface ServiceDeps {
   metrics: ServiceMetrics;
   /** Unix ms; injected so tests control time. */
   now: () => number;
+  /**
+   * Opens this service's state store named `name` (LMDB under STATE_DIR, or a
+   * JetStream object store with NATS); the caller closes it.
+   */
+  openStore: (name: string) => Promise<StateStore>;
+}
+
+/** The `openStore` of ServiceDeps for a service's common config. */
+export function stateStoreOpener(config: Pick<CommonConfig, 'NATS_URL' | 'STATE_DIR'>, logger: Logger): ServiceDeps['openStore'] {
+  return (name) => openStateStore({ natsUrl: config.NATS_URL, dir: path.join(config.STATE_DIR, name), bucket: `ralm-${name}`, name, logger });
 }
 
 export interface MainOptions<C extends CommonConfig> {
@@ -43,7 +56,7 @@ export function runMain<C extends CommonConfig>(options: MainOptions<C>): void {
   (async () => {
     const bus = await createBusFromUrl(config.NATS_URL, { name: options.name, logger });
     const metrics = createServiceMetrics(options.name);
-    const module = await options.create(config, { bus, logger, metrics, now: Date.now });
+    const module = await options.create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
     const host = await hostService({ name: options.name, config, logger, metrics, bus, module });
     exitOnSignals(async () => {
       await host.stop();

@@ -275,6 +275,22 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>): vo
       expect(r.seen.map((s) => s.id)).toEqual(['new']);
     });
 
+    it('replays an acknowledged durable from startSeq, forgetting its old position', async () => {
+      const subject = testSubject();
+      const first = recorder();
+      const sub = await bus.subscribe(subject, first.handler, { durable: 'snapshotting' });
+      await publishAll(bus, subject, ids(6));
+      await waitFor('all six acked', () => first.acked.size === 6);
+      await sub.stop();
+      const third = first.seen.find((s) => s.id === 'm2')!.streamSeq;
+      const replay = recorder();
+      await bus.subscribe(subject, replay.handler, { durable: 'snapshotting', startSeq: third });
+      await publishAll(bus, subject, ['m6']);
+      await waitFor('replay up to m6', () => replay.acked.has('m6'));
+      expect(replay.seen.map((s) => s.id)).toEqual(['m2', 'm3', 'm4', 'm5', 'm6']);
+      await expect(bus.subscribe(subject, replay.handler, { durable: 'snapshotting', startSeq: 0 })).rejects.toThrow(/startSeq/);
+    });
+
     it("runs the handler in a CONSUMER span under the publisher's trace", async () => {
       const subject = testSubject();
       const got = deferred<{ traceId?: string; headers: Delivery['headers'] }>();

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       GRPC_PORT: 0,
       GRPC_HOST: '127.0.0.1',
       METRICS_PORT: 0,
+      STATE_DIR: '.ralm/state',
       SHUTDOWN_GRACE_SECONDS: 10,
       LOG_LEVEL: 'info',
     });

@@ -1,12 +1,30 @@
 import { z } from 'zod';
 import { commonConfigShape, env, loadConfig } from '@ralm/platform';
 
+const address = (fallback: string) => z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default(fallback);
+
 const schema = z.object({
   ...commonConfigShape,
   /** Seeds a candidate needs before it is clustered (paper: 100). */
   CLUSTER_MIN_SEEDS: env.positiveInt(100),
   /** k: clusters per candidate (paper: 20). */
   CLUSTER_K: env.positiveInt(20),
+  /** Seconds after which a candidate whose seeds changed is re-clustered (paper: every 5 minutes). */
+  RECLUSTER_INTERVAL_SECONDS: env.positiveInt(300),
+  /** Re-cluster sooner once the seed count grew by this fraction since the last clustering (0.5 = by half). */
+  RECLUSTER_GROWTH_FRACTION: z.coerce.number().positive().default(0.5),
+  /** Seeds k-means is fitted on (a uniform sample); every seed is then assigned in one pass. Smaller sets are clustered whole. */
+  CLUSTER_SAMPLE_SIZE: env.positiveInt(20_000),
+  /** Users per GetEmbeddings call (≤ 10,000; 4,000 × 128 floats keeps replies under gRPC's 4 MB default). */
+  EMBEDDING_BATCH: z.coerce.number().int().min(1).max(10_000).default(4_000),
+  /** Seed of the k-means initialisation, so a clustering can be reproduced. */
+  CLUSTER_SEED: env.nonNegativeInt(20190804),
+  /** How often due candidates are looked for, besides each seeds.updated event. */
+  PLANNER_TICK_MS: env.positiveInt(1000),
+  /** The seed collector's gRPC address. */
+  SEED_COLLECTOR_ADDR: address('seed-collector:50051'),
+  /** The user-embedding service's gRPC address. */
+  USER_EMBEDDING_ADDR: address('user-embedding:50051'),
   /** Durable consumer name prefix for this deployment's bus subscriptions. */
   DURABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('clusterer'),
 });

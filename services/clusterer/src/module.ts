@@ -1,26 +1,56 @@
 import type { BusSubscription, ServiceDeps, ServiceModule } from '@ralm/platform';
+import { grpcEmbeddingSource, grpcSeedSource } from './adapters/grpc-sources';
+import { loadClusters, type ClusterRecord } from './cluster-book';
 import type { ClustererConfig } from './config';
 import { SeedTracker } from './domain/seed-tracker';
-import type { ClustererDeps } from './ports';
+import { createClustererMetrics } from './metrics';
+import type { ClustererDeps, EmbeddingSource, SeedSource } from './ports';
 import { CLUSTERER_PROTO, clustererBinding } from './server';
 import { subscribeClusterer } from './subscriptions';
+import { ClusterWorker } from './worker';
 
 export interface ClustererModule extends ServiceModule {
   readonly deps: ClustererDeps;
+  /** Runs clusterings; exposed for in-process tests. */
+  readonly worker: Pick<ClusterWorker, 'runNow' | 'kick'>;
 }
 
-export function createClusterer(config: ClustererConfig, platform: ServiceDeps): ClustererModule {
-  const deps: ClustererDeps = { config, tracker: new SeedTracker() };
+/** Sources of seeds and embeddings; the gRPC clients by default, replaceable in tests. */
+export interface ClustererSources {
+  seeds: SeedSource & { close?(): void };
+  embeddings: EmbeddingSource & { close?(): void };
+}
+
+/** Opens the store and restores the stored clusters before anything is served. */
+export async function createClusterer(config: ClustererConfig, platform: ServiceDeps, sources?: ClustererSources): Promise<ClustererModule> {
+  const tracker = new SeedTracker({
+    minSeeds: config.CLUSTER_MIN_SEEDS,
+    intervalMs: config.RECLUSTER_INTERVAL_SECONDS * 1000,
+    growthFraction: config.RECLUSTER_GROWTH_FRACTION,
+  });
+  const clusters = new Map<string, ClusterRecord>();
+  const store = await platform.openStore('clusterer');
+  await loadClusters(store, clusters, tracker, platform.logger);
+  const { seeds, embeddings } = sources ?? { seeds: grpcSeedSource(config.SEED_COLLECTOR_ADDR), embeddings: grpcEmbeddingSource(config.USER_EMBEDDING_ADDR) };
+  const metrics = createClustererMetrics(platform.metrics, () => clusters.size);
+  const deps: ClustererDeps = { config, tracker, clusters, seeds, embeddings, store, bus: platform.bus, metrics, now: platform.now };
+  const worker = new ClusterWorker(deps, platform.logger);
   let subscriptions: BusSubscription[] = [];
   return {
     deps,
-    bindings: [clustererBinding(deps)],
+    worker,
+    bindings: [clustererBinding(deps, worker)],
     protoFiles: [CLUSTERER_PROTO],
     async start() {
-      subscriptions = await subscribeClusterer(platform.bus, deps, platform.logger);
+      subscriptions = await subscribeClusterer(platform.bus, deps, platform.logger, (what) => (what === 'model' ? worker.modelChanged() : worker.kick()));
+      worker.start();
     },
     async stop() {
       await Promise.all(subscriptions.map((s) => s.stop()));
+      await worker.stop();
+      seeds.close?.();
+      embeddings.close?.();
+      await store.close();
     },
   };
 }

@@ -3,12 +3,13 @@ import { bindService, type ServiceBinding } from '@ralm/platform';
 import { getClusters } from './handlers/get-clusters';
 import { recluster } from './handlers/recluster';
 import type { ClustererDeps } from './ports';
+import type { ClusterWorker } from './worker';
 
 export const CLUSTERER_PROTO = 'ralm/v1/clusterer.proto';
 
-export function clustererBinding(deps: ClustererDeps): ServiceBinding {
+export function clustererBinding(deps: ClustererDeps, worker: Pick<ClusterWorker, 'runNow'>): ServiceBinding {
   return bindService('ralm.v1.ClustererService', ClustererServiceService, {
     getClusters: (req) => getClusters(req, deps),
-    recluster: (req) => recluster(req, deps),
+    recluster: (req) => recluster(req, deps, worker),
   }) as ServiceBinding;
 }

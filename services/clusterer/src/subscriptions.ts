@@ -2,8 +2,13 @@ import { Subjects, type BusSubscription, type EventBus, type Logger } from '@ral
 import type { Candidate } from '@ralm/proto/common';
 import type { ClustererDeps } from './ports';
 
-/** Keeps the tracker in step with candidate lifecycle and seed counts. */
-export async function subscribeClusterer(bus: EventBus, deps: ClustererDeps, logger: Logger): Promise<BusSubscription[]> {
+/**
+ * Keeps the tracker in step with candidate lifecycle, seed counts and the model.
+ * The tracker lives in memory, so every start replays these subjects from the
+ * beginning of the stream (startSeq 1): the events are small and idempotent, and
+ * the replay rebuilds what a restart forgot. `onChange` wakes the worker.
+ */
+export async function subscribeClusterer(bus: EventBus, deps: ClustererDeps, logger: Logger, onChange: (what: 'seeds' | 'model') => void = () => {}): Promise<BusSubscription[]> {
   const prefix = deps.config.DURABLE_PREFIX;
   /**
    * The candidate id of a lifecycle event, or undefined (logged) when a foreign or
@@ -21,7 +26,7 @@ export async function subscribeClusterer(bus: EventBus, deps: ClustererDeps, log
         const id = candidateIdOf(e, d.subject, d.streamSeq);
         if (id) deps.tracker.registered(id);
       },
-      { durable: `${prefix}-candidates` },
+      { durable: `${prefix}-candidates`, startSeq: 1 },
     ),
     bus.subscribe(
       Subjects.candidateRetired,
@@ -29,8 +34,25 @@ export async function subscribeClusterer(bus: EventBus, deps: ClustererDeps, log
         const id = candidateIdOf(e, d.subject, d.streamSeq);
         if (id) deps.tracker.retired(id);
       },
-      { durable: `${prefix}-retired` },
+      { durable: `${prefix}-retired`, startSeq: 1 },
     ),
-    bus.subscribe(Subjects.seedsUpdated, async (e) => deps.tracker.seedsUpdated(e.candidateId, e.seedCount, e.seedVersion), { durable: `${prefix}-seeds` }),
+    bus.subscribe(
+      Subjects.seedsUpdated,
+      async (e) => {
+        deps.tracker.seedsUpdated(e.candidateId, e.seedCount, e.seedVersion);
+        onChange('seeds');
+      },
+      { durable: `${prefix}-seeds`, startSeq: 1 },
+    ),
+    bus.subscribe(
+      Subjects.modelPublished,
+      async (e) => {
+        if (e.modelVersion && e.modelVersion !== deps.tracker.modelVersion) {
+          deps.tracker.modelVersion = e.modelVersion;
+          onChange('model');
+        }
+      },
+      { durable: `${prefix}-models`, startSeq: 1 },
+    ),
   ]);
 }

@@ -2,6 +2,7 @@ import { createLogger, createMemoryBus, Subjects, type BusLogger } from '@ralm/p
 import { Candidate } from '@ralm/proto/common';
 import { loadClustererConfig } from '../src/config';
 import { SeedTracker } from '../src/domain/seed-tracker';
+import type { ClustererDeps } from '../src/ports';
 import { subscribeClusterer } from '../src/subscriptions';
 
 describe('clusterer subscriptions', () => {
@@ -9,7 +10,7 @@ describe('clusterer subscriptions', () => {
     const busComplaints: string[] = [];
     const busLogger: BusLogger = { info() {}, warn: (_o, msg) => void busComplaints.push(msg), error: (_o, msg) => void busComplaints.push(msg) };
     const bus = createMemoryBus({ logger: busLogger, redeliveryDelayMs: 1 });
-    const deps = { config: loadClustererConfig({}), tracker: new SeedTracker() };
+    const deps = { config: loadClustererConfig({}), tracker: new SeedTracker() } as unknown as ClustererDeps;
     const logger = createLogger('clusterer', 'silent');
     const warn = jest.spyOn(logger, 'warn');
     const subscriptions = await subscribeClusterer(bus, deps, logger);

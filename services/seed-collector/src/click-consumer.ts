@@ -1,5 +1,8 @@
 import { Subjects, type BusSubscription } from '@ralm/platform';
 import type { Logger } from '@ralm/platform';
+import type { CandidateRecord } from './domain/seed-book';
+import { toCandidateProto as candidateProto } from './mapping';
+import { saveCandidate } from './persistence';
 import type { SeedCollectorDeps } from './ports';
 
 /**
@@ -16,6 +19,9 @@ export function startClickConsumer(deps: SeedCollectorDeps, logger: Logger): Pro
     Subjects.clickRecorded,
     async (click, delivery) => {
       const outcome = deps.book.apply(click, delivery.publishedAtMs);
+      // Deliveries arrive in stream order and apply() never throws, so the highest
+      // sequence seen is a safe replay point for the next snapshot.
+      if (delivery.streamSeq > deps.book.appliedSeq) deps.book.appliedSeq = delivery.streamSeq;
       deps.metrics.clicks.inc({ source: 'bus', outcome: outcome.kind });
       if (outcome.kind === 'rejected') {
         deps.metrics.rejections.inc({ reason: outcome.rejection.reason });
@@ -24,7 +30,8 @@ export function startClickConsumer(deps: SeedCollectorDeps, logger: Logger): Pro
     },
     {
       durable: deps.config.CLICKS_DURABLE,
-      deliverPolicy: 'all',
+      // The book is a function of the stream: resume right after what the restored snapshot holds.
+      startSeq: deps.book.appliedSeq + 1,
       // The bus logs each drop itself; the counter makes them visible on a dashboard.
       onDropped: () => deps.metrics.clicks.inc({ source: 'bus', outcome: 'dropped' }),
     },
@@ -64,4 +71,33 @@ export function startSeedsAnnouncer(deps: SeedCollectorDeps, logger: Logger): { 
       await flush();
     },
   };
+}
+
+/**
+ * Expires candidates idle for CANDIDATE_IDLE_EXPIRY_SECONDS: persisted first, then
+ * announced on `candidate.retired` (the msgId keeps a retried sweep from announcing twice).
+ */
+export function startExpirySweeper(deps: SeedCollectorDeps, logger: Logger): { sweep(): Promise<void>; stop(): void } {
+  const idleMs = deps.config.CANDIDATE_IDLE_EXPIRY_SECONDS * 1000;
+  // Expired in the book but not yet persisted and announced (a failure is retried next sweep).
+  const unsent = new Map<string, CandidateRecord>();
+  let running: Promise<void> = Promise.resolve();
+  const sweep = () =>
+    (running = running.then(async () => {
+      if (idleMs === 0) return;
+      for (const record of deps.book.expireIdle(deps.now(), idleMs)) unsent.set(record.candidateId, record);
+      for (const record of [...unsent.values()]) {
+        try {
+          await saveCandidate(deps.store, record);
+          await deps.bus.publish(Subjects.candidateRetired, { candidate: candidateProto(record) }, { msgId: `retired:${record.candidateId}` });
+          unsent.delete(record.candidateId);
+          logger.info({ candidateId: record.candidateId }, 'candidate expired');
+        } catch (err) {
+          logger.warn({ err, candidateId: record.candidateId }, 'expiry not persisted or announced; retried next sweep');
+        }
+      }
+    }));
+  const timer = setInterval(() => void sweep(), deps.config.EXPIRY_CHECK_INTERVAL_SECONDS * 1000);
+  timer.unref();
+  return { sweep, stop: () => clearInterval(timer) };
 }

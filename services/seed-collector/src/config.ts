@@ -15,6 +15,12 @@ const schema = z.object({
   CLICK_MAX_AGE_SECONDS: env.positiveInt(30 * 24 * 3600),
   /** How often changed candidates are announced on `ralm.v1.seeds.updated` (one message per candidate per period). */
   SEEDS_UPDATED_INTERVAL_MS: env.positiveInt(1000),
+  /** Seconds between seed-book snapshots (taken only when clicks were applied since the last one). A restart replays the clicks since. */
+  SNAPSHOT_INTERVAL_SECONDS: env.positiveInt(30),
+  /** An active candidate with no click for this long (since its last click or registration) expires; 0 = never. */
+  CANDIDATE_IDLE_EXPIRY_SECONDS: env.nonNegativeInt(7 * 24 * 3600),
+  /** How often idle candidates are looked for. */
+  EXPIRY_CHECK_INTERVAL_SECONDS: env.positiveInt(60),
   /** Durable consumer name on `ralm.v1.click.recorded`; replicas of one deployment share it. */
   CLICKS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('seed-collector'),
 });

@@ -1,5 +1,5 @@
 import type { Counter, Gauge } from 'prom-client';
-import type { EventBus } from '@ralm/platform';
+import type { EventBus, StateStore } from '@ralm/platform';
 import type { SeedCollectorConfig } from './config';
 import type { SeedBook } from './domain/seed-book';
 
@@ -23,6 +23,8 @@ export interface SeedCollectorDeps {
   readonly config: SeedCollectorConfig;
   readonly book: SeedBook;
   readonly bus: EventBus;
+  /** Where registrations and seed snapshots are kept across restarts. */
+  readonly store: StateStore;
   readonly metrics: SeedCollectorMetrics;
   readonly now: () => number;
 }

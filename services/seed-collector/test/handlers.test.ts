@@ -10,6 +10,7 @@ import { reportClicks } from '../src/handlers/report-clicks';
 import { retireCandidate } from '../src/handlers/retire-candidate';
 import { streamClicks } from '../src/handlers/stream-clicks';
 import { startSeedsAnnouncer } from '../src/click-consumer';
+import { createMemoryStateStore } from '@ralm/platform/testing/memory-store';
 
 const NOW = 1_800_000_000_000;
 const ctx: CallContext = { method: 'test', signal: new AbortController().signal, deadlineMs: undefined, metadata: new Metadata(), throwIfDone() {} };
@@ -27,7 +28,13 @@ describe('SeedCollector handlers (in-memory bus, no sockets)', () => {
     // The bus stamps appends with the same clock, so the consumer judges clicks by the test's time.
     bus = createMemoryBus({ now: () => NOW });
     const config = loadSeedCollectorConfig({ SEED_CAP: '3', SEEDS_UPDATED_INTERVAL_MS: '60000' });
-    collector = createSeedCollector(config, { bus, logger: createLogger('t', 'silent'), metrics: createServiceMetrics('seed-collector'), now: () => NOW });
+    collector = await createSeedCollector(config, {
+      bus,
+      logger: createLogger('t', 'silent'),
+      metrics: createServiceMetrics('seed-collector'),
+      now: () => NOW,
+      openStore: async () => createMemoryStateStore(),
+    });
     events.length = 0;
     for (const subject of [Subjects.candidateRegistered, Subjects.candidateRetired]) {
       await bus.subscribe(subject, async (e) => void events.push(`${subject.name}:${e.candidate!.candidateId}`), { durable: 'probe' });
@@ -142,7 +149,13 @@ describe('SeedCollector click consumer', () => {
     let now = NOW;
     const bus = createMemoryBus({ now: () => now });
     const config = loadSeedCollectorConfig({ CLICK_MAX_AGE_SECONDS: String(DAY / 1000) });
-    const collector = createSeedCollector(config, { bus, logger: createLogger('t', 'silent'), metrics: createServiceMetrics('seed-collector'), now: () => now });
+    const collector = await createSeedCollector(config, {
+      bus,
+      logger: createLogger('t', 'silent'),
+      metrics: createServiceMetrics('seed-collector'),
+      now: () => now,
+      openStore: async () => createMemoryStateStore(),
+    });
     try {
       const d = collector.deps;
       await registerCandidate({ candidateId: 'c1', category: '', tags: [] }, d);

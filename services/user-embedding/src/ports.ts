@@ -7,6 +7,12 @@ export interface LoadedModel {
   readonly userDim: number;
   /** h: length of look-alike embeddings. */
   readonly lookalikeDim: number;
+  /** Row of each known user in the embedding matrices. */
+  readonly rows: ReadonlyMap<string, number>;
+  /** N × d, row-major. */
+  readonly universal: Float32Array;
+  /** N × h, row-major: e_u = T(u). */
+  readonly lookalike: Float32Array;
 }
 
 /** Where handlers find the current model; swapped atomically by the model loader. */

@@ -1,3 +1,6 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { callUnary, statusName, Subjects } from '@ralm/platform';
 import { connectClients } from '../clients';
@@ -34,7 +37,9 @@ async function statusOf(p: Promise<unknown>): Promise<string> {
  */
 export async function demoCommand(options: DemoOptions): Promise<number> {
   const started = Date.now();
-  const mesh = await startMesh({ ...options, portBase: 0, env: { SEEDS_UPDATED_INTERVAL_MS: '100' } });
+  // A fresh state directory: the tour starts from nothing every time it runs.
+  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-demo-state-'));
+  const mesh = await startMesh({ ...options, portBase: 0, env: { SEEDS_UPDATED_INTERVAL_MS: '100', STATE_DIR: stateDir } });
   const clients = connectClients(mesh);
   try {
     say(`1. Mesh up on the ${mesh.bus.kind} bus:`);
@@ -107,6 +112,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   } finally {
     clients.close();
     await mesh.stop();
+    await fs.rm(stateDir, { recursive: true, force: true });
   }
   say(`\n8. Mesh stopped cleanly after ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   return 0;

@@ -19,6 +19,7 @@ import {
   redeliveryDelay,
   reportDropped,
   requireDurable,
+  requireStartSeq,
   silentLogger,
   type BusLogger,
 } from './shared';
@@ -95,8 +96,13 @@ class MemoryBus implements EventBus {
     let bySubject = this.durables.get(subject.name);
     if (!bySubject) this.durables.set(subject.name, (bySubject = new Map()));
     let durable = bySubject.get(options.durable);
+    if (options.startSeq !== undefined) {
+      requireStartSeq(options.startSeq);
+      await durable?.close();
+      durable = undefined;
+    }
     if (!durable) {
-      const cursor = options.deliverPolicy === 'new' ? this.log.lastSeq + 1 : 1;
+      const cursor = options.startSeq ?? (options.deliverPolicy === 'new' ? this.log.lastSeq + 1 : 1);
       durable = new Durable(subject.name, options.durable, cursor, this.log, this.settings);
       bySubject.set(options.durable, durable);
     }

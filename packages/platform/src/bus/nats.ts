@@ -22,19 +22,13 @@ import {
 // nats-core is transport-node's own dependency (same version); its types are not
 // re-exported under `moduleResolution: node10`, so import them from the source.
 import {
-  ClosedConnectionError,
-  ConnectionError,
-  DrainingConnectionError,
   headers as natsHeaders,
   nanos,
-  NoRespondersError,
-  RequestError,
-  TimeoutError,
   type MsgHdrs,
   type NatsConnection,
 } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { UnavailableError } from '../errors';
+import { asUnavailable } from '../nats-errors';
 import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
 import {
   BusClosedError,
@@ -48,6 +42,7 @@ import {
   redeliveryDelay,
   reportDropped,
   requireDurable,
+  requireStartSeq,
   silentLogger,
   type BusLogger,
 } from './shared';
@@ -165,7 +160,7 @@ class NatsBus implements EventBus {
         ...(hdrs === undefined ? {} : { headers: hdrs }),
       })
       .catch((err: unknown) => {
-        throw asUnavailable(err, `publish to ${subject.name}`);
+        throw asUnavailable(err, 'nats bus', `publish to ${subject.name}`);
       });
     return { duplicate: ack.duplicate };
   }
@@ -173,6 +168,7 @@ class NatsBus implements EventBus {
   async subscribe<T>(subject: Subject<T>, handler: Handler<T>, options: SubscribeOptions): Promise<BusSubscription> {
     if (this.closed) throw new BusClosedError(this.kind);
     requireDurable(options.durable);
+    if (options.startSeq !== undefined) requireStartSeq(options.startSeq);
     const name = consumerName(options.durable, subject.name);
     const subscription = new NatsSubscription(
       options.durable,
@@ -186,7 +182,7 @@ class NatsBus implements EventBus {
       const consumer = await this.js.consumers.get(this.stream, name);
       await subscription.start(() => consumer.consume({ callback: (msg) => subscription.receive(msg) }));
     } catch (err) {
-      throw asUnavailable(err, `subscribe ${options.durable} to ${subject.name}`);
+      throw asUnavailable(err, 'nats bus', `subscribe ${options.durable} to ${subject.name}`);
     }
     if (this.closed) {
       await subscription.stop(); // close() ran while this subscribe was in flight
@@ -224,10 +220,15 @@ class NatsBus implements EventBus {
       // path below terminates explicitly so the give-up is logged and reported.
       max_deliver: positive(options.maxDeliver, DEFAULT_MAX_DELIVER),
     };
-    const existing = await this.jsm.consumers.info(this.stream, name).catch((err: unknown) => {
+    let existing = await this.jsm.consumers.info(this.stream, name).catch((err: unknown) => {
       if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return undefined;
       throw err;
     });
+    if (existing && options.startSeq !== undefined) {
+      // A consumer's start position is fixed at creation: replaying means a new consumer.
+      await this.jsm.consumers.delete(this.stream, name);
+      existing = undefined;
+    }
     if (existing) {
       // deliver_policy only applies at creation, as the port documents.
       if (differs(existing.config, editable)) await this.jsm.consumers.update(this.stream, name, editable);
@@ -237,7 +238,9 @@ class NatsBus implements EventBus {
       durable_name: name,
       filter_subject: subject,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+      ...(options.startSeq !== undefined
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.startSeq }
+        : { deliver_policy: options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All }),
       ...editable,
     };
     await this.jsm.consumers.add(this.stream, config);
@@ -371,18 +374,6 @@ function toRecord(hdrs: MsgHdrs | undefined): Record<string, string> {
   const record: Record<string, string> = {};
   if (hdrs) for (const [key, values] of hdrs) if (values[0] !== undefined) record[key] = values[0];
   return Object.freeze(record);
-}
-
-/**
- * Transport failures (no server, timed out, connection closed or draining)
- * become UnavailableError so callers answer UNAVAILABLE and may retry; the
- * original stays as `cause`. Anything else (API errors, bad input) passes through.
- */
-function asUnavailable(err: unknown, what: string): unknown {
-  if (err instanceof UnavailableError) return err;
-  const transport = [TimeoutError, ClosedConnectionError, ConnectionError, DrainingConnectionError, NoRespondersError, RequestError];
-  if (!transport.some((cls) => err instanceof cls)) return err;
-  return new UnavailableError(`nats bus: ${what} failed: ${(err as Error).message}`, { cause: err });
 }
 
 function isApiError(err: unknown, code: number): boolean {

@@ -60,6 +60,14 @@ export interface SubscribeOptions {
   durable: string;
   /** Where a durable that does not exist yet starts: every stored message (default) or only new ones. */
   deliverPolicy?: 'all' | 'new';
+  /**
+   * Replay from this stream sequence: the durable is repositioned here on
+   * subscribe, forgetting its previous position and unacknowledged messages
+   * (`deliverPolicy` is then ignored). For a consumer that keeps its own
+   * applied position in a snapshot and must rebuild from it; only one process
+   * may own such a durable.
+   */
+  startSeq?: number;
   /** Seconds the bus waits for an ack before redelivering. Default 30. */
   ackWaitSeconds?: number;
   /** Most messages delivered and not yet acknowledged at one time. Default 256. */

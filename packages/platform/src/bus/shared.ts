@@ -53,6 +53,10 @@ export function requireDurable(durable: string): void {
   }
 }
 
+export function requireStartSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new TypeError(`subscribe: options.startSeq must be a positive integer, got ${seq}`);
+}
+
 export function errorFields(err: unknown): { err: { name: string; message: string } } {
   return err instanceof Error
     ? { err: { name: err.name, message: err.message } }

@@ -4,8 +4,9 @@ import type { ClustererDeps } from '../ports';
 
 export async function getClusters(request: GetClustersRequest, deps: ClustererDeps): Promise<GetClustersResponse> {
   const id = requireId(request.candidateId, 'candidate_id');
-  deps.tracker.requireClusterable(id, deps.config.CLUSTER_MIN_SEEDS);
-  throw new FailedPreconditionError(
-    `candidate '${id}' has no clusters yet: clustering needs look-alike embeddings, and no model has been published`,
-  );
+  const record = deps.clusters.get(id);
+  if (record) return record;
+  // Says why: unknown (NOT_FOUND), retired, too few seeds — or due and being computed.
+  deps.tracker.requireClusterable(id);
+  throw new FailedPreconditionError(`candidate '${id}' has not been clustered yet; it is queued (a model must be published for its seeds to have embeddings)`);
 }

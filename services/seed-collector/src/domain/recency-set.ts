@@ -11,6 +11,13 @@ export class RecencySet<K> {
     if (!Number.isInteger(cap) || cap < 1) throw new RangeError(`cap must be a positive integer, got ${cap}`);
   }
 
+  /** A set holding `keys` (oldest first); past `cap` only the newest are kept. */
+  static from<K>(keys: Iterable<K>, cap: number): RecencySet<K> {
+    const set = new RecencySet<K>(cap);
+    for (const key of keys) set.touch(key);
+    return set;
+  }
+
   get size(): number {
     return this.order.size;
   }

@@ -1,6 +1,7 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@ralm/platform/errors';
 import { idProblem } from '@ralm/platform/validate';
 import { RecencySet } from './recency-set';
+import type { SnapshotContent } from './snapshot-codec';
 
 /** Why a click was refused; a small fixed set, so it can label a metric. */
 export type RejectReason =
@@ -68,8 +69,10 @@ export interface SeedBookOptions {
 export class SeedBook {
   private readonly candidates = new Map<string, CandidateRecord>();
   private readonly seeds = new Map<string, RecencySet<string>>();
-  private readonly seenEvents: RecencySet<string>;
   private readonly dirty = new Set<string>();
+  private seenEvents: RecencySet<string>;
+  /** Highest click-stream sequence applied (0 = none); recorded in snapshots so a restore replays from the next one. */
+  appliedSeq = 0;
 
   constructor(readonly options: SeedBookOptions) {
     this.seenEvents = new RecencySet(options.dedupeCap);
@@ -159,9 +162,13 @@ export class SeedBook {
     if (ts < nowMs - this.options.maxClickAgeMs) {
       return { reason: 'timestamp_too_old', field: 'timestamp_ms', message: `timestamp_ms ${ts} is older than the ${this.options.maxClickAgeMs} ms click window` };
     }
+    // Judged as of `nowMs`, so a replay after a restart reaches the verdicts the first pass reached:
+    // a click that entered before its candidate was retired still counts, one before registration never did.
     const record = this.candidates.get(click.candidateId);
-    if (!record) return { reason: 'unknown_candidate', field: 'candidate_id', message: `candidate '${click.candidateId}' is not registered` };
-    if (record.state !== 'active') {
+    if (!record || nowMs < record.registeredAtMs) {
+      return { reason: 'unknown_candidate', field: 'candidate_id', message: `candidate '${click.candidateId}' is not registered` };
+    }
+    if (record.state !== 'active' && nowMs >= record.retiredAtMs) {
       return { reason: 'retired_candidate', field: 'candidate_id', message: `candidate '${click.candidateId}' is ${record.state}` };
     }
     return undefined;
@@ -182,6 +189,79 @@ export class SeedBook {
     record.lastClickAtMs = Math.max(record.lastClickAtMs, click.timestampMs);
     this.dirty.add(click.candidateId);
     return { kind: 'applied', seedCount: seeds.size, seedVersion: record.seedVersion, evicted };
+  }
+
+  /**
+   * Expires active candidates with no click (nor registration) within `idleMs`
+   * of `nowMs`. Returns the newly expired records, to persist and announce.
+   */
+  expireIdle(nowMs: number, idleMs: number): CandidateRecord[] {
+    const expired: CandidateRecord[] = [];
+    for (const record of this.candidates.values()) {
+      if (record.state === 'active' && Math.max(record.registeredAtMs, record.lastClickAtMs) + idleMs <= nowMs) {
+        expired.push(this.retire(record.candidateId, `no clicks for ${Math.round(idleMs / 1000)} s`, nowMs, 'expired'));
+      }
+    }
+    return expired;
+  }
+
+  /** Every registered candidate (for the registry store and listings). */
+  records(): IterableIterator<CandidateRecord> {
+    return this.candidates.values();
+  }
+
+  /**
+   * Loads a candidate registration as persisted (restart). Click-derived fields
+   * start empty; a snapshot restore fills them.
+   */
+  loadRecord(record: CandidateRecord): void {
+    this.candidates.set(record.candidateId, { ...record, tags: [...record.tags], totalClicks: 0, lastClickAtMs: 0, seedVersion: 0 });
+    this.seeds.set(record.candidateId, new RecencySet(this.options.seedCap));
+  }
+
+  /** The click-derived state, with the stream position it reflects. Copies, so the book may move on. */
+  snapshot(takenAtMs: number): SnapshotContent {
+    const candidates: SnapshotContent['header']['candidates'] = [];
+    const seeds: string[][] = [];
+    for (const record of this.candidates.values()) {
+      const set = this.seeds.get(record.candidateId)!;
+      candidates.push({
+        candidateId: record.candidateId,
+        totalClicks: record.totalClicks,
+        lastClickAtMs: record.lastClickAtMs,
+        seedVersion: record.seedVersion,
+        seedCount: set.size,
+      });
+      seeds.push([...set.keys()]);
+    }
+    const seenEvents = [...this.seenEvents.keys()];
+    return { header: { appliedSeq: this.appliedSeq, takenAtMs, candidates, seenEventCount: seenEvents.length }, seeds, seenEvents };
+  }
+
+  /**
+   * Restores click-derived state from a snapshot, over registrations already
+   * loaded. A snapshot entry for a candidate missing from the registry is
+   * skipped and returned: the registry is the source of truth for candidates.
+   * Every candidate with seeds is marked changed, so it is announced again.
+   */
+  restore(content: SnapshotContent): string[] {
+    const orphans: string[] = [];
+    content.header.candidates.forEach((entry, i) => {
+      const record = this.candidates.get(entry.candidateId);
+      if (!record) {
+        orphans.push(entry.candidateId);
+        return;
+      }
+      record.totalClicks = entry.totalClicks;
+      record.lastClickAtMs = entry.lastClickAtMs;
+      record.seedVersion = entry.seedVersion;
+      const set = RecencySet.from(content.seeds[i]!, this.options.seedCap);
+      this.seeds.set(entry.candidateId, set);
+      if (set.size > 0) this.dirty.add(entry.candidateId);
+    });
+    this.seenEvents = RecencySet.from(content.seenEvents, this.options.dedupeCap);
+    this.appliedSeq = content.header.appliedSeq;
+    return orphans;
   }
 
   /** Puts a candidate back on the changed list (its announcement failed). */

@@ -1,6 +1,7 @@
 import type { RegisterCandidateRequest, RegisterCandidateResponse } from '@ralm/proto/seed_collector';
 import { InvalidArgumentError, Subjects, requireId } from '@ralm/platform';
 import { toCandidateProto } from '../mapping';
+import { saveCandidate } from '../persistence';
 import type { SeedCollectorDeps } from '../ports';
 
 const MAX_TAGS = 64;
@@ -17,6 +18,7 @@ export async function registerCandidate(request: RegisterCandidateRequest, deps:
     seen.add(tag);
   });
   const { record, created } = deps.book.register(id, request.category, request.tags, deps.now());
+  await saveCandidate(deps.store, record);
   const candidate = toCandidateProto(record);
   await deps.bus.publish(Subjects.candidateRegistered, { candidate, created });
   return { candidate, created };

@@ -1,0 +1,97 @@
+/**
+ * The embedded state store: one LMDB environment (lmdb-js) in a directory on
+ * local disk. Keys are stored as their UTF-8 bytes, values as raw bytes.
+ */
+import { mkdir } from 'node:fs/promises';
+import { open, type Database } from 'lmdb';
+import { silentLogger } from '../bus/shared';
+import type { StateStore } from './port';
+import { StateStoreClosedError, validateStatePrefix, validateStateKey, type StateStoreLogger } from './shared';
+
+export interface LmdbStoreOptions {
+  /** Directory holding the LMDB files (`data.mdb`, `lock.mdb`); created if missing. */
+  dir: string;
+  logger?: StateStoreLogger;
+}
+
+/** Opens (creating if needed) the LMDB environment in `dir`. */
+export async function openLmdbStore(options: LmdbStoreOptions): Promise<StateStore> {
+  await mkdir(options.dir, { recursive: true });
+  const db = open<Uint8Array, Buffer>({
+    path: options.dir,
+    // lmdb-js treats a path with an extension as a file name; `dir` is always a directory.
+    noSubdir: false,
+    encoding: 'binary',
+    // Raw UTF-8 key bytes, not lmdb-js's typed ordered-binary: byte order is the
+    // documented key order, and a prefix of a key is a byte prefix of its encoding.
+    keyEncoding: 'binary',
+  });
+  (options.logger ?? silentLogger).info({ dir: options.dir }, 'lmdb state store opened');
+  return new LmdbStateStore(db);
+}
+
+class LmdbStateStore implements StateStore {
+  readonly kind = 'lmdb' as const;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly db: Database<Uint8Array, Buffer>) {}
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    this.checkOpen();
+    validateStateKey(key);
+    const value = this.db.get(utf8(key));
+    // lmdb-js returns a dedicated Buffer; a plain Uint8Array view keeps both adapters alike.
+    return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  async put(key: string, value: Uint8Array): Promise<void> {
+    this.checkOpen();
+    validateStateKey(key);
+    await this.db.put(utf8(key), value);
+    await this.synced();
+  }
+
+  async delete(key: string): Promise<void> {
+    this.checkOpen();
+    validateStateKey(key);
+    await this.db.remove(utf8(key)); // resolves false for an absent key
+    await this.synced();
+  }
+
+  async keys(prefix = ''): Promise<string[]> {
+    this.checkOpen();
+    validateStatePrefix(prefix);
+    const start = utf8(prefix);
+    const keys: string[] = [];
+    // Keys sharing a byte prefix are contiguous and start at the prefix itself.
+    for (const key of this.db.getKeys(prefix === '' ? {} : { start })) {
+      if (key.length < start.length || !key.subarray(0, start.length).equals(start)) break;
+      keys.push(key.toString('utf8'));
+    }
+    return keys;
+  }
+
+  close(): Promise<void> {
+    // close() waits for queued writes and their flush.
+    this.closing ??= this.db.close();
+    return this.closing;
+  }
+
+  /**
+   * Durability: lmdb-js defaults to `overlappingSync` on Linux and macOS, so a
+   * write's promise resolves at commit (visible, safe from a process crash)
+   * and the fsync follows. Waiting for `flushed` as well makes a resolved
+   * put or delete survive an OS crash or power loss, as far as the disk honours fsync.
+   */
+  private async synced(): Promise<void> {
+    await this.db.flushed;
+  }
+
+  private checkOpen(): void {
+    if (this.closing) throw new StateStoreClosedError(this.kind);
+  }
+}
+
+function utf8(key: string): Buffer {
+  return Buffer.from(key, 'utf8');
+}

@@ -1,0 +1,20 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { ServiceMetrics } from '@ralm/platform';
+import type { ClustererMetrics } from './ports';
+
+export function createClustererMetrics(service: ServiceMetrics, clustered: () => number): ClustererMetrics {
+  const p = service.prefix;
+  const registers = [service.registry];
+  new Gauge({
+    name: `${p}_clustered_candidates`,
+    help: 'Candidates with clusters served by GetClusters.',
+    registers,
+    collect() {
+      this.set(clustered());
+    },
+  });
+  return {
+    runs: new Counter({ name: `${p}_clusterings_total`, help: 'Clusterings by outcome and by why they ran (first, model, growth, schedule, rpc).', labelNames: ['outcome', 'reason'], registers }),
+    seconds: new Histogram({ name: `${p}_clustering_seconds`, help: 'Seconds per clustering, seed and embedding fetches included.', buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
+  };
+}

@@ -1,0 +1,150 @@
+import { ReclusterSkipReason } from '@ralm/proto/clusterer';
+import { Candidate } from '@ralm/proto/common';
+import { Subjects, type EventBus } from '@ralm/platform';
+import type { ClustersUpdated } from '@ralm/proto/events';
+import { getClusters } from '../src/handlers/get-clusters';
+import { recluster } from '../src/handlers/recluster';
+import { blobModel, fakeEmbeddings, fakeSeeds, startClusterer, waitFor, type FakeModel, type Harness } from './support';
+
+const users = Array.from({ length: 400 }, (_, i) => `u${i}`);
+const BLOBS = 4;
+
+/** The oracle: per planted blob, the members' count and the mean of their universal embeddings. */
+function blobMeans(model: FakeModel, blobOf: Map<string, number>, members: string[]): Array<{ size: number; mean: number[] }> {
+  const out = Array.from({ length: BLOBS }, () => ({ size: 0, mean: new Array<number>(model.d).fill(0) }));
+  for (const u of members) {
+    const b = out[blobOf.get(u)!]!;
+    b.size++;
+    model.universal.get(u)!.forEach((v, t) => (b.mean[t]! += v));
+  }
+  for (const b of out) b.mean = b.mean.map((v) => v / b.size);
+  return out.sort((a, b) => a.mean[0]! - b.mean[0]!);
+}
+
+function expectClustersMatch(clusters: Array<{ centroid: number[]; size: number }>, expected: Array<{ size: number; mean: number[] }>): void {
+  const got = [...clusters].sort((a, b) => a.centroid[0]! - b.centroid[0]!);
+  expect(got.map((c) => c.size)).toEqual(expected.map((e) => e.size));
+  got.forEach((c, i) => c.centroid.forEach((v, t) => expect(v).toBeCloseTo(expected[i]!.mean[t]!, 5)));
+}
+
+describe('Clusterer (in-process, fake seed and embedding sources)', () => {
+  let model: FakeModel | undefined;
+  let blobOf: Map<string, number>;
+  const seedSets = new Map<string, { userIds: string[]; seedVersion: number }>();
+  let harness: Harness | undefined;
+  let announced: ClustersUpdated[];
+  let bus: EventBus;
+
+  const seeds = (candidateId: string, count: number, version = count) => {
+    seedSets.set(candidateId, { userIds: users.slice(0, count), seedVersion: version });
+    return bus.publish(Subjects.seedsUpdated, { candidateId, seedCount: count, seedVersion: version, updatedAtMs: Date.now() });
+  };
+  const deps = () => harness!.module.deps;
+  const start = async (env: NodeJS.ProcessEnv = {}, shared: Parameters<typeof startClusterer>[2] = {}) => {
+    harness = await startClusterer({ CLUSTER_K: String(BLOBS), CLUSTER_MIN_SEEDS: '100', ...env }, { seeds: fakeSeeds(seedSets), embeddings: fakeEmbeddings(() => model) }, { bus, ...shared });
+    return harness;
+  };
+
+  beforeEach(async () => {
+    ({ model, blobOf } = blobModel('m1', users, BLOBS));
+    seedSets.clear();
+    const { createMemoryBus } = await import('@ralm/platform');
+    bus = createMemoryBus();
+    announced = [];
+    await bus.subscribe(Subjects.clustersUpdated, async (e) => void announced.push(e), { durable: 'probe' });
+  });
+  afterEach(async () => {
+    await harness?.module.stop!();
+    harness = undefined;
+    await bus.close();
+  });
+
+  it('clusters a candidate as soon as it reaches the minimum seeds, and not before', async () => {
+    await start();
+    await seeds('c1', 99);
+    await seeds('c2', 100);
+    await waitFor('c2 clustered', () => deps().clusters.has('c2'));
+    expect(deps().clusters.has('c1')).toBe(false);
+    await expect(getClusters({ candidateId: 'c1' }, deps())).rejects.toThrow("candidate 'c1' has 99 seeds; clustering starts at 100");
+
+    await seeds('c1', 100);
+    await waitFor('c1 clustered', () => deps().clusters.has('c1'));
+    const reply = await getClusters({ candidateId: 'c1' }, deps());
+    expect(reply).toMatchObject({ candidateId: 'c1', clusterVersion: 1, modelVersion: 'm1', seedVersion: 100, seedCount: 100, k: BLOBS, dimension: model!.d });
+    expectClustersMatch(reply.clusters, blobMeans(model!, blobOf, users.slice(0, 100)));
+    await waitFor('announcement', () => announced.some((e) => e.candidateId === 'c1'));
+    expect(announced.find((e) => e.candidateId === 'c1')).toMatchObject({ clusterVersion: 1, modelVersion: 'm1', seedVersion: 100, k: BLOBS });
+    await expect(getClusters({ candidateId: 'nobody' }, deps())).rejects.toMatchObject({ name: 'NotFoundError' });
+  });
+
+  it('fits a sample and assigns every seed in one pass when the seeds outnumber the sample', async () => {
+    await start({ CLUSTER_SAMPLE_SIZE: '40', EMBEDDING_BATCH: '33' });
+    await seeds('big', 400);
+    await waitFor('big clustered', () => deps().clusters.has('big'));
+    expectClustersMatch(deps().clusters.get('big')!.clusters, blobMeans(model!, blobOf, users));
+  });
+
+  it('re-clusters sooner when seeds grow by the fraction, and when the model changes', async () => {
+    await start({ RECLUSTER_GROWTH_FRACTION: '0.5' });
+    await seeds('c1', 100);
+    await waitFor('first', () => deps().clusters.get('c1')?.clusterVersion === 1);
+    await seeds('c1', 149);
+    await seeds('c1', 150);
+    await waitFor('growth', () => deps().clusters.get('c1')?.clusterVersion === 2);
+    expect(deps().clusters.get('c1')).toMatchObject({ seedVersion: 150, seedCount: 150 });
+
+    ({ model, blobOf } = blobModel('m2', users, BLOBS, 8, 6, 2));
+    await bus.publish(Subjects.modelPublished, { modelVersion: 'm2', artifactUri: 'file:///m2', userDim: 6, lookalikeDim: 8, publishedAtMs: Date.now(), metrics: {} });
+    await waitFor('model change', () => deps().clusters.get('c1')?.modelVersion === 'm2');
+    expect(deps().clusters.get('c1')!.clusterVersion).toBe(3);
+    expectClustersMatch(deps().clusters.get('c1')!.clusters, blobMeans(model!, blobOf, users.slice(0, 150)));
+  });
+
+  it('waits for a model instead of failing, then clusters what was due', async () => {
+    model = undefined;
+    await start();
+    await seeds('c1', 120);
+    await waitFor('tracked', () => deps().tracker.has('c1'));
+    await expect(recluster({ candidateId: 'c1', force: false }, deps(), harness!.module.worker)).resolves.toMatchObject({
+      skipped: true,
+      skipReason: ReclusterSkipReason.RECLUSTER_SKIP_REASON_NO_MODEL,
+      clusterVersion: 0,
+    });
+    ({ model, blobOf } = blobModel('m1', users, BLOBS));
+    await bus.publish(Subjects.modelPublished, { modelVersion: 'm1', artifactUri: 'file:///m1', userDim: 6, lookalikeDim: 8, publishedAtMs: Date.now(), metrics: {} });
+    await waitFor('clustered once a model exists', () => deps().clusters.has('c1'));
+  });
+
+  it('survives a restart: stored clusters are served at once and unchanged seeds are not recomputed', async () => {
+    const store = new Map<string, Uint8Array>();
+    await start({}, { store });
+    await seeds('c1', 100);
+    await waitFor('clustered', () => deps().clusters.has('c1'));
+    const before = deps().clusters.get('c1')!;
+    await harness!.module.stop!();
+
+    const embeddings = fakeEmbeddings(() => model);
+    harness = await startClusterer({ CLUSTER_K: String(BLOBS) }, { seeds: fakeSeeds(seedSets), embeddings }, { bus, store });
+    await expect(getClusters({ candidateId: 'c1' }, deps())).resolves.toEqual(before);
+    await expect(recluster({ candidateId: 'c1', force: false }, deps(), harness.module.worker)).resolves.toMatchObject({
+      skipped: true,
+      skipReason: ReclusterSkipReason.RECLUSTER_SKIP_REASON_UP_TO_DATE,
+      clusterVersion: 1,
+    });
+    expect(embeddings.calls).toBe(0);
+    await expect(recluster({ candidateId: 'c1', force: true }, deps(), harness.module.worker)).resolves.toMatchObject({ skipped: false, clusterVersion: 2 });
+  });
+
+  it('freezes a retired candidate and refuses unknown ones', async () => {
+    await start();
+    await seeds('c1', 100);
+    await waitFor('clustered', () => deps().clusters.has('c1'));
+    await bus.publish(Subjects.candidateRetired, { candidate: Candidate.fromPartial({ candidateId: 'c1' }) });
+    await waitFor('retired', () => !deps().tracker.get('c1').active);
+    await expect(recluster({ candidateId: 'c1', force: true }, deps(), harness!.module.worker)).resolves.toMatchObject({
+      skipReason: ReclusterSkipReason.RECLUSTER_SKIP_REASON_CANDIDATE_NOT_ACTIVE,
+      clusterVersion: 1,
+    });
+    await expect(recluster({ candidateId: 'ghost', force: true }, deps(), harness!.module.worker)).rejects.toMatchObject({ name: 'NotFoundError' });
+  });
+});
