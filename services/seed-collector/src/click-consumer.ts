@@ -14,7 +14,7 @@ import type { SeedCollectorDeps } from './ports';
  * this consumer's clock: a consumer that lags (a restart, a backlog) must not
  * refuse a click the gRPC path already accepted as fresh.
  */
-export function startClickConsumer(deps: SeedCollectorDeps, logger: Logger): Promise<BusSubscription> {
+export function startClickConsumer(deps: SeedCollectorDeps, logger: Logger, onServable: () => void = () => {}): Promise<BusSubscription> {
   return deps.bus.subscribe(
     Subjects.clickRecorded,
     async (click, delivery) => {
@@ -23,6 +23,8 @@ export function startClickConsumer(deps: SeedCollectorDeps, logger: Logger): Pro
       // sequence seen is a safe replay point for the next snapshot.
       if (delivery.streamSeq > deps.book.appliedSeq) deps.book.appliedSeq = delivery.streamSeq;
       deps.metrics.clicks.inc({ source: 'bus', outcome: outcome.kind });
+      // Reaching the minimum makes the candidate clusterable: announce now rather than at the period's end.
+      if (outcome.kind === 'applied' && outcome.seedCount === deps.config.SERVABLE_MIN_SEEDS) onServable();
       if (outcome.kind === 'rejected') {
         deps.metrics.rejections.inc({ reason: outcome.rejection.reason });
         logger.debug({ eventId: click.eventId, reason: outcome.rejection.reason, seq: delivery.streamSeq }, 'click rejected');
@@ -42,8 +44,9 @@ export function startClickConsumer(deps: SeedCollectorDeps, logger: Logger): Pro
  * Announces changed candidates on `ralm.v1.seeds.updated` once per period, so a
  * burst of clicks yields one message per candidate instead of one per click.
  */
-export function startSeedsAnnouncer(deps: SeedCollectorDeps, logger: Logger): { flush(): Promise<void>; stop(): Promise<void> } {
+export function startSeedsAnnouncer(deps: SeedCollectorDeps, logger: Logger): { flush(): Promise<void>; flushSoon(): void; stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
+  let soon = false;
   const flush = () =>
     (running = running.then(async () => {
       for (const candidateId of deps.book.takeDirty()) {
@@ -66,6 +69,15 @@ export function startSeedsAnnouncer(deps: SeedCollectorDeps, logger: Logger): { 
   timer.unref();
   return {
     flush,
+    // Coalesced to one flush per event-loop turn, so a burst that crosses the minimum for many candidates publishes once each.
+    flushSoon: () => {
+      if (soon) return;
+      soon = true;
+      setImmediate(() => {
+        soon = false;
+        void flush();
+      });
+    },
     stop: async () => {
       clearInterval(timer);
       await flush();

@@ -38,8 +38,9 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
     bindings: [seedCollectorBinding(deps)],
     protoFiles: [SEED_COLLECTOR_PROTO],
     async start() {
-      consumer = await startClickConsumer(deps, platform.logger);
-      announcer = startSeedsAnnouncer(deps, platform.logger);
+      const seedsAnnouncer = startSeedsAnnouncer(deps, platform.logger);
+      announcer = seedsAnnouncer;
+      consumer = await startClickConsumer(deps, platform.logger, () => seedsAnnouncer.flushSoon());
       snapshotter = startSnapshotter(book, store, config.SNAPSHOT_INTERVAL_SECONDS * 1000, platform.now, platform.logger);
       sweeper = startExpirySweeper(deps, platform.logger);
     },

@@ -144,6 +144,31 @@ describe('SeedCollector handlers (in-memory bus, no sockets)', () => {
 });
 
 describe('SeedCollector click consumer', () => {
+  it('announces a candidate the moment it reaches the servable minimum, without waiting for the period', async () => {
+    const bus = createMemoryBus({ now: () => NOW });
+    const config = loadSeedCollectorConfig({ SERVABLE_MIN_SEEDS: '3', SEEDS_UPDATED_INTERVAL_MS: '3600000' });
+    const collector = await createSeedCollector(config, {
+      bus,
+      logger: createLogger('t', 'silent'),
+      metrics: createServiceMetrics('seed-collector'),
+      now: () => NOW,
+      openStore: async () => createMemoryStateStore(),
+    });
+    const announced = new Promise<{ seedCount: number }>((resolve) => void bus.subscribe(Subjects.seedsUpdated, async (e) => resolve(e), { durable: 'probe' }));
+    try {
+      await collector.start!();
+      await registerCandidate({ candidateId: 'c1', category: '', tags: [] }, collector.deps);
+      const clicks = ['u1', 'u2', 'u3'].map((u, i) => ({ eventId: `e${i}`, userId: u, candidateId: 'c1', timestampMs: NOW - 1 }));
+      await reportClicks({ clicks }, collector.deps, ctx);
+      // The period is an hour: only the threshold can have sent this.
+      await expect(announced).resolves.toMatchObject({ candidateId: 'c1', seedCount: 3, seedVersion: 3 });
+    } finally {
+      await collector.stop!();
+      await bus.close();
+    }
+  });
+
+
   it('applies a click the gRPC path accepted even when the consumer runs long after', async () => {
     const DAY = 86_400_000;
     let now = NOW;

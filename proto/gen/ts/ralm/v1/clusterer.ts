@@ -130,8 +130,8 @@ export interface GetClustersResponse {
   /** When this clustering finished, unix ms. */
   computedAtMs: number;
   /**
-   * k-means objective: sum over clustered seeds of the squared Euclidean distance to
-   * their centroid, in squared universal-embedding units; >= 0 (lower = tighter).
+   * k-means objective: sum over clustered seeds of the squared Euclidean distance of
+   * their look-alike embedding to their cluster's look-alike mean; >= 0 (lower = tighter).
    */
   inertia: number;
 }
@@ -960,11 +960,14 @@ export const ReclusterResponse: MessageFns<ReclusterResponse> = {
 /**
  * Clusters each candidate's seeds with k-means and serves the centroids.
  *
- * Seeds are clustered in the universal space: each seed's phase-1 embedding u (dimension
- * d) is fetched from UserEmbeddingService for one pinned model version, and the k
- * centroids c_1..c_k are what the scorer's seeds tower transforms into E_s = T(c). The
- * clusterer re-clusters a candidate periodically (every 5 minutes by default) when its
- * seeds or the model changed, and publishes ClustersUpdated.
+ * Seeds are clustered as in training (docs/MODEL.md): k-means on their look-alike
+ * embeddings T(u) (dimension h) decides the members, and each centroid c_j is the mean of
+ * its members' universal embeddings u (dimension d), so the scorer computes E_s = T(c).
+ * Both kinds are fetched from UserEmbeddingService pinned to one model version. A
+ * candidate is clustered as soon as it reaches the minimum seed count, then re-clustered
+ * every 5 minutes (by default) when its seeds changed, sooner when they grew by a
+ * configured fraction, and whenever the model changes; each result is stored durably and
+ * announced with ClustersUpdated.
  */
 export type ClustererServiceService = typeof ClustererServiceService;
 export const ClustererServiceService = {
