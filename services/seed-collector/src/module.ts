@@ -22,7 +22,7 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
   });
   const store = await platform.openStore('seed-collector');
   try {
-    await loadBook(store, book, platform.logger);
+    await loadBook(store, book, platform.bus.streamId, platform.logger);
   } catch (err) {
     await store.close();
     throw err;
@@ -41,7 +41,7 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
       const seedsAnnouncer = startSeedsAnnouncer(deps, platform.logger);
       announcer = seedsAnnouncer;
       consumer = await startClickConsumer(deps, platform.logger, () => seedsAnnouncer.flushSoon());
-      snapshotter = startSnapshotter(book, store, config.SNAPSHOT_INTERVAL_SECONDS * 1000, platform.now, platform.logger);
+      snapshotter = startSnapshotter(book, store, platform.bus.streamId, config.SNAPSHOT_INTERVAL_SECONDS * 1000, platform.now, platform.logger);
       sweeper = startExpirySweeper(deps, platform.logger);
     },
     async stop() {

@@ -25,7 +25,7 @@ export async function saveCandidate(store: StateStore, record: CandidateRecord):
 }
 
 /** Loads registrations, then the latest snapshot, into an empty book. */
-export async function loadBook(store: StateStore, book: SeedBook, logger: Logger): Promise<void> {
+export async function loadBook(store: StateStore, book: SeedBook, streamId: string, logger: Logger): Promise<void> {
   const keys = await store.keys(CANDIDATE_PREFIX);
   for (const key of keys) {
     const bytes = await store.get(key);
@@ -42,6 +42,12 @@ export async function loadBook(store: StateStore, book: SeedBook, logger: Logger
   // miss clicks the stream no longer retains. The operator decides (delete the key to rebuild).
   const content = decodeSnapshot(bytes);
   const orphans = book.restore(content);
+  if (content.header.streamId !== streamId) {
+    // Positions of another stream (the embedded bus of an earlier process, or a re-created NATS
+    // stream) say nothing about this one: keep the seeds, read this stream from its start.
+    logger.warn({ snapshotStream: content.header.streamId, busStream: streamId }, 'snapshot taken on another stream; replaying this one from its start');
+    book.appliedSeq = 0;
+  }
   if (orphans.length > 0) logger.warn({ orphans: orphans.length }, 'snapshot entries without a registration were skipped');
   logger.info(
     { candidates: keys.length, appliedSeq: content.header.appliedSeq, takenAtMs: content.header.takenAtMs, bytes: bytes.length },
@@ -57,14 +63,14 @@ export interface Snapshotter {
 }
 
 /** Snapshots every `intervalMs` when clicks were applied since the last snapshot; one write at a time. */
-export function startSnapshotter(book: SeedBook, store: StateStore, intervalMs: number, now: () => number, logger: Logger): Snapshotter {
+export function startSnapshotter(book: SeedBook, store: StateStore, streamId: string, intervalMs: number, now: () => number, logger: Logger): Snapshotter {
   let savedSeq = book.appliedSeq;
   let running: Promise<void> = Promise.resolve();
   const snapshot = () =>
     (running = running.then(async () => {
       if (book.appliedSeq === savedSeq) return;
       const started = performance.now();
-      const content = book.snapshot(now());
+      const content = book.snapshot(now(), streamId);
       const bytes = encodeSnapshot(content);
       try {
         await store.put(SNAPSHOT_KEY, bytes);

@@ -16,6 +16,7 @@ describe('seed-book snapshot codec', () => {
     const content = {
       header: {
         appliedSeq: 42,
+        streamId: 'nats:RALM@2026-11-28T10:00:00Z',
         takenAtMs: NOW,
         candidates: [
           { candidateId: 'a', totalClicks: 3, lastClickAtMs: NOW - 5, seedVersion: 2, seedCount: 2 },
@@ -31,7 +32,7 @@ describe('seed-book snapshot codec', () => {
   });
 
   it('refuses foreign, truncated and padded bytes', () => {
-    const bytes = encodeSnapshot({ header: { appliedSeq: 1, takenAtMs: 1, candidates: [{ candidateId: 'a', totalClicks: 1, lastClickAtMs: 1, seedVersion: 1, seedCount: 1 }], seenEventCount: 1 }, seeds: [['u']], seenEvents: ['e'] });
+    const bytes = encodeSnapshot({ header: { appliedSeq: 1, streamId: '', takenAtMs: 1, candidates: [{ candidateId: 'a', totalClicks: 1, lastClickAtMs: 1, seedVersion: 1, seedCount: 1 }], seenEventCount: 1 }, seeds: [['u']], seenEvents: ['e'] });
     expect(() => decodeSnapshot(new TextEncoder().encode('{"json":true}'))).toThrow(SnapshotFormatError);
     expect(() => decodeSnapshot(bytes.subarray(0, bytes.length - 1))).toThrow(/truncated/);
     const padded = new Uint8Array(bytes.length + 1);
@@ -151,6 +152,27 @@ describe('SeedCollector restart (shared bus, as with JetStream)', () => {
     }
     await restarted.stop!();
     expect(crashed.has(SNAPSHOT_KEY)).toBe(true);
+  });
+
+  it('on a new stream (the embedded bus of a new process) keeps its seeds and reads the new stream from its start', async () => {
+    const data = new Map<string, Uint8Array>();
+    const first = await open(data);
+    await first.start!();
+    for (const id of ['a', 'b']) await registerCandidate({ candidateId: id, category: '', tags: [] }, first.deps);
+    await publish(0, 50);
+    await waitFor('50 clicks', () => totalClicks(first) === reference(50).get('a').totalClicks + reference(50).get('b').totalClicks);
+    await first.stop!();
+    const seedsBefore = first.deps.book.newestSeeds('a', 10);
+
+    await bus.close();
+    bus = createMemoryBus({ now: () => NOW });
+    const second = await open(data);
+    expect(second.deps.book.appliedSeq).toBe(0);
+    expect(second.deps.book.newestSeeds('a', 10)).toEqual(seedsBefore);
+    await second.start!();
+    await bus.publish(Subjects.clickRecorded, { eventId: 'fresh-1', userId: 'newcomer', candidateId: 'a', timestampMs: NOW - 1 });
+    await waitFor('the first click of the new stream', () => second.deps.book.newestSeeds('a', 1)[0] === 'newcomer');
+    await second.stop!();
   });
 
   it('keeps registrations and retirements across a restart', async () => {

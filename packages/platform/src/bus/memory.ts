@@ -5,6 +5,7 @@
  * max ack pending, max deliver and terminate) so code tested against it
  * behaves the same on NATS.
  */
+import { randomUUID } from 'node:crypto';
 import { DuplicateWindow, MessageLog, type StoredMessage } from './memory-log';
 import type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
 import {
@@ -56,6 +57,7 @@ interface Settings {
 
 class MemoryBus implements EventBus {
   readonly kind = 'memory' as const;
+  readonly streamId = `memory:${randomUUID()}`;
   private readonly log: MessageLog;
   private readonly duplicates: DuplicateWindow;
   private readonly settings: Settings;

@@ -94,8 +94,9 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<EventBus>
   try {
     const jsm = await jetstreamManager(nc, { timeout: positive(options.requestTimeoutMs, 5000) });
     const streamName = await ensureStream(jsm, options.stream ?? {});
+    const streamId = `nats:${streamName}@${(await jsm.streams.info(streamName)).created}`;
     logger.info({ server: nc.getServer(), stream: streamName }, 'nats bus connected');
-    return new NatsBus(nc, jsm, streamName, positive(options.redeliveryDelayMs, DEFAULT_REDELIVERY_DELAY_MS), logger);
+    return new NatsBus(nc, jsm, streamName, streamId, positive(options.redeliveryDelayMs, DEFAULT_REDELIVERY_DELAY_MS), logger);
   } catch (err) {
     await nc.close();
     throw err;
@@ -140,6 +141,7 @@ class NatsBus implements EventBus {
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly stream: string,
+    readonly streamId: string,
     private readonly redeliveryDelayMs: number,
     private readonly logger: BusLogger,
   ) {

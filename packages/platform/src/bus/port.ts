@@ -102,6 +102,13 @@ export interface EventBus {
   /** `memory` or `nats`: reported in logs and `ralm status`. */
   readonly kind: 'memory' | 'nats';
   /**
+   * Identifies the stream whose sequence numbers `Delivery.streamSeq` counts. A
+   * position (`startSeq`) saved under another id means nothing here: the memory
+   * bus starts a new stream per process, and a NATS stream deleted and re-created
+   * starts counting again.
+   */
+  readonly streamId: string;
+  /**
    * Resolves once the bus has stored the message durably (JetStream: the PubAck).
    * Rejects with UnavailableError when the bus cannot be reached (closed, disconnected, timed out).
    */

@@ -220,7 +220,7 @@ export class SeedBook {
   }
 
   /** The click-derived state, with the stream position it reflects. Copies, so the book may move on. */
-  snapshot(takenAtMs: number): SnapshotContent {
+  snapshot(takenAtMs: number, streamId = ''): SnapshotContent {
     const candidates: SnapshotContent['header']['candidates'] = [];
     const seeds: string[][] = [];
     for (const record of this.candidates.values()) {
@@ -235,7 +235,7 @@ export class SeedBook {
       seeds.push([...set.keys()]);
     }
     const seenEvents = [...this.seenEvents.keys()];
-    return { header: { appliedSeq: this.appliedSeq, takenAtMs, candidates, seenEventCount: seenEvents.length }, seeds, seenEvents };
+    return { header: { appliedSeq: this.appliedSeq, streamId, takenAtMs, candidates, seenEventCount: seenEvents.length }, seeds, seenEvents };
   }
 
   /**

@@ -12,6 +12,8 @@ const MAGIC = 0x31425352; // "RSB1"
 export interface SnapshotHeader {
   /** Highest click-stream sequence already applied: a restore replays from the next one. */
   appliedSeq: number;
+  /** The stream `appliedSeq` counts in (EventBus.streamId); empty when unknown. */
+  streamId: string;
   takenAtMs: number;
   /** Click-derived state per candidate, in the order of the seed sections. */
   candidates: Array<{ candidateId: string; totalClicks: number; lastClickAtMs: number; seedVersion: number; seedCount: number }>;
