@@ -52,14 +52,16 @@ export function nearestCentroidsReference(points: Float32Array, n: number, dim: 
  * independent accumulators in registers and load each value once per four (or
  * two) multiply-adds. JS arithmetic is float64, so the expansion only cancels
  * at ~1e-16 of ‖x‖² (tiny negatives from it are clamped to 0). Measured by
- * `npx tsx bench/cluster.ts` (n = 100,000, dim 128, k = 20, one core): this kernel
- * runs ≈2.5–3× the naive per-pair loop; a tfjs-wasm (XNNPACK, SIMD) matMul with
- * the argmin in JS runs ≈1.5–2.5× faster still end to end, yet is not used here:
- * it is async to set up, switches the process-wide tfjs backend the model code
- * shares, rounds distances to float32, and is only reachable through tfjs's
- * fast path when the centroids are pre-transposed (transposeB is ~8× slower).
- * At ≈2 G multiply-adds/s the 3,000,000-seed pass takes ~4 s, inside the 10 s budget,
- * and is dwarfed by fetching 1.5 GB of embeddings over gRPC.
+ * `npx tsx bench/cluster.ts` (100,000 points, dim 128, k = 20, one core, three
+ * runs): this kernel runs 2.4–3.1× the naive per-pair loop (≈1.9 against ≈0.65 G
+ * multiply-adds/s); a tfjs-wasm (XNNPACK, SIMD) matMul with the argmin in JS runs
+ * 1.5–1.9× faster still, yet is not used: it is async to set up, switches the
+ * process-wide tfjs backend the model code shares (on a tfjs-node-gpu host it
+ * would not be wasm at all), takes dot products in float32 (so the expansion
+ * cancels at ~1e-7 of ‖x‖², not 1e-16), and stays on its fast path only with
+ * pre-transposed centroids (transposeB measured ~8× slower). This
+ * kernel already brings 3,000,000 seeds to ~7 s on one core, inside the 10 s
+ * budget and small beside fetching their 1.5 GB of embeddings over gRPC.
  */
 export function nearestCentroids(points: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, out: NearestOutput): void {
   checkKernelArgs(points, n, dim, centroids, k, out);
@@ -470,10 +472,11 @@ export class AssignmentAccumulator {
 /** Options of `scalableKmeans`. */
 export interface ScalableKmeansOptions extends FitOptions {
   /**
-   * Points the centroids are fitted on, drawn uniformly without replacement
-   * (default 30,000: ~1,500 per cluster at k = 20, so sampling adds ~1/1,500 to
-   * the inertia, while a 3,000,000 × 128 run stays near 5 s on one core). With
-   * n ≤ sampleSize every point is used and the result is exact Lloyd.
+   * Points the centroids are fitted on, drawn uniformly without replacement.
+   * Default 30,000 (~1,500 per cluster at k = 20): in bench/cluster.ts the
+   * inertia at 3,000,000 points comes within 0.1% of full Lloyd's and the run
+   * takes ~7 s on one core. With n ≤ sampleSize every point is used and the
+   * result is exact Lloyd.
    */
   sampleSize?: number;
   /** Points assigned per call of the kernel in the full pass (default 65,536). */

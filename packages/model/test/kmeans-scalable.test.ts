@@ -151,6 +151,19 @@ describe('fitSample and scalableKmeans against exact Lloyd', () => {
     expect(Math.abs(scalable.inertia - exact.inertia)).toBeLessThanOrEqual(1e-9 * exact.inertia);
   });
 
+  it('stops early under a tolerance on the relative inertia decrease', () => {
+    const points = mixture(5000, 8, 10, 0.3, new Rng(23));
+    const exact = fitSample(points, 8, 10, new Rng(3), { maxIterations: 100 });
+    const early = fitSample(points, 8, 10, new Rng(3), { maxIterations: 100, tolerance: 1e-3 });
+    expect(early.iterations).toBeLessThan(exact.iterations);
+    const inertia = (centroids: Float32Array) => {
+      const out = { assignments: new Int32Array(5000), distances: new Float64Array(5000) };
+      nearestCentroidsReference(points, 5000, 8, centroids, 10, out);
+      return out.distances.reduce((a, b) => a + b, 0);
+    };
+    expect(inertia(early.centroids) / inertia(exact.centroids)).toBeLessThanOrEqual(1.01);
+  });
+
   it('reports sizes, member-mean centroids and inertia consistent with its assignments when sampling', () => {
     const rng = new Rng(22);
     const [n, dim, k] = [20_000, 16, 20];
