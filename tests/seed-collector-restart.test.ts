@@ -146,3 +146,57 @@ describe('SeedCollector killed mid-stream on NATS', () => {
     }
   });
 });
+
+describe('SeedCollector killed mid-stream on the embedded (journaled) bus', () => {
+  let running: Running | undefined;
+  afterAll(() => {
+    running?.client.close();
+    running?.child.kill('SIGKILL');
+  });
+
+  it('keeps every click a ReportClicks reply accepted, snapshot or not', async () => {
+    const env = {
+      GRPC_PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'debug',
+      SEED_CAP: String(SEED_CAP),
+      SNAPSHOT_INTERVAL_SECONDS: '1',
+      STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-restart-embedded-')),
+    };
+    running = await startCollector(env);
+    let client = running.client;
+    for (const candidateId of CANDIDATES) await callUnary(client.registerCandidate.bind(client), { candidateId, category: 'c', tags: [] });
+    const now = Date.now();
+    const reference = new SeedBook({ seedCap: SEED_CAP, dedupeCap: 2_000_000, maxFutureSkewMs: 300_000, maxClickAgeMs: 86_400_000 });
+    for (const id of CANDIDATES) reference.register(id, 'c', [], now - 60_000);
+    const clickAt = (i: number) => ({ eventId: `e${i}`, userId: `u${(i * 7919) % 173}`, candidateId: CANDIDATES[i % CANDIDATES.length]!, timestampMs: now });
+
+    // Sequential calls: when the process dies no call is in flight, so "accepted" is exact.
+    let sent = 0;
+    const report = async (n: number) => {
+      const clicks = Array.from({ length: n }, (_, j) => clickAt(sent + j));
+      const reply = await callUnary(client.reportClicks.bind(client), { clicks });
+      expect(reply.accepted).toBe(n);
+      for (const c of clicks) reference.apply(c, now);
+      sent += n;
+    };
+    await until('a snapshot', async () => {
+      await report(100);
+      return running!.logs.some((l) => l.msg === 'seed snapshot written');
+    });
+    for (let i = 0; i < 5; i++) await report(100); // accepted after the snapshot, and possibly not applied yet
+    running.child.kill('SIGKILL');
+    client.close();
+    await new Promise((r) => running!.child.once('exit', r));
+
+    running = await startCollector(env);
+    client = running.client;
+    expect(running.logs.find((l) => l.msg === 'seed book restored from snapshot')).toBeDefined();
+    await report(100);
+    const expectedTotal = CANDIDATES.reduce((s, id) => s + reference.get(id).totalClicks, 0);
+    await until('every accepted click applied once', async () => (await totalClicks(client)) === expectedTotal);
+    for (const candidateId of CANDIDATES) {
+      expect(await listSeeds(client, candidateId)).toEqual(reference.newestSeeds(candidateId, SEED_CAP));
+    }
+  });
+});

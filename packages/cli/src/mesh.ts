@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   createBusFromUrl,
   createLogger,
@@ -89,10 +90,15 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     };
   };
   // Every config first: a bad variable (NATS_URL among them) is reported by name before anything connects.
-  SERVICES.forEach((s, i) => s.load(environment(i, {})));
+  const common = SERVICES.map((s, i) => s.load(environment(i, {})))[0]!;
   // Each service learns the addresses of those started before it (e.g. SEED_COLLECTOR_ADDR), as DNS names would give them in a cluster.
   const addresses: NodeJS.ProcessEnv = {};
-  const bus = await createBusFromUrl(options.natsUrl, { name: 'ralm-mesh', logger: createLogger('bus', options.logLevel) });
+  // The embedded bus journals under STATE_DIR, so what it acknowledged survives a restart of the mesh.
+  const bus = await createBusFromUrl(options.natsUrl, {
+    name: 'ralm-mesh',
+    logger: createLogger('bus', options.logLevel),
+    memory: { journalDir: path.join(common.STATE_DIR, 'bus') },
+  });
   const running: RunningService[] = [];
   const stopAll = async () => {
     for (const s of [...running].reverse()) await s.host.stop();

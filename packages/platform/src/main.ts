@@ -54,7 +54,7 @@ export function runMain<C extends CommonConfig>(options: MainOptions<C>): void {
   }
   const logger = createLogger(options.name, config.LOG_LEVEL);
   (async () => {
-    const bus = await createBusFromUrl(config.NATS_URL, { name: options.name, logger });
+    const bus = await createBusFromUrl(config.NATS_URL, { name: options.name, logger, memory: { journalDir: path.join(config.STATE_DIR, 'bus') } });
     const metrics = createServiceMetrics(options.name);
     const module = await options.create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
     const host = await hostService({ name: options.name, config, logger, metrics, bus, module });

@@ -10,7 +10,10 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { status } from '@grpc/grpc-js';
-import { connectNatsBus, consumerName, createMemoryBus, type Delivery, type DropReason, type EventBus, type Subject } from '@ralm/platform/bus';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connectNatsBus, consumerName, createMemoryBus, openMemoryBus, type Delivery, type DropReason, type EventBus, type Subject } from '@ralm/platform/bus';
 import { UnavailableError } from '@ralm/platform/errors';
 import { toGrpcStatus } from '@ralm/platform/grpc/status';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
@@ -96,7 +99,7 @@ afterAll(() => {
   context.disable();
 });
 
-function describeBusContract(name: string, makeBus: () => Promise<EventBus>): void {
+function describeBusContract(name: string, makeBus: () => Promise<EventBus>, kind = name): void {
   describe(`${name} bus contract`, () => {
     let bus: EventBus;
     beforeEach(async () => {
@@ -120,7 +123,7 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>): vo
       // The server stamps JetStream messages; same host, so a little slack for rounding only.
       expect(delivery.publishedAtMs).toBeGreaterThanOrEqual(before - 5);
       expect(delivery.publishedAtMs).toBeLessThanOrEqual(after + 5);
-      expect(bus.kind).toBe(name);
+      expect(bus.kind).toBe(kind);
       expect(bus.isConnected()).toBe(true);
     });
 
@@ -311,7 +314,7 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>): vo
       expect(span.kind).toBe(SpanKind.CONSUMER);
       expect(span.parentSpanContext?.spanId).toBe(publisher.spanId);
       expect(span.attributes).toMatchObject({
-        'messaging.system': name,
+        'messaging.system': kind,
         'messaging.destination.name': subject.name,
         'messaging.message.id': `${subject.name}:a`,
         'ralm.bus.delivery_count': 1,
@@ -362,6 +365,11 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>): vo
 }
 
 describeBusContract('memory', async () => createMemoryBus({ redeliveryDelayMs: 20 }));
+describeBusContract(
+  'journaled memory',
+  async () => openMemoryBus({ redeliveryDelayMs: 20, journalDir: fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-journal-')) }),
+  'memory',
+);
 
 describe('nats', () => {
   let server: NatsServer;

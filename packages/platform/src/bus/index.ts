@@ -1,11 +1,11 @@
 /** The event bus: the port, its two adapters, and the URL-driven choice between them. */
-import { createMemoryBus, type MemoryBusOptions } from './memory';
+import { createMemoryBus, openMemoryBus, type MemoryBusOptions } from './memory';
 import { connectNatsBus, type NatsBusOptions } from './nats';
 import type { EventBus } from './port';
 import type { BusLogger } from './shared';
 
 export type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
-export { createMemoryBus, type MemoryBusOptions } from './memory';
+export { createMemoryBus, openMemoryBus, type MemoryBusOptions } from './memory';
 export { connectNatsBus, consumerName, type NatsBusOptions, type NatsStreamOptions } from './nats';
 export { BusClosedError, type BusLogger } from './shared';
 
@@ -15,8 +15,8 @@ export interface BusFromUrlOptions {
   logger?: BusLogger;
   /** Used only for NATS. */
   nats?: Omit<NatsBusOptions, 'servers' | 'name' | 'logger'>;
-  /** Used only for the in-memory bus. */
-  memory?: Omit<MemoryBusOptions, 'logger'>;
+  /** Used only for the in-memory bus; with `journalDir` its messages survive a restart. */
+  memory?: Omit<MemoryBusOptions, 'logger'> & { journalDir?: string };
 }
 
 /**
@@ -25,6 +25,10 @@ export interface BusFromUrlOptions {
  */
 export async function createBusFromUrl(natsUrl: string | undefined, opts: BusFromUrlOptions): Promise<EventBus> {
   const servers = (natsUrl ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (servers.length === 0) return createMemoryBus({ ...opts.memory, ...(opts.logger && { logger: opts.logger }) });
+  if (servers.length === 0) {
+    const { journalDir, ...memory } = opts.memory ?? {};
+    const options = { ...memory, ...(opts.logger && { logger: opts.logger }) };
+    return journalDir === undefined ? createMemoryBus(options) : openMemoryBus({ ...options, journalDir });
+  }
   return connectNatsBus({ ...opts.nats, servers, name: opts.name, ...(opts.logger && { logger: opts.logger }) });
 }

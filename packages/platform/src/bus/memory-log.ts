@@ -14,8 +14,35 @@ export class MessageLog {
   private items: StoredMessage[] = [];
   private head = 0;
   private nextSeq = 1;
+  /**
+   * Highest sequence consumers may see. Without a journal every append is
+   * committed at once; with one, only once it is on disk, so no consumer can act
+   * on a message a crash would take back (and whose sequence would then be reused).
+   */
+  committedSeq = 0;
 
-  constructor(private readonly maxMessages: number) {}
+  constructor(
+    private readonly maxMessages: number,
+    private readonly commitOnAppend = true,
+  ) {}
+
+  /** Loads messages recovered from a journal (consecutive sequences, oldest first) into an empty log. */
+  restore(messages: StoredMessage[]): void {
+    if (messages.length === 0) return;
+    this.nextSeq = messages[0]!.seq;
+    for (const m of messages) {
+      if (m.seq !== this.nextSeq) throw new Error(`bus journal: sequence ${m.seq} follows ${this.nextSeq - 1}`);
+      this.items.push(m);
+      this.nextSeq++;
+      if (this.items.length - this.head > this.maxMessages) this.dropOldest();
+    }
+    this.committedSeq = this.lastSeq;
+  }
+
+  /** Messages still kept, oldest first (for journal compaction). */
+  kept(): StoredMessage[] {
+    return this.items.slice(this.head);
+  }
 
   /** Sequence of the oldest message still kept (equals `lastSeq + 1` when empty). */
   get firstSeq(): number {
@@ -29,6 +56,7 @@ export class MessageLog {
   append(subject: string, data: Uint8Array, headers: Readonly<Record<string, string>>, publishedAtMs: number): StoredMessage {
     const message: StoredMessage = { seq: this.nextSeq++, subject, data, headers, publishedAtMs };
     this.items.push(message);
+    if (this.commitOnAppend) this.committedSeq = message.seq;
     if (this.items.length - this.head > this.maxMessages) this.dropOldest();
     return message;
   }
@@ -39,7 +67,7 @@ export class MessageLog {
 
   /** First kept message on `subject` with sequence >= `fromSeq`. */
   next(subject: string, fromSeq: number): StoredMessage | undefined {
-    for (let seq = Math.max(fromSeq, this.firstSeq); seq <= this.lastSeq; seq++) {
+    for (let seq = Math.max(fromSeq, this.firstSeq); seq <= this.committedSeq; seq++) {
       const message = this.get(seq)!;
       if (message.subject === subject) return message;
     }

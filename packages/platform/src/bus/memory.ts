@@ -6,6 +6,8 @@
  * behaves the same on NATS.
  */
 import { randomUUID } from 'node:crypto';
+import { UnavailableError } from '../errors';
+import { BusJournal } from './journal';
 import { DuplicateWindow, MessageLog, type StoredMessage } from './memory-log';
 import type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
 import {
@@ -31,7 +33,7 @@ export interface MemoryBusOptions {
    * Most messages the log keeps, across all subjects; past it the oldest are
    * dropped (JetStream `max_msgs` with discard old). A durable that has not
    * reached a dropped message skips it, and a dropped message that was awaiting
-   * redelivery is forgotten. Default 100 000.
+   * redelivery is forgotten. Default 100 000, or 1 000 000 with a journal.
    */
   maxMessages?: number;
   /** Seconds a msgId is remembered to drop duplicate publishes. Default 120. */
@@ -50,6 +52,21 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   return new MemoryBus(options);
 }
 
+/**
+ * The embedded bus with a journal in `journalDir`: a publish resolves once the
+ * message is on disk, and a new process reopening the same directory gets the
+ * same stream back (same `streamId`, same sequences). Durable cursors are not
+ * journaled: after a restart a consumer starts per its `deliverPolicy` or
+ * `startSeq`, so consumers must be idempotent, as the port already requires.
+ */
+export async function openMemoryBus(options: MemoryBusOptions & { journalDir: string }): Promise<EventBus> {
+  let bus: MemoryBus | undefined;
+  const { journal, messages } = await BusJournal.open(options.journalDir, (seq) => bus!.committed(seq));
+  bus = new MemoryBus(options, { journal, messages });
+  (options.logger ?? silentLogger).info({ journalDir: options.journalDir, messages: messages.length, streamId: journal.streamId }, 'embedded bus journal opened');
+  return bus;
+}
+
 interface Settings {
   redeliveryDelayMs: number;
   logger: BusLogger;
@@ -57,7 +74,9 @@ interface Settings {
 
 class MemoryBus implements EventBus {
   readonly kind = 'memory' as const;
-  readonly streamId = `memory:${randomUUID()}`;
+  readonly streamId: string;
+  private readonly journal: BusJournal | undefined;
+  private compacting = false;
   private readonly log: MessageLog;
   private readonly duplicates: DuplicateWindow;
   private readonly settings: Settings;
@@ -66,8 +85,13 @@ class MemoryBus implements EventBus {
   private readonly durables = new Map<string, Map<string, Durable>>();
   private closed = false;
 
-  constructor(options: MemoryBusOptions) {
-    this.log = new MessageLog(positive(options.maxMessages, 100_000));
+  constructor(options: MemoryBusOptions, restored?: { journal: BusJournal; messages: StoredMessage[] }) {
+    // A journaled bus is what embedded deployments run on: keep enough for consumers that
+    // replay from a snapshot (the seed collector snapshots every 30 s) at high click rates.
+    this.log = new MessageLog(positive(options.maxMessages, restored ? 1_000_000 : 100_000), restored === undefined);
+    this.journal = restored?.journal;
+    this.streamId = restored?.journal.streamId ?? `memory:${randomUUID()}`;
+    if (restored) this.log.restore(restored.messages);
     this.duplicates = new DuplicateWindow(
       positive(options.duplicateWindowSeconds, DEFAULT_DUPLICATE_WINDOW_SECONDS) * 1000,
       positive(options.maxDuplicateIds, 100_000),
@@ -87,8 +111,17 @@ class MemoryBus implements EventBus {
     const headers: Record<string, string> = {};
     injectTraceContext(headers);
     if (options.msgId !== undefined) headers[MSG_ID_HEADER] = options.msgId;
-    this.log.append(subject.name, data, Object.freeze(headers), now);
-    for (const durable of this.durables.get(subject.name)?.values() ?? []) durable.schedulePump();
+    const stored = this.log.append(subject.name, data, Object.freeze(headers), now);
+    if (this.journal) {
+      try {
+        await this.journal.append(stored); // committed (and pumped) by the journal's flush
+      } catch (err) {
+        throw new UnavailableError(`embedded bus: journal write failed: ${(err as Error).message}`, { cause: err });
+      }
+      this.maybeCompact();
+    } else {
+      this.pumpSubject(subject.name);
+    }
     return { duplicate: false };
   }
 
@@ -115,6 +148,34 @@ class MemoryBus implements EventBus {
     return durable.attach(new MemorySubscription((data) => subject.decode(data), handler as Handler<unknown>, options.onDropped));
   }
 
+  /** The journal made messages up to `seq` durable: consumers may see them now. */
+  committed(seq: number): void {
+    if (seq <= this.log.committedSeq) return;
+    const from = this.log.committedSeq + 1;
+    this.log.committedSeq = seq;
+    const subjects = new Set<string>();
+    for (let s = from; s <= seq; s++) {
+      const m = this.log.get(s);
+      if (m) subjects.add(m.subject);
+    }
+    for (const subject of subjects) this.pumpSubject(subject);
+  }
+
+  private pumpSubject(subject: string): void {
+    for (const durable of this.durables.get(subject)?.values() ?? []) durable.schedulePump();
+  }
+
+  /** The journal keeps what retention dropped until rewritten; rewrite once it holds twice the log. */
+  private maybeCompact(): void {
+    const journal = this.journal!;
+    if (this.compacting || journal.recordCount < Math.max(10_000, 2 * (this.log.lastSeq - this.log.firstSeq + 1))) return;
+    this.compacting = true;
+    journal
+      .compact(() => this.log.kept().filter((m) => m.seq <= this.log.committedSeq))
+      .catch((err: unknown) => this.settings.logger.warn(errorFields(err), 'bus journal compaction failed; retried later'))
+      .finally(() => (this.compacting = false));
+  }
+
   isConnected(): boolean {
     return !this.closed;
   }
@@ -124,6 +185,7 @@ class MemoryBus implements EventBus {
     this.closed = true;
     const all = [...this.durables.values()].flatMap((bySubject) => [...bySubject.values()]);
     await Promise.all(all.map((durable) => durable.close()));
+    await this.journal?.close();
   }
 }
 
@@ -204,7 +266,7 @@ class Durable {
     while (this.subscriptions.length > 0 && this.unacked.size < this.maxAckPending) {
       const message = this.log.next(this.subject, this.cursor);
       if (!message) {
-        this.cursor = this.log.lastSeq + 1;
+        this.cursor = this.log.committedSeq + 1;
         return;
       }
       this.cursor = message.seq + 1;
