@@ -12,3 +12,4 @@ export * from './main';
 export * from './grpc/client';
 export * from './events';
 export * from './store';
+export { Fifo } from './collections/fifo';

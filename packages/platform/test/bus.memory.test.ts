@@ -73,3 +73,26 @@ describe('memory bus retention', () => {
     await bus.close();
   });
 });
+
+describe('DuplicateWindow against a brute-force oracle', () => {
+  it('agrees with a list of (id, expiry) pairs over random publishes, expiries and evictions', () => {
+    const windowMs = 50;
+    const maxIds = 20;
+    const window = new DuplicateWindow(windowMs, maxIds);
+    let oracle: Array<{ id: string; expiresAt: number }> = [];
+    let state = 42;
+    const random = (n: number) => ((state = (state * 1103515245 + 12345) % 2 ** 31) % n);
+    let now = 0;
+    for (let i = 0; i < 20_000; i++) {
+      now += random(4);
+      const id = `m${random(40)}`;
+      oracle = oracle.filter((e) => e.expiresAt > now);
+      const expected = oracle.some((e) => e.id === id);
+      if (!expected) {
+        oracle.push({ id, expiresAt: now + windowMs });
+        if (oracle.length > maxIds) oracle.shift();
+      }
+      expect(window.seen(id, now)).toBe(expected);
+    }
+  });
+});

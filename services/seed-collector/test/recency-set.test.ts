@@ -50,3 +50,28 @@ describe('RecencySet', () => {
     expect(() => new RecencySet(1.5)).toThrow(RangeError);
   });
 });
+
+describe('RecencySet against a brute-force oracle', () => {
+  it.each([1, 3, 17, 200])('matches an array-based recency list over 20,000 random touches and deletes (cap %i)', (cap) => {
+    let state = cap * 7919;
+    const random = (n: number) => ((state = (state * 1103515245 + 12345) % 2 ** 31) % n);
+    const set = new RecencySet<number>(cap);
+    let oracle: number[] = []; // oldest first
+    for (let i = 0; i < 20_000; i++) {
+      const key = random(cap * 3 + 5);
+      if (random(10) === 0) {
+        expect(set.delete(key)).toBe(oracle.includes(key));
+        oracle = oracle.filter((k) => k !== key);
+        continue;
+      }
+      const had = oracle.includes(key);
+      oracle = oracle.filter((k) => k !== key);
+      oracle.push(key);
+      const evicted = had ? [] : oracle.splice(0, Math.max(0, oracle.length - cap));
+      expect(set.touch(key)).toEqual(evicted);
+      if (i % 997 === 0) expect([...set.keys()]).toEqual(oracle);
+    }
+    expect([...set.keys()]).toEqual(oracle);
+    expect(set.newest(5)).toEqual(oracle.slice(-5).reverse());
+  });
+});

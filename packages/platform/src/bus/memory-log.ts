@@ -1,3 +1,4 @@
+import { Fifo } from '../collections/fifo';
 /** Storage for the in-memory bus: the ordered message log and the msgId duplicate window. */
 
 export interface StoredMessage {
@@ -86,8 +87,10 @@ export class MessageLog {
 
 /** Remembers msgIds for `windowMs` (and at most `maxIds` of them) to drop duplicate publishes. */
 export class DuplicateWindow {
-  // Insertion order equals expiry order because the window is fixed.
   private readonly expiries = new Map<string, number>();
+  // Insertion order equals expiry order because the window is fixed; an entry whose id was
+  // evicted (or expired and seen again) no longer matches the Map and is skipped.
+  private readonly order = new Fifo<{ id: string; expiresAt: number }>();
 
   constructor(
     private readonly windowMs: number,
@@ -98,15 +101,26 @@ export class DuplicateWindow {
   seen(id: string, now: number): boolean {
     this.expire(now);
     if (this.expiries.has(id)) return true;
-    this.expiries.set(id, now + this.windowMs);
-    if (this.expiries.size > this.maxIds) this.expiries.delete(this.expiries.keys().next().value!);
+    const expiresAt = now + this.windowMs;
+    this.expiries.set(id, expiresAt);
+    this.order.push({ id, expiresAt });
+    while (this.expiries.size > this.maxIds) this.dropOldest();
     return false;
   }
 
+  private dropOldest(): void {
+    for (let entry = this.order.shift(); entry; entry = this.order.shift()) {
+      if (this.expiries.get(entry.id) === entry.expiresAt) {
+        this.expiries.delete(entry.id);
+        return;
+      }
+    }
+  }
+
   private expire(now: number): void {
-    for (const [id, expiresAt] of this.expiries) {
-      if (expiresAt > now) return;
-      this.expiries.delete(id);
+    for (let entry = this.order.peek(); entry && entry.expiresAt <= now; entry = this.order.peek()) {
+      this.order.shift();
+      if (this.expiries.get(entry.id) === entry.expiresAt) this.expiries.delete(entry.id);
     }
   }
 }

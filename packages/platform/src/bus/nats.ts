@@ -90,6 +90,9 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<EventBus>
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,
+    // Otherwise every JetStream publish builds two Errors with stack traces for async
+    // diagnostics (about a fifth of the CPU of a click publish in a profile).
+    noAsyncTraces: true,
   });
   try {
     const jsm = await jetstreamManager(nc, { timeout: positive(options.requestTimeoutMs, 5000) });

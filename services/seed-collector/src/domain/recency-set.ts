@@ -1,11 +1,16 @@
+import { Fifo } from '@ralm/platform/collections/fifo';
+
 /**
  * Distinct keys in recency order with a hard cap: touching a key makes it the
- * newest; past the cap the oldest fall out. A JS Map keeps insertion order, so
- * delete + set moves a key to the end and the first key is the oldest: every
- * operation is O(1) with no extra bookkeeping.
+ * newest; past the cap the oldest fall out. A Map keeps the order (delete + set
+ * moves a key to the end) and each key's latest touch stamp; evictions come from
+ * a FIFO of touches, skipping those a later touch made stale, so evicting at the
+ * cap is O(1) amortised (see Fifo for why not `map.keys().next()`).
  */
 export class RecencySet<K> {
-  private readonly order = new Map<K, true>();
+  private readonly stamps = new Map<K, number>();
+  private touches = new Fifo<{ key: K; stamp: number }>();
+  private clock = 0;
 
   constructor(readonly cap: number) {
     if (!Number.isInteger(cap) || cap < 1) throw new RangeError(`cap must be a positive integer, got ${cap}`);
@@ -19,41 +24,54 @@ export class RecencySet<K> {
   }
 
   get size(): number {
-    return this.order.size;
+    return this.stamps.size;
   }
 
   has(key: K): boolean {
-    return this.order.has(key);
+    return this.stamps.has(key);
   }
 
   /** Makes `key` the newest. Returns the keys evicted to respect the cap (usually none). */
   touch(key: K): K[] {
-    if (this.order.delete(key)) {
-      this.order.set(key, true);
-      return [];
-    }
-    this.order.set(key, true);
+    const existed = this.stamps.delete(key);
+    const stamp = ++this.clock;
+    this.stamps.set(key, stamp);
+    this.touches.push({ key, stamp });
     const evicted: K[] = [];
-    while (this.order.size > this.cap) {
-      const oldest = this.order.keys().next().value as K;
-      this.order.delete(oldest);
-      evicted.push(oldest);
-    }
+    if (!existed) while (this.stamps.size > this.cap) evicted.push(this.evictOldest());
+    // Repeat touches leave stale entries behind; rebuild from the Map before they dominate.
+    if (this.touches.size > 2 * this.stamps.size + 1024) this.rebuildTouches();
     return evicted;
   }
 
   delete(key: K): boolean {
-    return this.order.delete(key);
+    return this.stamps.delete(key);
   }
 
   /** Oldest first. */
   keys(): IterableIterator<K> {
-    return this.order.keys();
+    return this.stamps.keys();
   }
 
   /** Newest first, up to `limit`. */
   newest(limit: number): K[] {
-    const all = [...this.order.keys()];
+    const all = [...this.stamps.keys()];
     return all.slice(Math.max(0, all.length - limit)).reverse();
+  }
+
+  private evictOldest(): K {
+    for (;;) {
+      const { key, stamp } = this.touches.shift()!;
+      if (this.stamps.get(key) === stamp) {
+        this.stamps.delete(key);
+        return key;
+      }
+    }
+  }
+
+  private rebuildTouches(): void {
+    const fresh = new Fifo<{ key: K; stamp: number }>();
+    for (const [key, stamp] of this.stamps) fresh.push({ key, stamp });
+    this.touches = fresh;
   }
 }
