@@ -292,6 +292,7 @@ class NatsSubscription {
   private readonly inflight = new Set<Promise<void>>();
   private messages: ConsumerMessages | undefined;
   private stopping = false;
+  private unsent: Array<() => void> = [];
 
   constructor(
     private readonly durable: string,
@@ -349,12 +350,26 @@ class NatsSubscription {
     this.inflight.add(tracked);
   }
 
-  /** Acks are fire-and-forget; on a closed connection the server redelivers after ack_wait anyway. */
+  /**
+   * Acks are fire-and-forget (on a closed connection the server redelivers after
+   * ack_wait anyway) and leave together once per event-loop turn: nats.js flushes its
+   * outbound buffer in a microtask, so acks sent one by one as handlers settle would
+   * each cost a socket write (bench/ingest).
+   */
   private settle(send: () => void): void {
-    try {
-      send();
-    } catch (err) {
-      this.logger.warn({ durable: this.durable, ...errorFields(err) }, 'nats ack not sent');
+    this.unsent.push(send);
+    if (this.unsent.length === 1) setImmediate(() => this.sendAcks());
+  }
+
+  private sendAcks(): void {
+    const sends = this.unsent;
+    this.unsent = [];
+    for (const send of sends) {
+      try {
+        send();
+      } catch (err) {
+        this.logger.warn({ durable: this.durable, ...errorFields(err) }, 'nats ack not sent');
+      }
     }
   }
 
@@ -362,6 +377,7 @@ class NatsSubscription {
     this.stopping = true;
     await this.messages?.close();
     while (this.inflight.size > 0) await Promise.all(this.inflight);
+    this.sendAcks(); // before the caller drains or closes the connection
   }
 }
 

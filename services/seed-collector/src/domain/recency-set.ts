@@ -44,6 +44,19 @@ export class RecencySet<K> {
     return evicted;
   }
 
+  /**
+   * Makes a key known to be absent the newest: `touch` without the lookup that
+   * would move an existing key (the seed book checks `has` first on its hot path).
+   */
+  add(key: K): K[] {
+    const stamp = ++this.clock;
+    this.stamps.set(key, stamp);
+    this.touches.push({ key, stamp });
+    const evicted: K[] = [];
+    while (this.stamps.size > this.cap) evicted.push(this.evictOldest());
+    return evicted;
+  }
+
   delete(key: K): boolean {
     return this.stamps.delete(key);
   }
