@@ -18,11 +18,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connectClients, startMesh, type Mesh, type MeshClients } from '@ralm/cli';
 import { callUnary, Subjects, type BusSubscription } from '@ralm/platform';
-import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 import type { ClustererModule } from '@ralm/clusterer';
 import type { SeedCollectorModule } from '@ralm/seed-collector';
+import { startLoopbackMesh, type LoopbackMesh } from '../tests/support/mesh';
 import { trainTinyModel } from '../tests/support/tiny-model';
 import { arg, machineFacts, markdownTable, percentile, sleep } from './common';
 
@@ -64,21 +63,11 @@ class Signals {
 }
 
 async function runMode(bus: 'memory' | 'nats', root: string, userIds: string[]) {
-  let nats: NatsServer | undefined;
-  let mesh: Mesh | undefined;
-  let clients: MeshClients | undefined;
+  let loop: LoopbackMesh | undefined;
   const probes: BusSubscription[] = [];
   try {
-    if (bus === 'nats') nats = await startNatsServer({ jetstream: true });
-    mesh = await startMesh({
-      natsUrl: nats?.url,
-      portBase: 0,
-      host: '127.0.0.1',
-      logLevel: 'silent',
-      baseEnv: {},
-      env: { MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, `state-${bus}`), SHUTDOWN_GRACE_SECONDS: '2' },
-    });
-    clients = connectClients(mesh);
+    loop = await startLoopbackMesh(bus, { MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, `state-${bus}`) });
+    const { mesh, clients } = loop;
     const book = (mesh.service('seed-collector').module as SeedCollectorModule).deps.book;
     // The Clusterer's own histogram splits the latency: its job (ListSeeds, GetEmbeddings ×2, k-means, store) against the bus hops around it.
     const jobSeconds = async () => {
@@ -149,9 +138,7 @@ async function runMode(bus: 'memory' | 'nats', root: string, userIds: string[]) 
     return { bus, samples, burstMs, missing, jobMs };
   } finally {
     await Promise.all(probes.map((p) => p.stop()));
-    clients?.close();
-    await mesh?.stop();
-    await nats?.stop();
+    await loop?.stop();
   }
 }
 

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { callUnary, checkHealth, Subjects } from '@ralm/platform';
-import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
-import { connectClients, SERVICES, startMesh, waitFor, type Mesh, type MeshClients } from '@ralm/cli';
+import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
+import { SERVICES, waitFor, type Mesh, type MeshClients } from '@ralm/cli';
 import type { SeedCollectorModule } from '@ralm/seed-collector';
 import { TrainingConfig } from '@ralm/proto/trainer';
 import { RecencySet } from '../services/seed-collector/src/domain/recency-set';
@@ -20,31 +20,18 @@ const PROTO_NAMES: Record<string, string> = {
 };
 
 describe.each(['memory', 'nats'] as const)('the mesh on the %s bus', (busKind) => {
-  let nats: NatsServer | undefined;
+  let loop: LoopbackMesh | undefined;
   let mesh: Mesh;
   let clients: MeshClients;
   let run = 0;
   const ids = (prefix: string) => `${prefix}-${busKind}-${++run}`;
 
   beforeAll(async () => {
-    if (busKind === 'nats') nats = await startNatsServer({ jetstream: true });
-    mesh = await startMesh({
-      natsUrl: nats?.url,
-      portBase: 0,
-      host: '127.0.0.1',
-      logLevel: 'silent',
-      // Nothing from the developer's shell leaks into the services under test.
-      baseEnv: {},
-      env: { SEEDS_UPDATED_INTERVAL_MS: '20', SHUTDOWN_GRACE_SECONDS: '2', STATE_DIR: await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-mesh-state-')) },
-    });
-    clients = connectClients(mesh);
+    loop = await startLoopbackMesh(busKind, { SEEDS_UPDATED_INTERVAL_MS: '20', STATE_DIR: await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-mesh-state-')) });
+    ({ mesh, clients } = loop);
   });
 
-  afterAll(async () => {
-    clients?.close();
-    await mesh?.stop();
-    await nats?.stop();
-  });
+  afterAll(() => loop?.stop());
 
   it('starts all five services, each SERVING on grpc.health.v1 for the server and its service name', async () => {
     expect(mesh.services.map((s) => s.name)).toEqual(SERVICES.map((s) => s.name));

@@ -8,9 +8,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { connectClients, startMesh, type Mesh, type MeshClients } from '@ralm/cli';
+import type { MeshClients } from '@ralm/cli';
 import { callUnary } from '@ralm/platform';
-import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
+import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
 import type { GetClustersResponse } from '@ralm/proto/clusterer';
 import { expectStatus } from './support/grpc';
 import { trainTinyModel } from './support/tiny-model';
@@ -27,27 +27,14 @@ beforeAll(async () => {
 afterAll(() => fs.rm(root, { recursive: true, force: true }));
 
 describe.each(['memory', 'nats'] as const)('real-time seeds on the %s bus', (busKind) => {
-  let nats: NatsServer | undefined;
-  let mesh: Mesh;
+  let loop: LoopbackMesh | undefined;
   let clients: MeshClients;
 
   beforeAll(async () => {
-    if (busKind === 'nats') nats = await startNatsServer({ jetstream: true });
-    mesh = await startMesh({
-      natsUrl: nats?.url,
-      portBase: 0,
-      host: '127.0.0.1',
-      logLevel: 'silent',
-      baseEnv: {},
-      env: { MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, `state-${busKind}`), SHUTDOWN_GRACE_SECONDS: '2' },
-    });
-    clients = connectClients(mesh);
+    loop = await startLoopbackMesh(busKind, { MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, `state-${busKind}`) });
+    clients = loop.clients;
   });
-  afterAll(async () => {
-    clients?.close();
-    await mesh?.stop();
-    await nats?.stop();
-  });
+  afterAll(() => loop?.stop());
 
   const click = (i: number, candidateId: string) => ({ eventId: `${candidateId}-${i}`, userId: model.userIds[i]!, candidateId, timestampMs: Date.now() });
 

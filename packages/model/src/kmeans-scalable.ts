@@ -1,4 +1,4 @@
-import type { KMeansResult } from './kmeans';
+import { recomputeCentroids, squaredDistance, type KMeansResult } from './kmeans';
 import type { Rng } from './rng';
 
 /** Where `nearestCentroids` writes, one entry per point (arrays at least n long). */
@@ -177,14 +177,6 @@ export function nearestCentroids(points: Float32Array, n: number, dim: number, c
   }
 }
 
-function squaredDistance(a: Float32Array, ai: number, b: Float32Array, bi: number, dim: number): number {
-  let s = 0;
-  for (let t = 0; t < dim; t++) {
-    const d = a[ai + t]! - b[bi + t]!;
-    s += d * d;
-  }
-  return s;
-}
 
 /**
  * k-means++ seeding that stops at the number of distinct points. It draws
@@ -224,30 +216,6 @@ function seedDistinct(points: Float32Array, n: number, dim: number, k: number, r
   return { centroids: centroids.slice(0, seeded * dim), k: seeded };
 }
 
-/**
- * Means of the points of each cluster; a cluster left empty is re-seeded with
- * the point farthest from its centre (as `kmeans` does), so k stays fixed while fitting.
- */
-function recomputeCentroids(points: Float32Array, dim: number, assignments: Int32Array, centroids: Float32Array, sizes: Int32Array, distances: Float64Array): void {
-  const k = sizes.length;
-  const sums = new Float64Array(k * dim);
-  sizes.fill(0);
-  for (let i = 0; i < assignments.length; i++) {
-    const c = assignments[i]!;
-    sizes[c]!++;
-    for (let t = 0; t < dim; t++) sums[c * dim + t] += points[i * dim + t]!;
-  }
-  for (let c = 0; c < k; c++) {
-    if (sizes[c] === 0) {
-      let far = 0;
-      for (let i = 1; i < distances.length; i++) if (distances[i]! > distances[far]!) far = i;
-      centroids.set(points.subarray(far * dim, far * dim + dim), c * dim);
-      distances[far] = 0;
-      continue;
-    }
-    for (let t = 0; t < dim; t++) centroids[c * dim + t] = sums[c * dim + t]! / sizes[c]!;
-  }
-}
 
 /** Lloyd's iterations of `fitSample`. */
 export interface FitOptions {

@@ -13,7 +13,7 @@ export interface KMeansResult {
   k: number;
 }
 
-function squaredDistance(a: Float32Array, ai: number, b: Float32Array, bi: number, dim: number): number {
+export function squaredDistance(a: Float32Array, ai: number, b: Float32Array, bi: number, dim: number): number {
   let s = 0;
   for (let t = 0; t < dim; t++) {
     const d = a[ai + t]! - b[bi + t]!;
@@ -97,7 +97,11 @@ export function kmeans(points: Float32Array, dim: number, k: number, rng: Rng, m
   return { centroids, assignments, sizes, inertia, iterations, k };
 }
 
-function recomputeCentroids(points: Float32Array, dim: number, assignments: Int32Array, centroids: Float32Array, sizes: Int32Array, distances: Float64Array): void {
+/**
+ * Means of the points of each cluster; a cluster left empty is re-seeded with
+ * the point farthest from its centre, so k stays fixed while fitting.
+ */
+export function recomputeCentroids(points: Float32Array, dim: number, assignments: Int32Array, centroids: Float32Array, sizes: Int32Array, distances: Float64Array): void {
   const k = sizes.length;
   const sums = new Float64Array(k * dim);
   sizes.fill(0);
