@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { synthesize, type Dataset } from '@ralm/data';
+import type { UserFeatures } from '@ralm/proto/common';
 import { assignVersion, DEFAULT_MODEL_CONFIG, saveModel, selectBackend, train, type ModelConfig } from '@ralm/model';
 
 /** A model small enough to train in seconds: the real code path, not a stand-in. */
@@ -17,6 +18,25 @@ export const TINY_MODEL: ModelConfig = {
   seed: 5,
 };
 
+/**
+ * Small but trained enough that look-alike embeddings separate interest groups
+ * (the tiny one collapses most users to the zero vector after the ReLU).
+ */
+export const LOOKALIKE_MODEL: ModelConfig = {
+  ...DEFAULT_MODEL_CONFIG,
+  userDim: 32,
+  lookalikeDim: 32,
+  fieldDim: 16,
+  attentionSize: 16,
+  hidden: [64],
+  clusters: 5,
+  phase1Epochs: 3,
+  phase2Epochs: 2,
+  batchSize: 128,
+  learningRate: 0.005,
+  seed: 3,
+};
+
 /** Trains a tiny model on synthetic users and saves it as `<modelRoot>/<version>`, where the services look for it. */
 export async function trainTinyModel(modelRoot: string, users = 600, config: ModelConfig = TINY_MODEL): Promise<{ version: string; dataset: Dataset; userIds: string[] }> {
   await selectBackend();
@@ -26,4 +46,18 @@ export async function trainTinyModel(modelRoot: string, users = 600, config: Mod
   const userIds = [...model.store.userIds];
   model.dispose();
   return { version: manifest.version, dataset, userIds };
+}
+
+/** A dataset user's features as a request would send them (UserFeatures). */
+export function featuresOf(dataset: Dataset, row: number): UserFeatures {
+  const fields: UserFeatures['fields'] = {};
+  for (const [name, column] of dataset.users.fields) {
+    const value = column.values[row];
+    if (Array.isArray(value)) fields[name] = { ids: { values: value } };
+    else if (typeof value === 'number') {
+      if (Number.isFinite(value)) fields[name] = { number: value };
+    }
+    else if (value !== undefined && value !== '') fields[name] = { id: value };
+  }
+  return { fields };
 }

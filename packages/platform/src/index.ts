@@ -13,3 +13,5 @@ export * from './grpc/client';
 export * from './events';
 export * from './store';
 export { Fifo } from './collections/fifo';
+export * from './model-slot';
+export { RecencyMap } from './collections/recency-map';

@@ -1,15 +1,67 @@
-import type { ServiceDeps, ServiceModule } from '@ralm/platform';
+import { loadKernel, loadNativeKernel, nativeStatus, typescriptKernel, type ScoringKernel } from '@ralm/kernel';
+import { artifactDir, loadServingModel, newestModelDir } from '@ralm/model';
+import { createModelSlot, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
+import { grpcClusterSource } from './adapters/grpc-clusters';
+import { ClusterLoader } from './cluster-loader';
 import type { LookalikeScorerConfig } from './config';
-import type { LookalikeScorerDeps, ScoringModel } from './ports';
+import { CandidateBook } from './domain/candidate-book';
+import { createScorerMetrics } from './metrics';
+import type { ClusterSource, LookalikeScorerDeps } from './ports';
+import { ScoringState } from './scoring-state';
 import { LOOKALIKE_SCORER_PROTO, lookalikeScorerBinding } from './server';
+import { subscribeScorer } from './subscriptions';
+
+/** `native` fails the start when the addon is missing, rather than serving slower than configured. */
+function chooseKernel(choice: LookalikeScorerConfig['SCORING_KERNEL']): ScoringKernel {
+  if (choice === 'typescript') return typescriptKernel;
+  if (choice === 'native') return loadNativeKernel();
+  return loadKernel();
+}
 
 export interface LookalikeScorerModule extends ServiceModule {
   readonly deps: LookalikeScorerDeps;
 }
 
-export function createLookalikeScorer(config: LookalikeScorerConfig, _platform: ServiceDeps): LookalikeScorerModule {
-  // Stays empty until model loading lands: Score answers FAILED_PRECONDITION meanwhile.
-  let model: ScoringModel | undefined;
-  const deps: LookalikeScorerDeps = { config, currentModel: () => model };
-  return { deps, bindings: [lookalikeScorerBinding(deps)], protoFiles: [LOOKALIKE_SCORER_PROTO] };
+export function createLookalikeScorer(config: LookalikeScorerConfig, platform: ServiceDeps, clusters?: ClusterSource & { close?(): void }): LookalikeScorerModule {
+  const { logger } = platform;
+  const kernel = chooseKernel(config.SCORING_KERNEL);
+  const native = nativeStatus();
+  logger.info({ kernel: kernel.name, ...(native.loaded ? { blas: native.blas } : { nativeUnavailable: native.reason }) }, 'scoring kernel');
+  let state: ScoringState | undefined;
+  const book = new CandidateBook(config.SERVABLE_MIN_SEEDS);
+  const metrics = createScorerMetrics(platform.metrics, () => state?.table.count ?? 0);
+  const deps: LookalikeScorerDeps = { config, book, state: () => state, metrics };
+  const source = clusters ?? grpcClusterSource(config.CLUSTERER_ADDR);
+  const loader = new ClusterLoader(deps, source, logger);
+  const slot = createModelSlot({
+    bus: platform.bus,
+    logger,
+    durable: config.MODELS_DURABLE,
+    load: (location) => loadServingModel(artifactDir(location)),
+    initial: () => newestModelDir(config.MODEL_ROOT),
+    onSwap(next, previous) {
+      const fresh = new ScoringState(next, kernel, config.SCORER_K, { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS });
+      fresh.batcher.onBatch = (users) => metrics.batchUsers.observe(users);
+      state = fresh;
+      previous?.model.dispose();
+      // Candidates already re-clustered with this model (announced before it loaded) join at once.
+      for (const id of book.announcedFor(next.version)) void loader.refresh(id);
+    },
+  });
+  let subscriptions: BusSubscription[] = [];
+  return {
+    deps,
+    bindings: [lookalikeScorerBinding(deps)],
+    protoFiles: [LOOKALIKE_SCORER_PROTO],
+    async start() {
+      await slot.start();
+      subscriptions = await subscribeScorer(platform.bus, deps, loader, logger);
+    },
+    async stop() {
+      await Promise.all(subscriptions.map((s) => s.stop()));
+      await slot.stop();
+      await loader.stop();
+      source.close?.();
+    },
+  };
 }

@@ -1,11 +1,28 @@
+import type { Counter, Histogram } from 'prom-client';
+import type { GetClustersResponse } from '@ralm/proto/clusterer';
 import type { LookalikeScorerConfig } from './config';
+import type { CandidateBook } from './domain/candidate-book';
+import type { ScoringState } from './scoring-state';
 
-/** The look-alike model the scorer serves with; absent until one is published and loaded. */
-export interface ScoringModel {
-  readonly version: string;
+/** Where a candidate's latest clusters come from (ClustererService.GetClusters). */
+export interface ClusterSource {
+  /** The latest clusters, or undefined when the candidate has none (NOT_FOUND / FAILED_PRECONDITION). */
+  get(candidateId: string): Promise<GetClustersResponse | undefined>;
+}
+
+export interface ScorerMetrics {
+  /** Candidates scored, by servable or not. */
+  candidates: Counter<'servable'>;
+  /** Users per kernel call (the batcher's batch size). */
+  batchUsers: Histogram<string>;
+  /** Candidate precomputations by outcome (loaded, stale, failed). */
+  loads: Counter<'outcome'>;
 }
 
 export interface LookalikeScorerDeps {
   readonly config: LookalikeScorerConfig;
-  currentModel(): ScoringModel | undefined;
+  readonly book: CandidateBook;
+  /** The state of the current model; undefined until one is loaded. */
+  state(): ScoringState | undefined;
+  readonly metrics: ScorerMetrics;
 }

@@ -8,7 +8,7 @@ export const LOOKALIKE_SCORER_PROTO = 'ralm/v1/lookalike_scorer.proto';
 
 export function lookalikeScorerBinding(deps: LookalikeScorerDeps): ServiceBinding {
   return bindService('ralm.v1.LookalikeScorerService', LookalikeScorerServiceService, {
-    score: (req) => score(req, deps),
-    scoreBatch: (req) => scoreBatch(req, deps),
+    score: (req, ctx) => score(req, deps, ctx),
+    scoreBatch: (req, ctx) => scoreBatch(req, deps, ctx),
   }) as ServiceBinding;
 }

@@ -7,6 +7,8 @@ const schema = z.object({
   MODEL_ROOT: env.path('.ralm/models'),
   /** Durable consumer name on `ralm.v1.model.published`; each replica needs its own, so every replica loads every model. */
   MODELS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('user-embedding'),
+  /** EmbedFeatures results kept (LRU), keyed by model version and features; ~1 KB each at d = h = 128. */
+  EMBED_CACHE_SIZE: env.positiveInt(100_000),
 });
 
 export type UserEmbeddingConfig = z.output<typeof schema>;

@@ -1,21 +1,11 @@
+import type { ServingModel } from '@ralm/model';
 import type { UserEmbeddingConfig } from './config';
+import type { EmbeddingCache } from './domain/embedding-cache';
 
 /** The model the service answers with; absent until a trained model is published and loaded. */
-export interface LoadedModel {
-  readonly version: string;
-  /** d: length of universal embeddings. */
-  readonly userDim: number;
-  /** h: length of look-alike embeddings. */
-  readonly lookalikeDim: number;
-  /** Row of each known user in the embedding matrices. */
-  readonly rows: ReadonlyMap<string, number>;
-  /** N × d, row-major. */
-  readonly universal: Float32Array;
-  /** N × h, row-major: e_u = T(u). */
-  readonly lookalike: Float32Array;
-}
+export type LoadedModel = ServingModel;
 
-/** Where handlers find the current model; swapped atomically by the model loader. */
+/** Where handlers find the current model; swapped atomically by the model slot. */
 export interface ModelSlot {
   current(): LoadedModel | undefined;
 }
@@ -23,4 +13,6 @@ export interface ModelSlot {
 export interface UserEmbeddingDeps {
   readonly config: UserEmbeddingConfig;
   readonly model: ModelSlot;
+  /** Recent EmbedFeatures results, so a new user calling again is not re-embedded. */
+  readonly cache: EmbeddingCache;
 }

@@ -1,18 +1,100 @@
-import type { ScoreRequest, ScoreResponse } from '@ralm/proto/lookalike_scorer';
-import { FailedPreconditionError, UnimplementedError } from '@ralm/platform';
+import { EmbeddingSource, NotServableReason, type CandidateScore, type ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { embedRawFeatures } from '@ralm/model';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type CallContext } from '@ralm/platform';
+import { topK } from '../domain/top-k';
 import type { LookalikeScorerDeps } from '../ports';
+import type { ScoringState } from '../scoring-state';
 import { validateScoreRequest } from './validate';
 
-export function requireModel(deps: LookalikeScorerDeps) {
-  const model = deps.currentModel();
-  if (!model) {
-    throw new FailedPreconditionError('no look-alike model is loaded yet: train and publish one (`npx ralm train`) before scoring');
-  }
-  return model;
+export function requireState(deps: LookalikeScorerDeps): ScoringState {
+  const state = deps.state();
+  if (!state) throw new FailedPreconditionError('no look-alike model is loaded yet: train and publish one (`npx ralm train`) before scoring');
+  return state;
 }
 
-export async function score(request: ScoreRequest, deps: LookalikeScorerDeps): Promise<ScoreResponse> {
+/** The user's look-alike embedding: stored, else computed from the request's features, else none. */
+export function resolveUser(state: ScoringState, request: ScoreRequest, prefix: string): { eu: Float32Array; source: EmbeddingSource } | undefined {
+  const s = state.serving;
+  const h = s.lookalikeDim;
+  const row = s.rows.get(request.userId);
+  if (row !== undefined) return { eu: s.lookalike.subarray(row * h, row * h + h), source: EmbeddingSource.EMBEDDING_SOURCE_STORE };
+  if (!request.features) return undefined;
+  const raw: Record<string, string | string[] | number | undefined> = {};
+  for (const [name, value] of Object.entries(request.features.fields)) {
+    if (!s.fields.has(name)) throw new InvalidArgumentError(`${prefix}features.fields[${name}]`, `is not a field of model '${s.version}'`);
+    raw[name] = value.id ?? value.ids?.values ?? value.number;
+  }
+  return { eu: embedRawFeatures(s, [raw]).lookalike, source: EmbeddingSource.EMBEDDING_SOURCE_FEATURES };
+}
+
+/** Below this share of the table a named subset is scored candidate by candidate rather than against the whole table. */
+const SUBSET_SHARE = 0.25;
+
+/** Scores one resolved user per the request (all servable candidates, or the named ones). */
+export async function scoreResolved(
+  state: ScoringState,
+  deps: LookalikeScorerDeps,
+  request: ScoreRequest,
+  eu: Float32Array,
+  source: EmbeddingSource,
+): Promise<ScoreResponse> {
+  const { table } = state;
+  const scores: CandidateScore[] = [];
+  const scored = (slot: number, score: number): CandidateScore => ({
+    candidateId: table.candidateAt(slot),
+    score,
+    servable: true,
+    notServableReason: NotServableReason.NOT_SERVABLE_REASON_UNSPECIFIED,
+    clusterVersion: table.clusterVersionAt(slot),
+    seedCount: table.seedCountAt(slot),
+  });
+  const idOf = (slot: number) => table.candidateAt(slot);
+  if (request.candidateIds.length === 0) {
+    const row = table.count === 0 ? new Float32Array(0) : await state.batcher.score(eu);
+    for (const i of topK(row, undefined, idOf, request.topK)) scores.push(scored(i, row[i]!));
+    deps.metrics.candidates.inc({ servable: 'true' }, row.length);
+    return { userId: request.userId, modelVersion: state.version, scores, embeddingSource: source };
+  }
+  const servable: number[] = [];
+  const notServable: CandidateScore[] = [];
+  const seen = new Set<string>();
+  for (const id of request.candidateIds) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const slot = table.slot(id);
+    if (slot !== undefined) {
+      servable.push(slot);
+      continue;
+    }
+    const info = deps.book.get(id);
+    notServable.push({
+      candidateId: id,
+      score: 0,
+      servable: false,
+      notServableReason: deps.book.reason(id, state.version, false),
+      clusterVersion: info?.announced?.modelVersion === state.version ? info.announced.clusterVersion : 0,
+      seedCount: info?.seedCount ?? 0,
+    });
+  }
+  let values: Float32Array;
+  if (servable.length >= SUBSET_SHARE * table.count && servable.length > 0) {
+    const row = await state.batcher.score(eu);
+    values = Float32Array.from(servable, (slot) => row[slot]!);
+  } else {
+    values = servable.length === 0 ? new Float32Array(0) : state.kernel.scoreSubset(table.kernelTable(), eu, Int32Array.from(servable), state.serving.alpha, state.serving.beta);
+  }
+  for (const i of topK(values, servable, idOf, request.topK)) scores.push(scored(servable[i]!, values[i]!));
+  deps.metrics.candidates.inc({ servable: 'true' }, servable.length);
+  deps.metrics.candidates.inc({ servable: 'false' }, notServable.length);
+  return { userId: request.userId, modelVersion: state.version, scores: [...scores, ...notServable], embeddingSource: source };
+}
+
+export async function score(request: ScoreRequest, deps: LookalikeScorerDeps, ctx?: CallContext): Promise<ScoreResponse> {
   validateScoreRequest(request);
-  const model = requireModel(deps);
-  throw new UnimplementedError(`scoring with model '${model.version}' is not available in this build`);
+  const state = requireState(deps);
+  const user = resolveUser(state, request, '');
+  if (!user) throw new NotFoundError('user', request.userId, 'it has no stored embedding in this model and the request sent no features');
+  const response = await scoreResolved(state, deps, request, user.eu, user.source);
+  ctx?.throwIfDone();
+  return response;
 }

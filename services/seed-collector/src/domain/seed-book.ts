@@ -179,7 +179,7 @@ export class SeedBook {
     if (this.seenEvents.has(click.eventId)) return { kind: 'duplicate' };
     const rejection = this.check(click, nowMs);
     if (rejection) return { kind: 'rejected', rejection };
-    this.seenEvents.add(click.eventId);
+    this.seenEvents.addNew(click.eventId);
     const record = this.candidates.get(click.candidateId)!;
     const seeds = this.seeds.get(click.candidateId)!;
     const isNew = !seeds.has(click.userId);

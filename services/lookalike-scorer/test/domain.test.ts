@@ -1,0 +1,113 @@
+import { NotServableReason } from '@ralm/proto/lookalike_scorer';
+import { ScoreBatcher } from '../src/domain/batcher';
+import { CandidateBook } from '../src/domain/candidate-book';
+import { ScoringTable, type CandidateRows } from '../src/domain/scoring-table';
+import { topK } from '../src/domain/top-k';
+
+function seeded(seed: number) {
+  let s = seed;
+  return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+}
+
+describe('topK', () => {
+  it.each([0, 1, 3, 10, 99, 100, 250])('equals a full sort cut to k (k = %i), ties by id ascending', (k) => {
+    const random = seeded(k + 1);
+    // Few distinct values: plenty of ties, so the id order is exercised.
+    const scores = Float32Array.from({ length: 100 }, () => Math.floor(random() * 7) / 7);
+    const slots = Array.from({ length: 100 }, (_, i) => (i * 37) % 100);
+    const idOf = (slot: number) => `c${String(slot).padStart(3, '0')}`;
+    const oracle = Array.from({ length: 100 }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || idOf(slots[a]!).localeCompare(idOf(slots[b]!)));
+    expect(topK(scores, slots, idOf, k)).toEqual(k === 0 ? oracle : oracle.slice(0, k));
+    expect(topK(scores, undefined, idOf, k).map((i) => scores[i])).toEqual((k === 0 ? oracle : oracle.slice(0, k)).map((i) => scores[i]));
+  });
+});
+
+describe('ScoringTable', () => {
+  const k = 3;
+  const h = 4;
+  const rows = (v: number, clusters = k): CandidateRows => ({
+    es: Float32Array.from({ length: k * h }, (_, i) => (i < clusters * h ? v + i : 0)),
+    projected: Float32Array.from({ length: k * h }, (_, i) => -v - i),
+    gram: Float32Array.from({ length: k * k }, (_, i) => v * 100 + i),
+    globalUnit: Float32Array.from({ length: h }, (_, i) => v / 10 + i),
+    mask: Array.from({ length: k }, (_, j) => (j < clusters ? 1 : 0)),
+    clusterVersion: v,
+    seedCount: 100 + v,
+  });
+  /** What slot `s` must hold for candidate value v, in the kernel layout [P; E_s; ĝ]. */
+  const expectSlot = (table: ScoringTable, slot: number, v: number, clusters = k) => {
+    const t = table.kernelTable();
+    const r = rows(v, clusters);
+    const stride = (2 * k + 1) * h;
+    expect(Array.from(t.rows.subarray(slot * stride, (slot + 1) * stride))).toEqual([...r.projected, ...r.es, ...r.globalUnit]);
+    expect(Array.from(t.gram.subarray(slot * k * k, (slot + 1) * k * k))).toEqual(Array.from(r.gram));
+    expect(Array.from(t.mask.subarray(slot * k, (slot + 1) * k))).toEqual(r.mask);
+    expect([table.clusterVersionAt(slot), table.seedCountAt(slot)]).toEqual([v, 100 + v]);
+  };
+
+  it('packs candidates contiguously, replaces in place, moves the last slot into a removed one, and grows', () => {
+    const table = new ScoringTable(k, h, false);
+    for (let v = 1; v <= 100; v++) table.put(`c${v}`, rows(v, (v % k) + 1));
+    expect(table.count).toBe(100);
+    table.put('c7', rows(700));
+    expectSlot(table, table.slot('c7')!, 700);
+    expect(table.remove('c3')).toBe(true);
+    expect(table.remove('c3')).toBe(false);
+    expect(table.count).toBe(99);
+    expect(table.slot('c100')).toBe(2); // the last slot moved into the hole
+    expectSlot(table, 2, 100, (100 % k) + 1);
+    for (let slot = 0; slot < table.count; slot++) {
+      const id = table.candidateAt(slot);
+      const v = id === 'c7' ? 700 : Number(id.slice(1));
+      expectSlot(table, slot, v, id === 'c7' ? k : (v % k) + 1);
+    }
+    expect(table.kernelTable().count).toBe(99);
+  });
+});
+
+describe('CandidateBook', () => {
+  it('says why a candidate is not servable, in the order the proto documents', () => {
+    const book = new CandidateBook(100);
+    expect(book.reason('x', 'm1', false)).toBe(NotServableReason.NOT_SERVABLE_REASON_UNKNOWN_CANDIDATE);
+    book.registered('a');
+    book.seedsUpdated('a', 99, 99);
+    expect(book.reason('a', 'm1', false)).toBe(NotServableReason.NOT_SERVABLE_REASON_TOO_FEW_SEEDS);
+    book.seedsUpdated('a', 150, 150);
+    expect(book.reason('a', 'm1', false)).toBe(NotServableReason.NOT_SERVABLE_REASON_NO_CLUSTERS);
+    expect(book.clustersAnnounced('a', 2, 'm0', 150)).toBe(true);
+    expect(book.clustersAnnounced('a', 1, 'm1', 150)).toBe(false); // an older announcement, redelivered
+    expect(book.reason('a', 'm1', false)).toBe(NotServableReason.NOT_SERVABLE_REASON_MODEL_MISMATCH);
+    expect(book.reason('a', 'm0', true)).toBe(NotServableReason.NOT_SERVABLE_REASON_UNSPECIFIED);
+    expect(book.announcedFor('m0')).toEqual(['a']);
+    book.retired('a');
+    expect(book.reason('a', 'm0', true)).toBe(NotServableReason.NOT_SERVABLE_REASON_NOT_ACTIVE);
+  });
+});
+
+describe('ScoreBatcher', () => {
+  it('scores concurrent calls in one product and hands each its own row', async () => {
+    const calls: number[] = [];
+    const batcher = new ScoreBatcher(
+      (eu, users) => {
+        calls.push(users);
+        // "score" of slot s for a user = first component of its embedding + s
+        const scores = new Float32Array(users * 3);
+        for (let u = 0; u < users; u++) for (let s = 0; s < 3; s++) scores[u * 3 + s] = eu[u * 2]! + s;
+        return { scores, count: 3 };
+      },
+      2,
+      0,
+      4,
+    );
+    const replies = await Promise.all([10, 20, 30, 40, 50, 60].map((v) => batcher.score(Float32Array.of(v, 0))));
+    expect(replies.map((r) => Array.from(r))).toEqual([10, 20, 30, 40, 50, 60].map((v) => [v, v + 1, v + 2]));
+    expect(calls).toEqual([4, 2]); // capped at maxUsers, the rest in the next turn
+  });
+
+  it('fails every call of a batch whose kernel call throws', async () => {
+    const batcher = new ScoreBatcher(() => {
+      throw new Error('kernel exploded');
+    }, 2, 0, 8);
+    await expect(Promise.all([batcher.score(new Float32Array(2)), batcher.score(new Float32Array(2))])).rejects.toThrow('kernel exploded');
+  });
+});

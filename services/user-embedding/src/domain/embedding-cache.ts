@@ -1,0 +1,54 @@
+import type { UserFeatures } from '@ralm/proto/common';
+import type { RawFeatures } from '@ralm/model';
+import { RecencyMap } from '@ralm/platform/collections/recency-map';
+
+export interface CachedEmbedding {
+  universal: Float32Array;
+  lookalike: Float32Array;
+}
+
+/**
+ * Recent EmbedFeatures results by (model version, features): an upstream that
+ * scores a new user on every request re-sends the same features, and the user
+ * tower is the expensive part of that call. A new model version never hits an
+ * old entry (the version is part of the key); old entries age out.
+ */
+export class EmbeddingCache {
+  private readonly entries: RecencyMap<string, CachedEmbedding>;
+  hits = 0;
+  misses = 0;
+
+  constructor(capacity: number) {
+    this.entries = new RecencyMap(capacity);
+  }
+
+  get(key: string): CachedEmbedding | undefined {
+    const found = this.entries.get(key);
+    if (found) this.hits++;
+    else this.misses++;
+    return found;
+  }
+
+  set(key: string, value: CachedEmbedding): void {
+    this.entries.set(key, value);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** The features as the model package reads them. */
+export function toRawFeatures(features: UserFeatures | undefined): RawFeatures {
+  const raw: RawFeatures = {};
+  for (const [name, value] of Object.entries(features?.fields ?? {})) {
+    raw[name] = value.id ?? value.ids?.values ?? value.number;
+  }
+  return raw;
+}
+
+/** A cache key for (model version, features): field order must not matter. */
+export function cacheKey(modelVersion: string, raw: RawFeatures): string {
+  const names = Object.keys(raw).sort();
+  return `${modelVersion}\u0000${JSON.stringify(names.map((n) => [n, raw[n]]))}`;
+}

@@ -1,0 +1,143 @@
+/**
+ * The whole real-time story through gRPC: a model trained here, clicks streamed
+ * for brand-new candidates whose seeds are planted in two interest groups, the
+ * clusters computed, and Score ranking the planted look-alike candidate first for
+ * users of the same group — stored users and a never-seen user sent as features.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { callUnary } from '@ralm/platform';
+import { kmeans, Rng } from '@ralm/model';
+import type { Dataset } from '@ralm/data';
+import { EmbeddingSource, NotServableReason, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { expectStatus } from './support/grpc';
+import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
+import { featuresOf, LOOKALIKE_MODEL, trainTinyModel } from './support/tiny-model';
+
+jest.setTimeout(240_000);
+
+const SEEDS = 100;
+
+describe('look-alike scoring end to end (embedded bus)', () => {
+  let root: string;
+  let loop: LoopbackMesh;
+  let dataset: Dataset;
+  let version: string;
+  /** Users (rows) of the two planted audiences. */
+  let groupA: number[];
+  let groupB: number[];
+  /** Which audience (0 = A, 1 = B) a look-alike embedding is nearest to. */
+  let centroidOf: (values: number[]) => number;
+
+  beforeAll(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-e2e-'));
+    ({ dataset, version } = await trainTinyModel(path.join(root, 'models'), 2000, LOOKALIKE_MODEL));
+    loop = await startLoopbackMesh('memory', { MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, 'state') });
+    // Plant two audiences that look alike in the model's own space: 2-means over the users'
+    // look-alike embeddings (users the ReLU maps to zero belong to neither).
+    const ue = loop.clients.userEmbedding;
+    const all = await callUnary(ue.getEmbeddings.bind(ue), { userIds: dataset.users.ids, kind: 0, modelVersion: '' });
+    const h = all.dimension;
+    const live = all.embeddings.filter((e) => e.values.some((v) => v !== 0));
+    // On unit vectors: the score compares directions (cosines), so the audiences are cones.
+    const unit = (values: number[]) => {
+      const norm = Math.hypot(...values);
+      return values.map((v) => v / norm);
+    };
+    const points = new Float32Array(live.length * h);
+    live.forEach((e, i) => points.set(unit(e.values), i * h));
+    const { assignments, centroids } = kmeans(points, h, 2, new Rng(7));
+    const rowOf = new Map(dataset.users.ids.map((id, row) => [id, row]));
+    [groupA, groupB] = [0, 1].map((c) => live.filter((_, i) => assignments[i] === c).map((e) => rowOf.get(e.userId)!));
+    centroidOf = (values: number[]) => {
+      const u = unit(values);
+      const d = (c: number) => u.reduce((s, v, t) => s + (v - centroids[c * h + t]!) ** 2, 0);
+      return d(0) <= d(1) ? 0 : 1;
+    };
+    loop = await startLoopbackMesh('memory', { MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, 'state') });
+  });
+  afterAll(async () => {
+    await loop?.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  const userId = (row: number) => dataset.users.ids[row]!;
+
+  it('ranks the candidate whose seeds look like the user first, for stored and brand-new users', async () => {
+    const { seedCollector: sc, lookalikeScorer: ls } = loop.clients;
+    expect(groupA.length).toBeGreaterThan(SEEDS + 40);
+    expect(groupB.length).toBeGreaterThan(SEEDS + 40);
+    const seedsOf: Record<string, number[]> = { 'planted-a': groupA.slice(0, SEEDS), 'planted-b': groupB.slice(0, SEEDS), 'too-few': groupA.slice(0, 50) };
+    for (const [candidateId, rows] of Object.entries(seedsOf)) {
+      await callUnary(sc.registerCandidate.bind(sc), { candidateId, category: 'news', tags: [] });
+      const clicks = rows.map((row, i) => ({ eventId: `${candidateId}-${i}`, userId: userId(row), candidateId, timestampMs: Date.now() }));
+      await expect(callUnary(sc.reportClicks.bind(sc), { clicks })).resolves.toMatchObject({ accepted: rows.length });
+    }
+    const ask = (request: { userId: string; candidateIds?: string[]; topK?: number; features?: ReturnType<typeof featuresOf> }) =>
+      callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ candidateIds: [], topK: 0, ...request }));
+    const named = ['planted-a', 'planted-b', 'too-few', 'never-registered'];
+    let reply: ScoreResponse | undefined;
+    for (const started = Date.now(); Date.now() - started < 20_000; await new Promise((r) => setTimeout(r, 20))) {
+      reply = await ask({ userId: userId(groupA[SEEDS]!), candidateIds: named });
+      if (reply.scores.filter((s) => s.servable).length === 2) break;
+    }
+    expect(reply).toMatchObject({ modelVersion: version, embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_STORE });
+    // Servable ones first (by score), then the others in request order.
+    const servableFirst = reply!.scores.map((s) => [s.candidateId, s.servable, s.notServableReason]);
+    expect([...servableFirst.slice(0, 2)].sort()).toEqual([
+      ['planted-a', true, NotServableReason.NOT_SERVABLE_REASON_UNSPECIFIED],
+      ['planted-b', true, NotServableReason.NOT_SERVABLE_REASON_UNSPECIFIED],
+    ]);
+    expect(servableFirst.slice(2)).toEqual([
+      ['too-few', false, NotServableReason.NOT_SERVABLE_REASON_TOO_FEW_SEEDS],
+      ['never-registered', false, NotServableReason.NOT_SERVABLE_REASON_UNKNOWN_CANDIDATE],
+    ]);
+    expect(reply!.scores[0]).toMatchObject({ clusterVersion: 1, seedCount: SEEDS });
+
+    // Held-out users of each group (not seeds): their own group's candidate should come first. A user whose
+    // look-alike embedding is all zeros (a dead ReLU; the proto scores it 0 everywhere) says nothing either way.
+    const held = 30;
+    const outcome = { right: 0, wrong: 0, zero: 0 };
+    for (const [group, own] of [[groupA, 'planted-a'], [groupB, 'planted-b']] as const) {
+      for (let i = 0; i < held; i++) {
+        const r = await ask({ userId: userId(group[SEEDS + 1 + i]!) });
+        expect(r.scores.map((s) => s.candidateId).sort()).toEqual(['planted-a', 'planted-b']); // every servable candidate, nothing else
+        if (r.scores.every((s) => s.score === 0)) outcome.zero++;
+        else if (r.scores[0]!.candidateId === own) outcome.right++;
+        else outcome.wrong++;
+      }
+    }
+    expect(outcome.zero).toBe(0); // the audiences hold embedded users only
+    expect(outcome.right).toBeGreaterThanOrEqual(0.9 * 2 * held);
+
+    // A user the model never saw, scored from its features on the first request.
+    const features = featuresOf(dataset, groupA[SEEDS + 20]!);
+    const ue = loop.clients.userEmbedding;
+    const embedded = await callUnary(ue.embedFeatures.bind(ue), { users: [features], kind: 0, modelVersion: '' });
+    const expected = ['planted-a', 'planted-b'][centroidOf(embedded.embeddings[0]!.values)];
+    const newcomer = await ask({ userId: 'newcomer-1', features, topK: 1 });
+    expect(newcomer).toMatchObject({ embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_FEATURES, scores: [{ candidateId: expected, servable: true }] });
+    await expectStatus(ask({ userId: 'stranger-without-features' }), status.NOT_FOUND);
+    await expectStatus(ask({ userId: 'x', topK: -1 }), status.INVALID_ARGUMENT);
+
+    // ScoreBatch: one model version, a missing user reported rather than failing the call.
+    const single = await ask({ userId: userId(groupB[SEEDS + 3]!), topK: 2 });
+    const batch = await callUnary(ls.scoreBatch.bind(ls), {
+      requests: [ScoreRequest.fromPartial({ userId: userId(groupB[SEEDS + 3]!), topK: 2 }), ScoreRequest.fromPartial({ userId: 'nobody', topK: 1 })],
+    });
+    expect(batch.results[0]).toEqual(single);
+    expect(batch.results[1]).toMatchObject({ modelVersion: version, embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_MISSING, scores: [] });
+  });
+
+  it('embeds a never-seen user from features exactly as the stored embedding of a user with those features', async () => {
+    const ue = loop.clients.userEmbedding;
+    const row = groupA[5]!;
+    const stored = await callUnary(ue.getEmbeddings.bind(ue), { userIds: [userId(row)], kind: 0, modelVersion: '' });
+    const computed = await callUnary(ue.embedFeatures.bind(ue), { users: [featuresOf(dataset, row)], kind: 0, modelVersion: '' });
+    expect(computed.modelVersion).toBe(version);
+    computed.embeddings[0]!.values.forEach((v, t) => expect(v).toBeCloseTo(stored.embeddings[0]!.values[t]!, 4));
+    await expectStatus(callUnary(ue.embedFeatures.bind(ue), { users: [{ fields: { shoe_size: { number: 42 } } }], kind: 0, modelVersion: '' }), status.INVALID_ARGUMENT);
+  });
+});
