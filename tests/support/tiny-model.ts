@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { synthesize, type Dataset } from '@ralm/data';
-import type { UserFeatures } from '@ralm/proto/common';
 import { assignVersion, DEFAULT_MODEL_CONFIG, saveModel, selectBackend, train, type ModelConfig } from '@ralm/model';
 
 /** A model small enough to train in seconds: the real code path, not a stand-in. */
@@ -48,16 +47,5 @@ export async function trainTinyModel(modelRoot: string, users = 600, config: Mod
   return { version: manifest.version, dataset, userIds };
 }
 
-/** A dataset user's features as a request would send them (UserFeatures). */
-export function featuresOf(dataset: Dataset, row: number): UserFeatures {
-  const fields: UserFeatures['fields'] = {};
-  for (const [name, column] of dataset.users.fields) {
-    const value = column.values[row];
-    if (Array.isArray(value)) fields[name] = { ids: { values: value } };
-    else if (typeof value === 'number') {
-      if (Number.isFinite(value)) fields[name] = { number: value };
-    }
-    else if (value !== undefined && value !== '') fields[name] = { id: value };
-  }
-  return { fields };
-}
+
+export { featuresOf } from '@ralm/cli';

@@ -2,9 +2,16 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
+import { synthesizeToDir, type Dataset } from '@ralm/data';
+import { explainCandidate } from '@ralm/kernel';
+import type { LookalikeScorerModule } from '@ralm/lookalike-scorer';
+import { kmeans, Rng } from '@ralm/model';
 import { callUnary, statusName, Subjects } from '@ralm/platform';
-import { connectClients } from '../clients';
-import { startMesh } from '../mesh';
+import { JobState, TrainingConfig, UserTower, type WatchJobResponse } from '@ralm/proto/trainer';
+import { ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { connectClients, type MeshClients } from '../clients';
+import { featuresOf } from '../features';
+import { startMesh, type Mesh } from '../mesh';
 import { describeMesh } from '../mesh-file';
 import { waitFor } from '../wait';
 import { formatHealth, probeMesh } from './status';
@@ -18,6 +25,7 @@ export interface DemoOptions {
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
+const ms = (from: number) => `${(performance.now() - from).toFixed(0)} ms`;
 
 /** The answer of a call that is expected to fail, as `CODE: details`. */
 async function statusOf(p: Promise<unknown>): Promise<string> {
@@ -30,90 +38,177 @@ async function statusOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
+const AUDIENCES = 3;
+const SEEDS = 120;
+const MIN_SEEDS = 100;
+
 /**
- * The end-to-end tour on embedded defaults: the mesh comes up, every service
- * reports healthy, a candidate collects seeds over gRPC and the bus, each
- * service answers one call, metrics are scraped, and everything stops.
+ * The whole story on embedded defaults, in about a minute: synthetic data, a
+ * small model trained by the Trainer service, brand-new long-tail candidates
+ * whose first clickers stream in on the bus, each servable moments after its
+ * 100th distinct clicker, and users scored with their top candidates and why.
  */
 export async function demoCommand(options: DemoOptions): Promise<number> {
-  const started = Date.now();
-  // A fresh state directory: the tour starts from nothing every time it runs.
-  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-demo-state-'));
-  const mesh = await startMesh({ ...options, portBase: 0, env: { SEEDS_UPDATED_INTERVAL_MS: '100', STATE_DIR: stateDir } });
-  const clients = connectClients(mesh);
+  const started = performance.now();
+  // A fresh directory: the tour starts from nothing every time it runs.
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-demo-'));
+  let mesh: Mesh | undefined;
+  let clients: MeshClients | undefined;
   try {
-    say(`1. Mesh up on the ${mesh.bus.kind} bus:`);
+    say('1. Synthetic data: 3,000 users with six profile fields, 150 items, their clicks.');
+    const dataDir = path.join(root, 'data');
+    const dataset = await synthesizeToDir({ users: 3000, items: 150, seed: 42 }, dataDir);
+    say(`   ${dataset.users.ids.length} users, ${dataset.items.ids.length} items, ${dataset.events.user.length} events in ${dataDir}`);
+
+    mesh = await startMesh({
+      ...options,
+      portBase: 0,
+      env: { STATE_DIR: path.join(root, 'state'), MODEL_ROOT: path.join(root, 'models'), TRAINING_WORK_DIR: path.join(root, 'training'), PROGRESS_INTERVAL_MS: '500' },
+    });
+    clients = connectClients(mesh);
+    say(`\n2. Mesh up on the ${mesh.bus.kind} bus:`);
     const health = await probeMesh(describeMesh(mesh, options.host));
     say(formatHealth(health));
     if (!health.every((h) => h.status === 'SERVING')) throw new Error('a service is not SERVING');
 
-    const sc = clients.seedCollector;
-    // Unique per run: against a real NATS stream, ids from an earlier run are still in its duplicate window.
-    const run = Date.now().toString(36);
-    const candidateId = `demo-article-${run}`;
-    const reg = await callUnary(sc.registerCandidate.bind(sc), { candidateId, category: 'technology', tags: ['ai', 'recsys'] });
-    say(`\n2. Registered candidate '${candidateId}' (created=${reg.created}, category=${reg.candidate?.category}).`);
+    const version = await trainModel(clients, dataDir);
+    const scorer = mesh.service('lookalike-scorer').module as LookalikeScorerModule;
+    await waitFor(async () => scorer.deps.state()?.version, (v) => v === version, 30_000);
+    say(`   UserEmbedding and LookalikeScorer swapped to model ${version} on ralm.v1.model.published.`);
 
-    const now = Date.now();
-    const clicks = Array.from({ length: 150 }, (_, i) => ({
-      eventId: `${run}-grpc-${i}`,
-      userId: `user-${i % 120}`,
-      candidateId,
-      timestampMs: now - 1000 + i,
-    }));
-    clicks.push({ ...clicks[0]! }); // a resend: idempotent by event id
-    clicks.push({ eventId: `${run}-bad`, userId: '', candidateId, timestampMs: now }); // rejected, with its field
-    const report = await callUnary(sc.reportClicks.bind(sc), { clicks });
-    say(`3. ReportClicks over gRPC: accepted=${report.accepted} duplicates=${report.duplicates} rejected=${report.rejections.length}` +
-      (report.rejections[0] ? ` (${report.rejections[0].field}: ${report.rejections[0].reason})` : ''));
-
-    for (let i = 0; i < 30; i++) {
-      await mesh.bus.publish(
-        Subjects.clickRecorded,
-        { eventId: `${run}-bus-${i}`, userId: `user-${100 + i}`, candidateId, timestampMs: now + i },
-        { msgId: `${run}-bus-${i}` },
-      );
-    }
-    say('4. Published 30 clicks straight on ralm.v1.click.recorded (as an upstream producer would).');
-
-    // Users 0..119 from gRPC plus 120..129 new from the bus.
-    const expectedSeeds = 130;
-    const stats = await waitFor(
-      () => callUnary(sc.getSeedStats.bind(sc), { candidateId }),
-      (s) => s.seedCount === expectedSeeds,
-      10_000,
-    );
-    say(`5. GetSeedStats: seeds=${stats.seedCount} (expected ${expectedSeeds}) clicks=${stats.totalClicks} version=${stats.seedVersion} ` +
-      `servable from ${stats.servableMinSeeds} seeds`);
-
-    say('\n6. One call to each other service (no model is trained yet, and each says so):');
+    // Audiences that look alike in the model's space: 3-means over unit look-alike embeddings.
     const ue = clients.userEmbedding;
-    const cl = clients.clusterer;
-    const ls = clients.lookalikeScorer;
-    const tr = clients.trainer;
-    say(`   UserEmbedding.GetEmbeddings   → ${await statusOf(callUnary(ue.getEmbeddings.bind(ue), { userIds: ['user-1'], kind: 0, modelVersion: '' }))}`);
-    const clusters = await waitFor(
-      () => statusOf(callUnary(cl.getClusters.bind(cl), { candidateId })),
-      (s) => !s.startsWith('NOT_FOUND') && !s.includes(' 0 seeds'),
-      10_000,
-    );
-    say(`   Clusterer.GetClusters         → ${clusters}`);
-    say(`   LookalikeScorer.Score         → ${await statusOf(callUnary(ls.score.bind(ls), { userId: 'user-1', features: undefined, candidateIds: [], topK: 10 }))}`);
-    const models = await callUnary(tr.listModels.bind(tr), {});
-    say(`   Trainer.ListModels            → OK: ${models.models.length} models`);
-    say(`   SeedCollector.GetSeedStats(?) → ${await statusOf(callUnary(sc.getSeedStats.bind(sc), { candidateId: 'no-such-item' }))}`);
+    const all = await callUnary(ue.getEmbeddings.bind(ue), { userIds: dataset.users.ids, kind: 0, modelVersion: '' });
+    const h = all.dimension;
+    const live = all.embeddings.filter((e) => e.values.some((v) => v !== 0));
+    const points = new Float32Array(live.length * h);
+    live.forEach((e, i) => {
+      const norm = Math.hypot(...e.values);
+      points.set(e.values.map((v) => v / norm), i * h);
+    });
+    const { assignments } = kmeans(points, h, AUDIENCES, new Rng(11));
+    const audiences = Array.from({ length: AUDIENCES }, (_, a) => live.filter((_, i) => assignments[i] === a).map((e) => e.userId));
+    say(`\n4. ${AUDIENCES} audience segments found in the model's look-alike space: ${audiences.map((a) => a.length).join(', ')} users.`);
 
-    say('\n7. Prometheus metrics:');
+    const candidates = await streamNewCandidates(mesh, clients, audiences);
+    await scoreUsers(clients, scorer, dataset, audiences, candidates);
+
+    say('\n7. Prometheus metrics (a few of them):');
     for (const s of mesh.services) {
       const body = await (await fetch(`http://${options.host}:${s.host.metricsPort}/metrics`)).text();
-      const samples = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
-      say(`   ${s.name.padEnd(16)} ${samples} samples`);
+      const pick = body.split('\n').filter((l) => /_(clicks_total|clusterings_total|servable_candidates|scored_candidates_total|seeds_updated_published_total)\b/.test(l) && !l.startsWith('#'));
+      say(`   ${s.name.padEnd(16)} ${body.split('\n').filter((l) => l && !l.startsWith('#')).length} samples${pick.length ? `; ${pick.slice(0, 2).join('; ')}` : ''}`);
     }
   } finally {
-    clients.close();
-    await mesh.stop();
-    await fs.rm(stateDir, { recursive: true, force: true });
+    clients?.close();
+    await mesh?.stop();
+    await fs.rm(root, { recursive: true, force: true });
   }
-  say(`\n8. Mesh stopped cleanly after ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  say(`\n8. Mesh stopped cleanly; the whole demo took ${((performance.now() - started) / 1000).toFixed(1)} s.`);
   return 0;
+}
+
+/** StartTraining → WatchJob to the end; returns the published model version. */
+async function trainModel(clients: MeshClients, dataDir: string): Promise<string> {
+  const tr = clients.trainer;
+  const config = TrainingConfig.fromPartial({
+    dataDir,
+    tower: UserTower.USER_TOWER_ATTENTION_MERGE,
+    userDim: 32,
+    lookalikeDim: 32,
+    fieldDim: 16,
+    attentionSize: 16,
+    clusters: 5,
+    phase1Epochs: 3,
+    phase2Epochs: 2,
+    batchSize: 128,
+    learningRate: 0.005,
+    seed: 3,
+  });
+  const t0 = performance.now();
+  const { job } = await callUnary(tr.startTraining.bind(tr), { config });
+  say(`\n3. Trainer.StartTraining: job ${job!.jobId} (d = h = 32, 3 + 2 epochs); WatchJob:`);
+  let last: WatchJobResponse | undefined;
+  let lastLine = '';
+  for await (const update of tr.watchJob({ jobId: job!.jobId }) as AsyncIterable<WatchJobResponse>) {
+    last = update;
+    const p = update.job!.progress!;
+    const line = `   phase ${p.phase} epoch ${p.epoch}/${p.epochs}`;
+    if (line !== lastLine && p.epoch > 0) {
+      say(`${line}: loss ${p.loss.toFixed(4)}${p.validationAuc ? `, validation AUC ${p.validationAuc.toFixed(3)}` : ''}`);
+      lastLine = line;
+    }
+  }
+  const final = last!.job!;
+  if (final.state !== JobState.JOB_STATE_SUCCEEDED) throw new Error(`training failed: ${final.error}`);
+  say(`   model ${final.modelVersion} trained and published in ${ms(t0)}.`);
+  return final.modelVersion;
+}
+
+interface DemoCandidate {
+  id: string;
+  audience: number;
+}
+
+/** New long-tail candidates, one per audience, whose first clickers stream in on the bus. */
+async function streamNewCandidates(mesh: Mesh, clients: MeshClients, audiences: string[][]): Promise<DemoCandidate[]> {
+  const sc = clients.seedCollector;
+  const ls = clients.lookalikeScorer;
+  const run = Date.now().toString(36);
+  say(`\n5. Brand-new long-tail candidates, each clicked by ${SEEDS} users of one segment (published on ralm.v1.click.recorded):`);
+  const out: DemoCandidate[] = [];
+  for (const [a, audience] of audiences.entries()) {
+    const id = `new-article-${a + 1}-${run}`;
+    await callUnary(sc.registerCandidate.bind(sc), { candidateId: id, category: 'long-tail', tags: [`segment-${a + 1}`] });
+    const servable = async () => (await callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId: audience[SEEDS]!, candidateIds: [id] }))).scores[0]!;
+    let reachedMin = 0;
+    let before = '';
+    for (let i = 0; i < SEEDS; i++) {
+      const eventId = `${run}-${a}-${i}`;
+      if (i === MIN_SEEDS - 1) {
+        // Just under the minimum: the scorer says why it will not score it yet.
+        await waitFor(() => callUnary(sc.getSeedStats.bind(sc), { candidateId: id }), (s) => s.seedCount === MIN_SEEDS - 1, 10_000);
+        before = `at ${MIN_SEEDS - 1} seeds Score says ${(await servable()).notServableReason === 3 ? 'TOO_FEW_SEEDS' : 'not servable'}`;
+        reachedMin = performance.now();
+      }
+      await mesh.bus.publish(Subjects.clickRecorded, { eventId, userId: audience[i]!, candidateId: id, timestampMs: Date.now() }, { msgId: eventId });
+    }
+    const s = await waitFor(servable, (r) => r.servable, 10_000, 1);
+    const took = ms(reachedMin);
+    say(`   ${id}: ${before}; servable ${took} after its ${MIN_SEEDS}th clicker (clusters v${s.clusterVersion}, ${s.seedCount} seeds)`);
+    out.push({ id, audience: a });
+  }
+  return out;
+}
+
+/** A few users per audience (none of them a seed), with their top candidates and the local attention behind the first. */
+async function scoreUsers(clients: MeshClients, scorer: LookalikeScorerModule, dataset: Dataset, audiences: string[][], candidates: DemoCandidate[]): Promise<void> {
+  const ls = clients.lookalikeScorer;
+  const cl = clients.clusterer;
+  say('\n6. Scoring users who never clicked them (Score over all servable candidates, top 3), and why:');
+  for (const [a, audience] of audiences.entries()) {
+    for (const userId of audience.slice(SEEDS + 5, SEEDS + 7)) {
+      const reply: ScoreResponse = await callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId, topK: 3 }));
+      const own = candidates.find((c) => c.audience === a)!.id;
+      const list = reply.scores.map((s) => `${s.candidateId.replace(/-[a-z0-9]+$/, '')} ${s.score.toFixed(3)}${s.candidateId === own ? ' ←own segment' : ''}`).join(', ');
+      say(`   ${userId} (segment ${a + 1}): ${list}`);
+      const top = reply.scores[0];
+      const state = scorer.deps.state();
+      const slot = top && state?.table.slot(top.candidateId);
+      if (!top || !state || slot === undefined) continue;
+      const row = state.serving.rows.get(userId)!;
+      const eu = state.serving.lookalike.subarray(row * state.serving.lookalikeDim, (row + 1) * state.serving.lookalikeDim);
+      const why = explainCandidate(state.table.kernelTable(), slot, eu, state.serving.alpha, state.serving.beta);
+      // Table clusters are the candidate's clusters by size, largest first (see precompute.ts).
+      const sizes = (await callUnary(cl.getClusters.bind(cl), { candidateId: top.candidateId })).clusters.map((c) => c.size).sort((x, y) => y - x);
+      const strongest = why.weights.map((w, j) => ({ w, j })).filter((x) => x.w > 0).sort((x, y) => y.w - x.w).slice(0, 3);
+      say(`      why: α·cos_glb ${(state.serving.alpha * why.cosGlobal).toFixed(3)} + β·cos_loc ${(state.serving.beta * why.cosLocal).toFixed(3)}; ` +
+        `local attention on clusters ${strongest.map((x) => `#${x.j + 1} (${sizes[x.j]} seeds) ${(x.w * 100).toFixed(0)}%`).join(', ')}`);
+    }
+  }
+  const profile = featuresOf(dataset, dataset.users.ids.indexOf(audiences[0]![SEEDS + 5]!));
+  const stranger = await callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId: 'first-visit-user', features: profile, topK: 1 }));
+  say(`   first-visit-user, unknown to the store, scored from the profile it sent (that of a segment-1 user): ` +
+    `${stranger.scores[0]?.candidateId.replace(/-[a-z0-9]+$/, '')} ${stranger.scores[0]?.score.toFixed(3)} (embedding source ${stranger.embeddingSource === 2 ? 'FEATURES' : stranger.embeddingSource})`);
+  say(`   A user with neither: ${await statusOf(callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId: 'stranger' })))}`);
 }

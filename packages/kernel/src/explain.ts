@@ -1,0 +1,44 @@
+import { userNorm } from './kernel';
+import { rowsPerCandidate, type KernelTable } from './table';
+
+/** Why a candidate scored what it did for a user: the two cosines and the local attention over its clusters. */
+export interface Explanation {
+  score: number;
+  /** cos(e_u, e_glb). */
+  cosGlobal: number;
+  /** cos(e_u, e_loc); 0 under average pooling. */
+  cosLocal: number;
+  /** Local attention weight w_j of each cluster slot (0 for absent clusters); sums to 1 over real ones. */
+  weights: number[];
+}
+
+/** The spec's per-candidate formulas (§5) for one user, kept apart from the kernels: for people, not for speed. */
+export function explainCandidate(table: KernelTable, c: number, eu: Float32Array, alpha: number, beta: number): Explanation {
+  const { k, h } = table;
+  const base = c * rowsPerCandidate(k) * h;
+  const dot = (row: number) => {
+    let s = 0;
+    for (let t = 0; t < h; t++) s += table.rows[base + row * h + t]! * eu[t]!;
+    return s;
+  };
+  const normU = userNorm(eu, 0, h);
+  const cosGlobal = dot(2 * k) / normU;
+  const weights = new Array<number>(k).fill(0);
+  if (table.average) return { score: (alpha + beta) * cosGlobal, cosGlobal, cosLocal: 0, weights };
+  const real: number[] = [];
+  for (let j = 0; j < k; j++) if (table.mask[c * k + j]) real.push(j);
+  if (real.length === 0) return { score: alpha * cosGlobal, cosGlobal, cosLocal: 0, weights };
+  const a = real.map((j) => Math.tanh(dot(j)));
+  const max = Math.max(...a);
+  const e = a.map((x) => Math.exp(x - max));
+  const sum = e.reduce((s, x) => s + x, 0);
+  real.forEach((j, p) => (weights[j] = e[p]! / sum));
+  let wq = 0;
+  let wGw = 0;
+  for (const i of real) {
+    wq += weights[i]! * dot(k + i);
+    for (const j of real) wGw += weights[i]! * weights[j]! * table.gram[(c * k + i) * k + j]!;
+  }
+  const cosLocal = wq / (normU * Math.sqrt(wGw + 1e-12));
+  return { score: alpha * cosGlobal + beta * cosLocal, cosGlobal, cosLocal, weights };
+}
