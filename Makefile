@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help deps system-deps proto proto-check build typecheck lint test test-unit demo up status clean data-movielens eval-synth eval-movielens bench-train
+.PHONY: help deps system-deps native native-deps proto proto-check build typecheck lint test test-unit demo up status clean data-movielens eval-synth eval-movielens bench-train bench-score
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ $(NPM_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-deps: $(NPM_STAMP) ## install npm packages
+deps: $(NPM_STAMP) native ## install npm packages and build the native scoring kernel
 
 system-deps: ## install Debian packages the tests use (nats-server, promtool) when missing
 	@missing=""; \
@@ -24,6 +24,26 @@ system-deps: ## install Debian packages the tests use (nats-server, promtool) wh
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# Debian packages the scoring addon builds against; checked by package, so a rerun costs one dpkg-query.
+native-deps: ## install libopenblas-dev and build-essential when missing (the packages/kernel addon)
+	@missing=""; \
+	for p in libopenblas-dev build-essential python3; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing with apt-get:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+KERNEL_ADDON := packages/kernel/build/Release/ralm_kernel.node
+
+# Rebuilt only when its sources change (or node_modules is reinstalled); node-gyp uses the local Node headers, never downloads.
+$(KERNEL_ADDON): packages/kernel/binding.gyp packages/kernel/native/kernel.c packages/kernel/native/build.sh $(NPM_STAMP) | native-deps
+	bash packages/kernel/native/build.sh
+
+native: native-deps $(KERNEL_ADDON) ## build the OpenBLAS scoring addon (packages/kernel)
 
 proto: deps ## regenerate proto/gen/ts from proto/ralm/v1
 	bash scripts/proto-gen.sh
@@ -70,5 +90,11 @@ eval-movielens: data-movielens ## the same evaluation on MovieLens
 bench-train: deps ## training throughput of both phases on wasm and cpu
 	npx tsx bench/train.ts
 
+bench-score: deps ## scoring kernels against single-threaded NumPy/OpenBLAS (installs python3-numpy when missing)
+	@dpkg-query -W -f='$${Status}' python3-numpy 2>/dev/null | grep -q 'ok installed' || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends python3-numpy; }
+	npx tsx bench/score.ts
+
 clean: ## remove build outputs and local state
-	rm -rf dist coverage .ralm
+	rm -rf dist coverage .ralm packages/kernel/build

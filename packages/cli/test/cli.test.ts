@@ -51,11 +51,14 @@ describe('the ralm command', () => {
     expect(status.stderr).toMatch(/start one with `npx ralm up`/);
   });
 
-  it('demo runs the round trip end to end and stops cleanly', () => {
-    const demo = spawnSync(process.execPath, [BIN, 'demo'], { cwd: ROOT, env: env({}), encoding: 'utf8', timeout: 60_000 });
+  it('demo tells the story end to end: trained, servable after the 100th clicker, scored with reasons, stopped cleanly', () => {
+    const demo = spawnSync(process.execPath, [BIN, 'demo'], { cwd: ROOT, env: env({}), encoding: 'utf8', timeout: 150_000 });
     expect(demo.stderr).toBe('');
     expect(demo.status).toBe(0);
-    expect(demo.stdout).toMatch(/GetSeedStats: seeds=130 \(expected 130\)/);
+    expect(demo.stdout).toMatch(/model \S+ trained and published/);
+    expect(demo.stdout.match(/at 99 seeds Score says TOO_FEW_SEEDS; servable \d+ ms after its 100th clicker/g)).toHaveLength(3);
+    expect(demo.stdout.match(/why: α·cos_glb/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(demo.stdout).toMatch(/scored from the profile it sent .*embedding source FEATURES/);
     expect(demo.stdout).toMatch(/Mesh stopped cleanly/);
   });
 
@@ -64,12 +67,13 @@ describe('the ralm command', () => {
       cwd: ROOT,
       env: env({ OTEL_TRACES_EXPORTER: 'console' }),
       encoding: 'utf8',
-      timeout: 60_000,
-      maxBuffer: 64 * 1024 * 1024,
+      timeout: 150_000,
+      maxBuffer: 256 * 1024 * 1024,
     });
     expect(demo.status).toBe(0);
     // The console exporter prints each span: client and server side of every call the demo makes.
     expect(demo.stdout).toMatch(/'service\.name': 'ralm-mesh'/);
-    expect(demo.stdout).toMatch(/name: 'grpc\.ralm\.v1\.SeedCollectorService\/ReportClicks'/);
+    expect(demo.stdout).toMatch(/name: 'grpc\.ralm\.v1\.SeedCollectorService\/RegisterCandidate'/);
+    expect(demo.stdout).toMatch(/name: 'grpc\.ralm\.v1\.LookalikeScorerService\/Score'/);
   });
 });

@@ -12,7 +12,11 @@ export interface Explanation {
   weights: number[];
 }
 
-/** The spec's per-candidate formulas (§5) for one user, kept apart from the kernels: for people, not for speed. */
+/**
+ * The spec's per-candidate formulas (§5) for one user, in double and step by step:
+ * what people read to see why a candidate ranked, and the reference kernel's oracle.
+ * (It mirrors serving.ts's scorePairs, including the max subtraction in the softmax.)
+ */
 export function explainCandidate(table: KernelTable, c: number, eu: Float32Array, alpha: number, beta: number): Explanation {
   const { k, h } = table;
   const base = c * rowsPerCandidate(k) * h;

@@ -1,0 +1,309 @@
+/**
+ * The LookalikeScorer's hot path: scoring every candidate for one user and for a batch of
+ * 32, on the scoring kernels of @ralm/kernel (native OpenBLAS, plain TypeScript) and tfjs-wasm
+ * `scoreUsers`, in-process, against the hardware reference: the same stacked product,
+ * (count·2k) × h by one vector and by a 32 × h batch, in NumPy on single-threaded OpenBLAS
+ * (Debian python3-numpy, run as /usr/bin/python3). Prints a markdown table with each path's
+ * time over NumPy's; compare ratios within one run (the machine is shared and noisy).
+ *
+ *   npx tsx bench/score.ts [--counts 1000,10000,50000] [--calls 200] [--batch-calls 20]
+ *                          [--budget-s 20] [--tfjs-max 10000]
+ *
+ * k = 20, h = 128; the table holds 1,000 random candidates with ReLU-like (non-negative)
+ * clusters, tiled to the size measured (values do not change the work; generating a gigabyte
+ * of distinct ones would take longer than the benchmark). Each path is a `ScoringPath`; the
+ * gRPC section (LookalikeScorer.Score / ScoreBatch through the service) adds entries to
+ * `paths` with the same shape.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import os from 'node:os';
+import { createInterface } from 'node:readline';
+import { createKernelTable, loadNativeKernel, nativeStatus, rowsPerCandidate, typescriptKernel, writeSlot, type KernelTable } from '@ralm/kernel';
+import { releaseCandidateTable, scoreUsers, type CandidateTable } from '@ralm/model/serving';
+import { selectBackend } from '@ralm/model/backend';
+import { Rng } from '@ralm/model/rng';
+import { arg, markdownTable, percentile, thousands } from './common';
+
+const K = 20;
+const H = 128;
+const BATCH = 32;
+const counts = arg('counts', '1000,10000,50000').split(',').map(Number);
+/** Single-user calls per path (p50/p99 over them) and batched calls (users/s over them). */
+const calls = Number(arg('calls', '200'));
+const batchCalls = Number(arg('batch-calls', '20'));
+/** A slow path stops early after this many seconds per measurement (its single-user calls, or its batches); the table says how many calls it made. */
+const budgetS = Number(arg('budget-s', '20'));
+/** tfjs keeps transposed copies of the table: skipped above this many candidates. */
+const tfjsMax = Number(arg('tfjs-max', '10000'));
+const PYTHON = '/usr/bin/python3';
+/** Measurements alternate between NumPy and each path in this many rounds. */
+const ROUNDS = 5;
+
+/** One way of scoring all `count` candidates: a row of the table. */
+interface ScoringPath {
+  name: string;
+  /** Called once per size before timing; returns false to skip this size (with why in `skipped`). */
+  prepare(table: KernelTable): boolean | Promise<boolean>;
+  /** Scores one user (h floats) or a batch (BATCH × h) against every candidate. */
+  score(eu: Float32Array, batch: number): unknown;
+  release?(): void;
+  skipped?: string;
+  /** Stops after --budget-s per measurement (the slow paths); the others always make every call. */
+  budgeted?: boolean;
+}
+
+function kernelPath(name: string, kernel: () => ReturnType<typeof loadNativeKernel>, budgeted: boolean): ScoringPath {
+  let table: KernelTable;
+  const out = new Map<number, Float32Array>();
+  return {
+    name,
+    budgeted,
+    prepare: (t) => ((table = t), out.clear(), true),
+    // A preallocated output, as the service would keep one per batch size.
+    score: (eu, batch) => {
+      if (!out.has(batch)) out.set(batch, new Float32Array(batch * table.count));
+      return kernel().score(table, eu, batch, 0.5, 0.5, out.get(batch));
+    },
+  };
+}
+
+/** serving.ts's layout of a kernel table, for scoreUsers. */
+function candidateTableOf(t: KernelTable): CandidateTable {
+  const { count, k, h } = t;
+  const es = new Float32Array(count * k * h);
+  const projected = new Float32Array(count * k * h);
+  const globalUnit = new Float32Array(count * h);
+  const n = rowsPerCandidate(k) * h;
+  for (let c = 0; c < count; c++) {
+    projected.set(t.rows.subarray(c * n, c * n + k * h), c * k * h);
+    es.set(t.rows.subarray(c * n + k * h, c * n + 2 * k * h), c * k * h);
+    globalUnit.set(t.rows.subarray(c * n + 2 * k * h, (c + 1) * n), c * h);
+  }
+  return { count, k, h, es, projected, gram: t.gram, globalUnit, mask: Float32Array.from(t.mask), average: t.average };
+}
+
+function tfjsPath(): ScoringPath {
+  let table: CandidateTable | undefined;
+  const path: ScoringPath = {
+    name: 'tfjs-wasm scoreUsers',
+    budgeted: true,
+    prepare: async (t) => {
+      if (t.count > tfjsMax) {
+        path.skipped = `skipped above ${thousands(tfjsMax)} candidates (--tfjs-max)`;
+        return false;
+      }
+      await selectBackend('wasm');
+      table = candidateTableOf(t);
+      return true;
+    },
+    score: (eu) => scoreUsers(table!, eu, 0.5, 0.5),
+    release: () => table && releaseCandidateTable(table),
+  };
+  return path;
+}
+
+const paths: ScoringPath[] = [kernelPath('native-openblas', loadNativeKernel, false), kernelPath('typescript', () => typescriptKernel, true), tfjsPath()];
+
+/** `count` candidates, k = 20 real clusters each: 1,000 random ones, tiled. */
+function benchTable(count: number, rng: Rng): KernelTable {
+  const table = createKernelTable(count, K, H, false);
+  const unique = Math.min(count, 1000);
+  const relu = () => Math.max(0, rng.normal());
+  for (let c = 0; c < unique; c++) {
+    const es = Float32Array.from({ length: K * H }, relu);
+    // P = E W_l with a random W_l: signed, scaled so z = P·e_u is of order 1 for ReLU users.
+    const projected = Float32Array.from({ length: K * H }, () => rng.normal() * 0.02);
+    const gram = new Float32Array(K * K);
+    const mean = new Float64Array(H);
+    for (let i = 0; i < K; i++) {
+      for (let t = 0; t < H; t++) mean[t] += es[i * H + t]!;
+      for (let j = 0; j < K; j++) {
+        let s = 0;
+        for (let t = 0; t < H; t++) s += es[i * H + t]! * es[j * H + t]!;
+        gram[i * K + j] = s;
+      }
+    }
+    const norm = Math.hypot(...mean);
+    writeSlot(table, c, es, projected, gram, Float32Array.from(mean, (x) => x / norm), new Float32Array(K).fill(1));
+  }
+  const n = rowsPerCandidate(K) * H;
+  for (let c = unique; c < count; c += unique) {
+    const m = Math.min(unique, count - c);
+    table.rows.copyWithin(c * n, 0, m * n);
+    table.gram.copyWithin(c * K * K, 0, m * K * K);
+    table.mask.copyWithin(c * K, 0, m * K);
+  }
+  return table;
+}
+
+interface Timing {
+  /** ms per call */
+  p50: number;
+  p99: number;
+  mean: number;
+  calls: number;
+}
+
+const summary = (ms: number[]): Timing => ({ p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), mean: ms.reduce((a, b) => a + b, 0) / ms.length, calls: ms.length });
+
+/** Samples of one path for one measurement, and the time spent on it (warm-up included). */
+interface Samples {
+  ms: number[];
+  spentMs: number;
+}
+
+const samples = (): Samples => ({ ms: [], spentMs: 0 });
+
+/**
+ * Times up to `n` calls of `fn` into `into`, first warming up (3 calls, fewer for a slow path)
+ * when `warm`. Once a `budgeted` path has spent `budgetS` on this measurement it makes no more
+ * calls (but always at least one timed call).
+ */
+async function time(n: number, fn: (i: number) => unknown, into: Samples, warm: boolean, budgeted: boolean): Promise<void> {
+  const budgetMs = budgeted ? budgetS * 1000 : Infinity;
+  const start = performance.now();
+  for (let i = 0; warm && i < 3 && performance.now() - start < budgetMs / 10; i++) await fn(i);
+  into.spentMs += performance.now() - start;
+  for (let i = 0; i < n && (into.ms.length === 0 || into.spentMs < budgetMs); i++) {
+    const t = performance.now();
+    await fn(into.ms.length);
+    const dt = performance.now() - t;
+    into.ms.push(dt);
+    into.spentMs += dt;
+  }
+}
+
+/**
+ * The reference product in NumPy, in a child process that keeps the matrix between requests,
+ * so that its calls can alternate with ours in rounds: a shared machine's load drifts within a
+ * run, and comparing back-to-back slices keeps the ratios honest.
+ */
+const NUMPY = String.raw`
+import json, sys, time
+import numpy as np
+k, h, batch = (int(x) for x in sys.argv[1:4])
+rng = np.random.default_rng(1)
+users = np.maximum(rng.standard_normal((64, h), dtype=np.float32), 0)
+X = users[:batch].copy()
+A = None
+blas = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()})
+print(json.dumps({'numpy': np.__version__, 'blas': blas}), flush=True)
+for line in sys.stdin:
+    cmd, arg = line.split()
+    if cmd == 'build':
+        A = None
+        A = np.maximum(rng.standard_normal((int(arg) * 2 * k, h), dtype=np.float32), 0)
+        A @ users[0]; X @ A.T
+        print('[]', flush=True)
+        continue
+    ms = []
+    for i in range(int(arg)):
+        t = time.perf_counter()
+        if cmd == 'single': A @ users[i % 64]
+        else: X @ A.T
+        ms.append((time.perf_counter() - t) * 1e3)
+    print(json.dumps(ms), flush=True)
+`;
+
+class Numpy {
+  private readonly lines: AsyncIterableIterator<string>;
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  /** Starts /usr/bin/python3 on one thread; undefined (reason printed) when NumPy is missing. */
+  static async start(): Promise<{ numpy: Numpy; version: string; blas: string[] } | undefined> {
+    const child = spawn(PYTHON, ['-c', NUMPY, String(K), String(H), String(BATCH)], {
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const numpy = new Numpy(child);
+    const first = await numpy.lines.next().catch(() => ({ done: true, value: '' }));
+    if (first.done) {
+      await new Promise((resolve) => (child.exitCode === null ? child.once('close', resolve) : resolve(undefined)));
+      console.log(`NumPy reference unavailable (${PYTHON}: ${stderr.trim().split('\n').pop() || 'did not start'}); \`make bench-score\` installs python3-numpy`);
+      return undefined;
+    }
+    const info = JSON.parse(first.value) as { numpy: string; blas: string[] };
+    return { numpy, version: info.numpy, blas: info.blas };
+  }
+
+  async ask(cmd: 'build' | 'single' | 'batch', arg: number): Promise<number[]> {
+    this.child.stdin.write(`${cmd} ${arg}\n`);
+    const line = await this.lines.next();
+    if (line.done) throw new Error('NumPy reference exited');
+    return JSON.parse(line.value) as number[];
+  }
+
+  stop(): void {
+    this.child.stdin.end();
+  }
+}
+
+const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const ratio = (ours: number, ref: number | undefined) => (ref ? `×${(ours / ref).toFixed(2)}` : 'n/a');
+
+(async () => {
+  const native = nativeStatus();
+  console.log(`bench/score: npx tsx bench/score.ts ${process.argv.slice(2).join(' ')}`.trim());
+  console.log(`${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)}`);
+  console.log(`native kernel: ${native.loaded ? native.blas : `not loaded (${native.reason}); run \`make native\``}`);
+  if (!native.loaded) paths.shift();
+  const reference = await Numpy.start();
+  if (reference) {
+    const openblas = reference.blas.some((b) => b.includes('openblas'));
+    console.log(`NumPy ${reference.version}, one thread, BLAS: ${reference.blas.join(', ') || 'none mapped'}${openblas ? '' : '  (NOT OpenBLAS: not the intended reference)'}`);
+  }
+  console.log(
+    `k = ${K}, h = ${H}; ${calls} single-user calls (p50/p99) and ${batchCalls} calls of ${BATCH} users (users/s) per path, ` +
+      `in ${ROUNDS} rounds alternating with NumPy; typescript and tfjs stop after ${budgetS} s per measurement\n`,
+  );
+
+  const rows: string[][] = [];
+  const rng = new Rng(2026);
+  const users = Float32Array.from({ length: 64 * H }, () => Math.max(0, rng.normal()));
+  const batchUsers = users.subarray(0, BATCH * H);
+  const one = (i: number) => users.subarray((i % 64) * H, (i % 64) * H + H);
+  let met = true;
+  for (const count of counts) {
+    const table = benchTable(count, rng);
+    if (reference) await reference.numpy.ask('build', count);
+    const active: ScoringPath[] = [];
+    const skipped: string[][] = [];
+    for (const path of paths) {
+      if (await path.prepare(table)) active.push(path);
+      else skipped.push([thousands(count), path.name, path.skipped ?? 'skipped', '', '', '', '', '', '']);
+    }
+    const single = new Map<string, Samples>([['numpy', samples()], ...active.map((p): [string, Samples] => [p.name, samples()])]);
+    const batch = new Map<string, Samples>([['numpy', samples()], ...active.map((p): [string, Samples] => [p.name, samples()])]);
+    for (let round = 0; round < ROUNDS; round++) {
+      const n = Math.ceil(calls / ROUNDS);
+      const nb = Math.ceil(batchCalls / ROUNDS);
+      if (reference) single.get('numpy')!.ms.push(...(await reference.numpy.ask('single', n)));
+      for (const path of active) await time(n, (i) => path.score(one(i), 1), single.get(path.name)!, round === 0, path.budgeted ?? false);
+      if (reference) batch.get('numpy')!.ms.push(...(await reference.numpy.ask('batch', nb)));
+      for (const path of active) await time(nb, () => path.score(batchUsers, BATCH), batch.get(path.name)!, round === 0, path.budgeted ?? false);
+    }
+    const ref = reference ? { single: summary(single.get('numpy')!.ms), batch: summary(batch.get('numpy')!.ms) } : undefined;
+    if (ref) {
+      rows.push([thousands(count), `NumPy/OpenBLAS (${thousands(count * 2 * K)} × ${H})`, ms(ref.single.p50), ms(ref.single.p99), String(ref.single.calls), ms(ref.batch.mean), thousands((BATCH * 1000) / ref.batch.mean), '×1', '×1']);
+    }
+    for (const path of active) {
+      path.release?.();
+      const s = summary(single.get(path.name)!.ms);
+      const b = summary(batch.get(path.name)!.ms);
+      if (path.name === 'native-openblas' && ref && !(s.p50 <= 2 * ref.single.p50 && b.mean <= 2 * ref.batch.mean)) met = false;
+      rows.push([thousands(count), path.name, ms(s.p50), ms(s.p99), String(s.calls), ms(b.mean), thousands((BATCH * 1000) / b.mean), ratio(s.p50, ref?.single.p50), ratio(b.mean, ref?.batch.mean)]);
+    }
+    rows.push(...skipped);
+    console.error(`  ${thousands(count)} candidates measured`);
+  }
+  reference?.numpy.stop();
+  console.log(markdownTable(['candidates', 'path', '1 user p50 ms', '1 user p99 ms', 'calls', `batch ${BATCH} ms`, 'users/s', '1 user / NumPy', 'batch / NumPy'], rows));
+  console.log(
+    `\nRatios are time over NumPy's (p50 for one user, mean for the batch). NumPy does the bare (count·2k) × ${H} product; ` +
+      `the kernels (count·(2k+1)) × ${H} (ĝ too) plus the attention tail.`,
+  );
+  if (reference && native.loaded) console.log(`native within 2× of NumPy/OpenBLAS at every size, one user and batch ${BATCH} (the target): ${met ? 'yes' : 'no'}`);
+})();

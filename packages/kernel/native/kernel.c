@@ -1,0 +1,408 @@
+/*
+ * Look-alike scoring (spec §5) over a KernelTable (see src/table.ts): per candidate,
+ * 2k+1 contiguous rows [P_0..P_{k-1}, E_0..E_{k-1}, ĝ] of length h, a k×k Gram and a
+ * k-byte mask. One OpenBLAS product per block of candidates gives every user's 2k+1 dot
+ * products per candidate contiguously; the attention tail runs on that block while it is
+ * still in cache. The table's typed arrays are read in place, never copied.
+ */
+#include <node_api.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Declared here too: the cblas.h that Debian's alternatives select may not be OpenBLAS's. */
+void openblas_set_num_threads(int num_threads);
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+/* Scratch for the product of one block, about 256 KiB: large enough that OpenBLAS runs at
+ * full speed on it, small enough that the tail reads it back from L2. */
+#define SCRATCH_FLOATS 65536
+#define MAX_BLOCK 256
+
+/* The tails compute LANES values at once through GCC/Clang vector extensions, which lower to
+ * one AVX-512 register, two AVX2 or four SSE ones: the vectorisation does not depend on the
+ * auto-vectoriser, which at k = 20 ran part of the k-long loops scalar and the tail 3× slower. */
+#define LANES 16
+typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(LANES * sizeof(int32_t))));
+#define INLINE static inline __attribute__((always_inline))
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
+typedef struct {
+  float *buf; /* 64-byte aligned */
+  size_t cap;
+} Scratch;
+
+/* n floats, zeroed when (re)allocated: lanes past the data are read but never written, and
+ * must not hold NaNs or denormals that would slow the arithmetic. */
+static float *scratch(Scratch *s, size_t n) {
+  if (n > s->cap) {
+    free(s->buf);
+    n = (n + LANES - 1) / LANES * LANES;
+    s->buf = aligned_alloc(64, n * sizeof(float));
+    s->cap = s->buf ? n : 0;
+    if (s->buf) memset(s->buf, 0, n * sizeof(float));
+  }
+  return s->buf;
+}
+
+static void free_scratch(napi_env env, void *data, void *hint) {
+  Scratch *s = data;
+  free(s->buf);
+  free(s);
+}
+
+INLINE vf vload(const float *p) {
+  vf v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+INLINE vf splat(float x) { return (vf){0} + x; }
+
+INLINE vf vselect(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
+
+/* expf to ~2 ulp (Cephes' polynomial). The rounding uses the 1.5·2^23 trick, which
+ * -ffast-math would fold away: not enabled. */
+INLINE vf vexp(vf x) {
+  x = vselect(x < -87.0f, splat(-87.0f), x);
+  x = vselect(x > 88.0f, splat(88.0f), x);
+  vf n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  vf r = x - n * 0.693359375f - n * -2.12194440e-4f;
+  vf p = splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  vf y = p * r * r + r + 1.0f;
+  return y * (vf)((__builtin_convertvector(n, vi) + 127) << 23);
+}
+
+/* The unnormalised attention weight exp(tanh z), with tanh z = 1 − 2/(e^{2z} + 1). Softmax
+ * is shift-invariant and tanh ∈ [-1, 1], so no max needs subtracting. */
+INLINE vf weight(vf z) { return vexp(1.0f - 2.0f / (vexp(2.0f * z) + 1.0f)); }
+
+/*
+ * The rest of the score, per (user, candidate), from the 2k+1 dot products y = [z, q, ĝ·e_u].
+ * With unnormalised weights w and s = Σw,
+ *   (w/s)·q / (|e_u| √((w/s)ᵀG(w/s) + ε)) = w·q / (|e_u| √(wᵀGw + ε s²)),
+ * and wᵀGw = Σ_i w_i (G_ii w_i + Σ_{j<i} (G_ij + G_ji) w_j): half the products, exact for
+ * any G. A candidate with no real cluster gets cos_loc = 0, as the reference does.
+ */
+
+/* Users × rows: user b's products for candidate c at Y[b·ldy + c·(2k+1)], ldy = nb·(2k+1).
+ * For few users: the weights go through one flat vector loop over the whole block into E
+ * (q and ĝ too: cheaper than picking out the z), the rest per pair. Y and E hold B·ldy
+ * floats rounded up to LANES. */
+CLONES static void tail_pairs(const float *restrict Y, size_t ldy, int B, int nb, int k, const float *restrict gram,
+                              const uint8_t *restrict mask, const float *restrict inv, float alpha, float beta,
+                              float *restrict out, size_t ldo, float *restrict E) {
+  const int stride = 2 * k + 1;
+  for (size_t x = 0; x < (size_t)B * ldy; x += LANES) {
+    vf e = weight(vload(Y + x));
+    memcpy(E + x, &e, sizeof e);
+  }
+  float w[k];
+  for (int b = 0; b < B; b++) {
+    for (int c = 0; c < nb; c++) {
+      const float *G = gram + (size_t)c * k * k, *y = Y + b * ldy + (size_t)c * stride, *e = E + b * ldy + (size_t)c * stride;
+      const uint8_t *m = mask + (size_t)c * k;
+      float s = 0.0f, wq = 0.0f, wgw = 0.0f;
+      for (int j = 0; j < k; j++) {
+        w[j] = m[j] ? e[j] : 0.0f;
+        s += w[j];
+        wq += w[j] * y[k + j];
+      }
+      for (int i = 0; i < k; i++) {
+        if (!m[i]) continue;
+        float acc = G[i * k + i] * w[i];
+        for (int j = 0; j < i; j++) acc += (G[i * k + j] + G[j * k + i]) * w[j];
+        wgw += w[i] * acc;
+      }
+      const float local = s > 0.0f ? wq * inv[b] / sqrtf(wgw + 1e-12f * s * s) : 0.0f;
+      out[b * ldo + c] = alpha * y[2 * k] * inv[b] + beta * local;
+    }
+  }
+}
+
+/* Rows × users: candidate c's row r for users b0.. at Y[(c·(2k+1) + r)·ldy + b0], ldy a
+ * multiple of LANES (columns past B zero). For batches: LANES users at once, so every
+ * operation, the k² Gram products included, is a full vector. W: k vectors. */
+CLONES static void tail_lanes(const float *restrict Y, size_t ldy, int B, int nb, int k, const float *restrict gram,
+                              const uint8_t *restrict mask, const float *restrict inv, float alpha, float beta,
+                              float *restrict out, size_t ldo, vf *restrict W) {
+  const int stride = 2 * k + 1;
+  for (int c = 0; c < nb; c++) {
+    const float *G = gram + (size_t)c * k * k;
+    const uint8_t *m = mask + (size_t)c * k;
+    for (int b0 = 0; b0 < B; b0 += LANES) {
+      const float *Z = Y + (size_t)c * stride * ldy + b0;
+      vf s = {0}, wq = {0}, wgw = {0};
+      for (int j = 0; j < k; j++) {
+        W[j] = m[j] ? weight(vload(Z + j * ldy)) : (vf){0};
+        s += W[j];
+        wq += W[j] * vload(Z + (k + j) * ldy);
+      }
+      for (int i = 0; i < k; i++) {
+        if (!m[i]) continue;
+        vf acc = G[i * k + i] * W[i];
+        for (int j = 0; j < i; j++) acc += (G[i * k + j] + G[j * k + i]) * W[j];
+        wgw += W[i] * acc;
+      }
+      const vf g = vload(Z + 2 * k * ldy);
+      const int n = B - b0 < LANES ? B - b0 : LANES;
+      for (int l = 0; l < n; l++) {
+        const float local = s[l] > 0.0f ? wq[l] * inv[b0 + l] / sqrtf(wgw[l] + 1e-12f * s[l] * s[l]) : 0.0f;
+        out[(b0 + l) * ldo + c] = alpha * g[l] * inv[b0 + l] + beta * local;
+      }
+    }
+  }
+}
+
+/* 1 / sqrt(Σe² + 1e-12) per user, accumulated in double as the reference does. */
+static void inverse_norms(const float *eu, int B, int h, float *inv) {
+  for (int b = 0; b < B; b++) {
+    double s = 0;
+    for (int t = 0; t < h; t++) s += (double)eu[b * h + t] * eu[b * h + t];
+    inv[b] = (float)(1.0 / sqrt(s + 1e-12));
+  }
+}
+
+/* Y (B × n) = users · rowsᵀ for n rows of length h spaced lda apart. */
+static void users_by_rows(const float *rows, size_t lda, int n, int h, const float *eu, int B, float *Y) {
+  if (B == 1)
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, h, 1.0f, rows, (int)lda, eu, 1, 0.0f, Y, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, n, h, 1.0f, eu, h, rows, (int)lda, 0.0f, Y, n);
+}
+
+/* At and above this batch the users go along vector lanes (tail_lanes); below it a lane
+ * vector would be mostly padding, and OpenBLAS is also faster with users × rows. */
+#define LANE_BATCH 8
+
+static size_t clamp_block(size_t nb) { return nb < 1 ? 1 : nb > MAX_BLOCK ? MAX_BLOCK : nb; }
+
+/* ---- N-API glue ---- */
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "ralm_kernel: N-API call failed");  \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length, const char *what) {
+  bool is;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "ralm_kernel: %s has the wrong type", what);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
+typedef struct {
+  const float *rows, *gram;
+  const uint8_t *mask;
+  size_t count;
+  int k, h;
+  bool average;
+} Table;
+
+/* args[0..5]: rows, gram, mask, k, h, average. Checks every length against count = mask/k. */
+static int read_table(napi_env env, napi_value *args, Table *t) {
+  size_t nrows, ngram, nmask;
+  int32_t k, h;
+  void *rows, *gram, *mask;
+  if (!typed(env, args[0], napi_float32_array, &rows, &nrows, "rows") ||
+      !typed(env, args[1], napi_float32_array, &gram, &ngram, "gram") ||
+      !typed(env, args[2], napi_uint8_array, &mask, &nmask, "mask"))
+    return 0;
+  if (napi_get_value_int32(env, args[3], &k) != napi_ok || napi_get_value_int32(env, args[4], &h) != napi_ok ||
+      napi_get_value_bool(env, args[5], &t->average) != napi_ok || k < 1 || h < 1 || k > 4096 ||
+      (size_t)(2 * k + 1) * h * MAX_BLOCK > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "ralm_kernel: bad k, h or average");
+    return 0;
+  }
+  t->count = nmask / k;
+  if (nmask % k || nrows != t->count * (2 * k + 1) * h || ngram != t->count * k * k) {
+    napi_throw_range_error(env, NULL, "ralm_kernel: table arrays disagree with k and h");
+    return 0;
+  }
+  t->rows = rows;
+  t->gram = gram;
+  t->mask = mask;
+  t->k = k;
+  t->h = h;
+  return 1;
+}
+
+/* score(rows, gram, mask, k, h, average, eu, batch, alpha, beta, out): out is batch × count. */
+static napi_value score(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value args[11];
+  Scratch *s;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, (void **)&s));
+  Table t;
+  if (argc != 11 || !read_table(env, args, &t)) return NULL;
+  void *eu_, *out_;
+  size_t neu, nout;
+  int32_t B;
+  double alpha, beta;
+  if (!typed(env, args[6], napi_float32_array, &eu_, &neu, "eu") ||
+      !typed(env, args[10], napi_float32_array, &out_, &nout, "out"))
+    return NULL;
+  CHECK(napi_get_value_int32(env, args[7], &B));
+  CHECK(napi_get_value_double(env, args[8], &alpha));
+  CHECK(napi_get_value_double(env, args[9], &beta));
+  if (B < 1 || neu != (size_t)B * t.h || nout != (size_t)B * t.count) {
+    napi_throw_range_error(env, NULL, "ralm_kernel: eu or out has the wrong length");
+    return NULL;
+  }
+  const float *eu = eu_;
+  float *out = out_;
+  const int k = t.k, h = t.h, stride = 2 * k + 1;
+  const size_t invlen = LANES * (((size_t)B + LANES - 1) / LANES);
+  if (t.average) {
+    /* Only the ĝ rows matter: one strided product over all candidates, in blocks. */
+    const size_t nb = SCRATCH_FLOATS / B > 0 ? SCRATCH_FLOATS / B : 1;
+    float *inv = scratch(s, invlen + (size_t)B * nb);
+    if (!inv) goto oom;
+    float *Y = inv + invlen;
+    inverse_norms(eu, B, h, inv);
+    const float ab = (float)(alpha + beta);
+    for (size_t c0 = 0; c0 < t.count; c0 += nb) {
+      const int n = (int)(t.count - c0 < nb ? t.count - c0 : nb);
+      users_by_rows(t.rows + (c0 * stride + 2 * k) * h, (size_t)stride * h, n, h, eu, B, Y);
+      for (int b = 0; b < B; b++)
+        for (int c = 0; c < n; c++) out[b * t.count + c0 + c] = ab * Y[(size_t)b * n + c] * inv[b];
+    }
+    return NULL;
+  }
+  if (B < LANE_BATCH) {
+    const size_t nb = clamp_block(SCRATCH_FLOATS / ((size_t)B * stride));
+    const size_t block = ((size_t)B * nb * stride + LANES - 1) / LANES * LANES;
+    float *inv = scratch(s, invlen + 2 * block);
+    if (!inv) goto oom;
+    float *Y = inv + invlen, *E = Y + block;
+    inverse_norms(eu, B, h, inv);
+    for (size_t c0 = 0; c0 < t.count; c0 += nb) {
+      const int n = (int)(t.count - c0 < nb ? t.count - c0 : nb);
+      users_by_rows(t.rows + c0 * stride * h, h, n * stride, h, eu, B, Y);
+      tail_pairs(Y, (size_t)n * stride, B, n, k, t.gram + c0 * k * k, t.mask + c0 * k, inv, (float)alpha, (float)beta,
+                 out + c0, t.count, E);
+    }
+    return NULL;
+  }
+  const size_t ldy = invlen;
+  const size_t nb = clamp_block(SCRATCH_FLOATS / (ldy * stride));
+  const size_t wlen = (size_t)k * LANES;
+  float *W = scratch(s, wlen + invlen + ldy * nb * stride);
+  if (!W) goto oom;
+  float *inv = W + wlen, *Y = inv + invlen;
+  inverse_norms(eu, B, h, inv);
+  /* Rows × users with ldc = ldy ≥ B: sgemm never writes the padding columns; zero them once
+   * so that earlier calls' values (a denormal would be slow) do not sit in the spare lanes. */
+  if ((size_t)B != ldy) memset(Y, 0, ldy * (t.count < nb ? t.count : nb) * stride * sizeof(float));
+  for (size_t c0 = 0; c0 < t.count; c0 += nb) {
+    const int n = (int)(t.count - c0 < nb ? t.count - c0 : nb);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * stride, B, h, 1.0f, t.rows + c0 * stride * h, h, eu, h, 0.0f,
+                Y, (int)ldy);
+    tail_lanes(Y, ldy, B, n, k, t.gram + c0 * k * k, t.mask + c0 * k, inv, (float)alpha, (float)beta, out + c0, t.count,
+               (vf *)W);
+  }
+  return NULL;
+oom:
+  napi_throw_error(env, NULL, "ralm_kernel: out of memory");
+  return NULL;
+}
+
+/* scoreSubset(rows, gram, mask, k, h, average, eu, candidates, alpha, beta, out): one user. */
+static napi_value score_subset(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value args[11];
+  Scratch *s;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, (void **)&s));
+  Table t;
+  if (argc != 11 || !read_table(env, args, &t)) return NULL;
+  void *eu_, *cand_, *out_;
+  size_t neu, ncand, nout;
+  double alpha, beta;
+  if (!typed(env, args[6], napi_float32_array, &eu_, &neu, "eu") ||
+      !typed(env, args[7], napi_int32_array, &cand_, &ncand, "candidates") ||
+      !typed(env, args[10], napi_float32_array, &out_, &nout, "out"))
+    return NULL;
+  CHECK(napi_get_value_double(env, args[8], &alpha));
+  CHECK(napi_get_value_double(env, args[9], &beta));
+  if (neu != (size_t)t.h || nout != ncand) {
+    napi_throw_range_error(env, NULL, "ralm_kernel: eu or out has the wrong length");
+    return NULL;
+  }
+  const int32_t *cand = cand_;
+  for (size_t i = 0; i < ncand; i++)
+    if (cand[i] < 0 || (size_t)cand[i] >= t.count) {
+      napi_throw_range_error(env, NULL, "ralm_kernel: candidate index out of range");
+      return NULL;
+    }
+  const float *eu = eu_;
+  float *out = out_;
+  const int k = t.k, h = t.h, stride = 2 * k + 1;
+  const size_t block = ((size_t)stride + LANES - 1) / LANES * LANES;
+  float *inv = scratch(s, LANES + 2 * block);
+  if (!inv) {
+    napi_throw_error(env, NULL, "ralm_kernel: out of memory");
+    return NULL;
+  }
+  float *Y = inv + LANES, *E = Y + block;
+  inverse_norms(eu, 1, h, inv);
+  for (size_t i = 0; i < ncand; i++) {
+    const size_t c = (size_t)cand[i];
+    const float *rows = t.rows + c * stride * h;
+    if (t.average) {
+      float g = 0.0f;
+      for (int x = 0; x < h; x++) g += rows[2 * k * h + x] * eu[x];
+      out[i] = (float)(alpha + beta) * g * inv[0];
+    } else {
+      users_by_rows(rows, h, stride, h, eu, 1, Y);
+      tail_pairs(Y, stride, 1, 1, k, t.gram + c * k * k, t.mask + c * k, inv, (float)alpha, (float)beta, out + i, 1, E);
+    }
+  }
+  return NULL;
+}
+
+static napi_value config(napi_env env, napi_callback_info info) {
+  char text[512];
+  snprintf(text, sizeof text, "%s (%s core)", openblas_get_config(), openblas_get_corename());
+  napi_value v;
+  CHECK(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v));
+  return v;
+}
+
+NAPI_MODULE_INIT() {
+  /* One thread: the service scores requests concurrently on its own event loop and cores,
+   * and the hardware reference (bench/score.ts) is single-threaded OpenBLAS. */
+  openblas_set_num_threads(1);
+  Scratch *s = calloc(1, sizeof *s);
+  if (!s || napi_set_instance_data(env, s, free_scratch, NULL) != napi_ok) return NULL;
+  napi_property_descriptor props[] = {
+      {"score", NULL, score, NULL, NULL, NULL, napi_default, s},
+      {"scoreSubset", NULL, score_subset, NULL, NULL, NULL, napi_default, s},
+      {"config", NULL, config, NULL, NULL, NULL, napi_default, s},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof *props, props) != napi_ok) return NULL;
+  return exports;
+}

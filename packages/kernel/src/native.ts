@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { checkSubset, scoreOutput, type ScoringKernel } from './kernel';
+import type { KernelTable } from './table';
+import { typescriptKernel } from './typescript';
+
+/** The addon's exports (native/kernel.c); it checks every length again before touching memory. */
+interface Addon {
+  score(rows: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, batch: number, alpha: number, beta: number, out: Float32Array): void;
+  scoreSubset(rows: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, candidates: Int32Array, alpha: number, beta: number, out: Float32Array): void;
+  config(): string;
+}
+
+/** Where `make native` (native/build.sh, node-gyp) leaves the addon. */
+export const ADDON_PATH = path.join(__dirname, '..', 'build', 'Release', 'ralm_kernel.node');
+
+/** What loading the addon gave, once per process. */
+export type NativeStatus = { loaded: true; kernel: ScoringKernel; blas: string } | { loaded: false; reason: string };
+
+let status: NativeStatus | undefined;
+
+function wrap(addon: Addon): ScoringKernel {
+  const t = (table: KernelTable) => [table.rows, table.gram, table.mask, table.k, table.h, table.average] as const;
+  return {
+    name: 'native-openblas',
+    score(table, eu, batch, alpha, beta, out) {
+      const result = scoreOutput(table, eu, batch, out);
+      if (table.count > 0) addon.score(...t(table), eu, batch, alpha, beta, result);
+      return result;
+    },
+    scoreSubset(table, eu, candidates, alpha, beta) {
+      checkSubset(table, eu, candidates);
+      const out = new Float32Array(candidates.length);
+      addon.scoreSubset(...t(table), eu, candidates, alpha, beta, out);
+      return out;
+    },
+  };
+}
+
+/** Loads the OpenBLAS addon once; the reason it failed otherwise (e.g. not built, libopenblas missing). */
+export function nativeStatus(): NativeStatus {
+  if (!status) {
+    try {
+      const addon = require(ADDON_PATH) as Addon;
+      status = { loaded: true, kernel: wrap(addon), blas: addon.config() };
+    } catch (err) {
+      status = { loaded: false, reason: (err as Error).message.split('\n')[0]! };
+    }
+  }
+  return status;
+}
+
+/** The native kernel; throws with the load failure when the addon is unavailable. */
+export function loadNativeKernel(): ScoringKernel {
+  const s = nativeStatus();
+  if (!s.loaded) throw new Error(`native kernel unavailable: ${s.reason} (build it with \`make native\`)`);
+  return s.kernel;
+}
+
+/** The native kernel when its addon loads, else the TypeScript one (log `kernel.name`, and `nativeStatus()` for why). */
+export function loadKernel(): ScoringKernel {
+  const s = nativeStatus();
+  return s.loaded ? s.kernel : typescriptKernel;
+}
