@@ -7,7 +7,7 @@
  * time over NumPy's; compare ratios within one run (the machine is shared and noisy).
  *
  *   npx tsx bench/score.ts [--counts 1000,10000,50000] [--calls 200] [--batch-calls 20]
- *                          [--budget-s 20] [--tfjs-max 10000]
+ *                          [--budget-s 20] [--tfjs-max 10000] [--only service]
  *
  * k = 20, h = 128; the table holds 1,000 random candidates with ReLU-like (non-negative)
  * clusters, tiled to the size measured (values do not change the work; generating a gigabyte
@@ -246,6 +246,10 @@ const ratio = (ours: number, ref: number | undefined) => (ref ? `×${(ours / ref
 
 (async () => {
   const native = nativeStatus();
+  if (arg('only', '') === 'service') {
+    await serviceSection();
+    return;
+  }
   console.log(`bench/score: npx tsx bench/score.ts ${process.argv.slice(2).join(' ')}`.trim());
   console.log(`${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)}`);
   console.log(`native kernel: ${native.loaded ? native.blas : `not loaded (${native.reason}); run \`make native\``}`);
@@ -306,4 +310,102 @@ const ratio = (ours: number, ref: number | undefined) => (ref ? `×${(ours / ref
       `the kernels (count·(2k+1)) × ${H} (ĝ too) plus the attention tail.`,
   );
   if (reference && native.loaded) console.log(`native within 2× of NumPy/OpenBLAS at every size, one user and batch ${BATCH} (the target): ${met ? 'yes' : 'no'}`);
+  if (native.loaded) await serviceSection();
 })();
+
+// ---------------------------------------------------------------------------------------------
+// The service: LookalikeScorer.Score (top 100) in-process and through gRPC on loopback.
+// ---------------------------------------------------------------------------------------------
+
+/** A scorer whose table holds `count` candidates (random rows, k = 20, h = 128) and 64 stored users. */
+async function hostedScorer(count: number) {
+  const { createLogger, createMemoryBus, createServiceMetrics, hostService } = await import('@ralm/platform');
+  const { loadLookalikeScorerConfig } = await import('@ralm/lookalike-scorer');
+  const { ScoringState } = await import('../services/lookalike-scorer/src/scoring-state');
+  const { CandidateBook } = await import('../services/lookalike-scorer/src/domain/candidate-book');
+  const { createScorerMetrics } = await import('../services/lookalike-scorer/src/metrics');
+  const { lookalikeScorerBinding, LOOKALIKE_SCORER_PROTO } = await import('../services/lookalike-scorer/src/server');
+  const rng = new Rng(5);
+  const users = 64;
+  const lookalike = Float32Array.from({ length: users * H }, () => Math.max(0, rng.normal()));
+  // The handlers read the embedding store, dimensions and α, β; the towers are not on this path.
+  const serving = {
+    version: 'bench',
+    userDim: H,
+    lookalikeDim: H,
+    alpha: 0.3,
+    beta: 0.7,
+    average: false,
+    rows: new Map(Array.from({ length: users }, (_, i) => [`u${i}`, i])),
+    universal: new Float32Array(0),
+    lookalike,
+    fields: new Set<string>(),
+    model: undefined as never,
+  };
+  const config = loadLookalikeScorerConfig({});
+  const state = new ScoringState(serving, loadNativeKernel(), K, { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS });
+  const template = benchTable(Math.min(count, 1000), rng);
+  const n = rowsPerCandidate(K) * H;
+  for (let c = 0; c < count; c++) {
+    const t = c % template.count;
+    const rows = template.rows.subarray(t * n, (t + 1) * n);
+    state.table.put(`candidate-${c}`, {
+      projected: rows.subarray(0, K * H),
+      es: rows.subarray(K * H, 2 * K * H),
+      globalUnit: rows.subarray(2 * K * H),
+      gram: template.gram.subarray(t * K * K, (t + 1) * K * K),
+      mask: template.mask.subarray(t * K, (t + 1) * K),
+      clusterVersion: 1,
+      seedCount: 100,
+    });
+  }
+  const metrics = createServiceMetrics('lookalike-scorer');
+  const deps = { config, book: new CandidateBook(100), state: () => state, metrics: createScorerMetrics(metrics, () => state.table.count) };
+  const bus = createMemoryBus();
+  const host = await hostService({
+    name: 'lookalike-scorer',
+    config: { GRPC_HOST: '127.0.0.1', GRPC_PORT: 0, METRICS_PORT: 0, SHUTDOWN_GRACE_SECONDS: 1 },
+    logger: createLogger('bench', 'silent'),
+    metrics,
+    bus,
+    module: { bindings: [lookalikeScorerBinding(deps)], protoFiles: [LOOKALIKE_SCORER_PROTO] },
+  });
+  return { deps, address: host.address, stop: async () => (await host.stop(), await bus.close()) };
+}
+
+async function serviceSection(): Promise<void> {
+  const { credentials } = await import('@grpc/grpc-js');
+  const { callUnary } = await import('@ralm/platform');
+  const { LookalikeScorerServiceClient, ScoreRequest } = await import('@ralm/proto/lookalike_scorer');
+  const { score } = await import('../services/lookalike-scorer/src/handlers/score');
+  const rows: string[][] = [];
+  let met = true;
+  for (const count of counts) {
+    const scorer = await hostedScorer(count);
+    const client = new LookalikeScorerServiceClient(scorer.address, credentials.createInsecure());
+    const request = (i: number) => ScoreRequest.fromPartial({ userId: `u${i % 64}`, topK: 100 });
+    const inProcess = samples();
+    const overGrpc = samples();
+    for (let round = 0; round < ROUNDS; round++) {
+      const n = Math.ceil(calls / ROUNDS);
+      await time(n, (i) => score(request(i), scorer.deps), inProcess, round === 0, false);
+      await time(n, (i) => callUnary(client.score.bind(client), request(i)), overGrpc, round === 0, false);
+    }
+    // 32 concurrent calls: the service's batcher turns them into one matrix–matrix product.
+    const batched = samples();
+    await time(batchCalls, () => Promise.all(Array.from({ length: BATCH }, (_, i) => callUnary(client.score.bind(client), request(i)))), batched, true, false);
+    const s = summary(inProcess.ms);
+    const g = summary(overGrpc.ms);
+    const b = summary(batched.ms);
+    if (g.p99 - s.p99 > 2) met = false;
+    rows.push([thousands(count), ms(s.p50), ms(s.p99), ms(g.p50), ms(g.p99), ms(g.p50 - s.p50), ms(g.p99 - s.p99), thousands((BATCH * 1000) / b.mean)]);
+    client.close();
+    await scorer.stop();
+    console.error(`  service at ${thousands(count)} candidates measured`);
+  }
+  console.log('\nLookalikeScorer.Score, top 100 of all candidates, native kernel (in-process handler vs gRPC on loopback):\n');
+  console.log(
+    markdownTable(['candidates', 'in-process p50 ms', 'in-process p99 ms', 'gRPC p50 ms', 'gRPC p99 ms', 'gRPC adds p50 ms', 'gRPC adds p99 ms', `gRPC users/s (${BATCH} concurrent)`], rows),
+  );
+  console.log(`gRPC adds at most 2 ms at p99 for a top-100 reply (the target): ${met ? 'yes' : 'no'}`);
+}

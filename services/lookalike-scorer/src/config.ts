@@ -16,7 +16,7 @@ const schema = z.object({
   /** Clusters per candidate in the scoring table (the clusterer's CLUSTER_K). */
   SCORER_K: env.positiveInt(20),
   /** How long a Score call waits for others to share one matrix–matrix product; 0 = only calls of the same event-loop turn. */
-  BATCH_WINDOW_MS: env.nonNegativeInt(1),
+  BATCH_WINDOW_MS: env.nonNegativeInt(0),
   /** Most users scored in one product. */
   MAX_BATCH_USERS: env.positiveInt(32),
   /** Scoring kernel: `auto` (the native OpenBLAS addon when built, else TypeScript) or one of them explicitly. */
