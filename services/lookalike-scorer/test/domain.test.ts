@@ -27,8 +27,9 @@ describe('ScoringTable', () => {
   const h = 4;
   const rows = (v: number, clusters = k): CandidateRows => ({
     es: Float32Array.from({ length: k * h }, (_, i) => (i < clusters * h ? v + i : 0)),
-    projected: Float32Array.from({ length: k * h }, (_, i) => -v - i),
-    gram: Float32Array.from({ length: k * k }, (_, i) => v * 100 + i),
+    // As precomputation gives them: absent clusters have zero rows (P = E_s W_l) and no Gram entries.
+    projected: Float32Array.from({ length: k * h }, (_, i) => (i < clusters * h ? -v - i : 0)),
+    gram: Float32Array.from({ length: k * k }, (_, i) => (Math.floor(i / k) < clusters && i % k < clusters ? v * 100 + i : 0)),
     globalUnit: Float32Array.from({ length: h }, (_, i) => v / 10 + i),
     mask: Array.from({ length: k }, (_, j) => (j < clusters ? 1 : 0)),
     clusterVersion: v,

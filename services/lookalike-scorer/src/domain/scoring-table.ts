@@ -1,4 +1,4 @@
-import type { KernelTable } from '@ralm/kernel';
+import { writeSlot, type KernelTable } from '@ralm/kernel';
 
 /** One candidate's precomputed rows (spec §5), as `precomputeCandidates` returns them for a single candidate. */
 export interface CandidateRows {
@@ -89,13 +89,9 @@ export class ScoringTable {
       this.seedCounts.push(0);
       this.slotOf.set(candidateId, slot);
     }
-    const stride = (2 * k + 1) * h;
-    const base = slot * stride;
-    this.rows.set(c.projected, base);
-    this.rows.set(c.es, base + k * h);
-    this.rows.set(c.globalUnit, base + 2 * k * h);
-    this.gram.set(c.gram, slot * k * k);
-    for (let j = 0; j < k; j++) this.mask[slot * k + j] = c.mask[j] ? 1 : 0;
+    // The kernel package owns the layout; write through a view of the whole capacity.
+    const all = { count: this.capacity, k, h, rows: this.rows, gram: this.gram, mask: this.mask, average: this.average };
+    writeSlot(all, slot, c.es, c.projected, c.gram, c.globalUnit, c.mask);
     this.clusterVersions[slot] = c.clusterVersion;
     this.seedCounts[slot] = c.seedCount;
     this.view = undefined;

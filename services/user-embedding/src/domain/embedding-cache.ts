@@ -15,18 +15,13 @@ export interface CachedEmbedding {
  */
 export class EmbeddingCache {
   private readonly entries: RecencyMap<string, CachedEmbedding>;
-  hits = 0;
-  misses = 0;
 
   constructor(capacity: number) {
     this.entries = new RecencyMap(capacity);
   }
 
   get(key: string): CachedEmbedding | undefined {
-    const found = this.entries.get(key);
-    if (found) this.hits++;
-    else this.misses++;
-    return found;
+    return this.entries.get(key);
   }
 
   set(key: string, value: CachedEmbedding): void {
