@@ -140,7 +140,9 @@ describe('SeedCollector killed mid-stream on NATS', () => {
     running = await startCollector(env);
     const restored = running.logs.find((l) => l.msg === 'seed book restored from snapshot');
     expect(restored).toBeDefined();
-    expect(restored!.appliedSeq as number).toBeLessThan(appliedAtKill + CANDIDATES.length + 10);
+    // A stream position, so compared with stream positions: never past the registrations plus what was published.
+    expect(restored!.appliedSeq as number).toBeLessThanOrEqual(CANDIDATES.length + published);
+    expect(appliedAtKill).toBeGreaterThan(0);
     await publishing;
     const expectedTotal = CANDIDATES.reduce((s, id) => s + reference.get(id).totalClicks, 0);
     await until('every click applied once', async () => (await totalClicks(running!.client)) === expectedTotal);
