@@ -1,0 +1,5 @@
+export * from './assignment';
+export { hash64, hashFraction } from './hash';
+export { HyperLogLog } from './hll';
+export * from './measures';
+export * from './window';
