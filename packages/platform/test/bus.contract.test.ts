@@ -294,6 +294,31 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>, kin
       await expect(bus.subscribe(subject, replay.handler, { durable: 'snapshotting', startSeq: 0 })).rejects.toThrow(/startSeq/);
     });
 
+    it('replays a durable from startTimeMs: the messages stored at or after that time', async () => {
+      const subject = testSubject();
+      const first = recorder();
+      const sub = await bus.subscribe(subject, first.handler, { durable: 'windowed' });
+      await publishAll(bus, subject, ids(3));
+      await waitFor('three acked', () => first.acked.size === 3);
+      // Store times have millisecond resolution: a gap makes the cut unambiguous.
+      await new Promise((r) => setTimeout(r, 25));
+      await publishAll(bus, subject, ['m3', 'm4']);
+      await waitFor('five acked', () => first.acked.size === 5);
+      await sub.stop();
+      const cut = first.seen.find((s) => s.id === 'm3')!.publishedAtMs;
+      expect(first.seen.find((s) => s.id === 'm2')!.publishedAtMs).toBeLessThan(cut);
+      const replay = recorder();
+      await bus.subscribe(subject, replay.handler, { durable: 'windowed', startTimeMs: cut });
+      await waitFor('replay of m3, m4', () => replay.acked.has('m4'));
+      expect(replay.seen.map((s) => s.id)).toEqual(['m3', 'm4']);
+      const late = recorder();
+      await bus.subscribe(subject, late.handler, { durable: 'windowed', startTimeMs: cut + 60_000 });
+      await publishAll(bus, subject, ['m5']);
+      await waitFor('only the new message', () => late.acked.has('m5'));
+      expect(late.seen.map((s) => s.id)).toEqual(['m5']);
+      await expect(bus.subscribe(subject, late.handler, { durable: 'windowed', startTimeMs: -1 })).rejects.toThrow(/startTimeMs/);
+    });
+
     it("runs the handler in a CONSUMER span under the publisher's trace", async () => {
       const subject = testSubject();
       const got = deferred<{ traceId?: string; headers: Delivery['headers'] }>();

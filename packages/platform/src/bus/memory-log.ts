@@ -66,6 +66,21 @@ export class MessageLog {
     return seq < this.firstSeq ? undefined : this.items[this.head + seq - this.firstSeq];
   }
 
+  /**
+   * Sequence of the first kept message stored at or after `ms` (`lastSeq + 1` when none).
+   * Binary search: messages are appended in the order of their store times.
+   */
+  seqAtOrAfter(ms: number): number {
+    let lo = this.head;
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.items[mid]!.publishedAtMs < ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.firstSeq + (lo - this.head);
+  }
+
   /** First kept message on `subject` with sequence >= `fromSeq`. */
   next(subject: string, fromSeq: number): StoredMessage | undefined {
     for (let seq = Math.max(fromSeq, this.firstSeq); seq <= this.committedSeq; seq++) {

@@ -23,6 +23,7 @@ import {
   reportDropped,
   requireDurable,
   requireStartSeq,
+  requireStartTime,
   silentLogger,
   type BusLogger,
 } from './shared';
@@ -131,13 +132,15 @@ class MemoryBus implements EventBus {
     let bySubject = this.durables.get(subject.name);
     if (!bySubject) this.durables.set(subject.name, (bySubject = new Map()));
     let durable = bySubject.get(options.durable);
-    if (options.startSeq !== undefined) {
-      requireStartSeq(options.startSeq);
+    if (options.startSeq !== undefined) requireStartSeq(options.startSeq);
+    if (options.startTimeMs !== undefined) requireStartTime(options.startTimeMs);
+    const start = options.startSeq ?? (options.startTimeMs !== undefined ? this.log.seqAtOrAfter(options.startTimeMs) : undefined);
+    if (start !== undefined) {
       await durable?.close();
       durable = undefined;
     }
     if (!durable) {
-      const cursor = options.startSeq ?? (options.deliverPolicy === 'new' ? this.log.lastSeq + 1 : 1);
+      const cursor = start ?? (options.deliverPolicy === 'new' ? this.log.lastSeq + 1 : 1);
       durable = new Durable(subject.name, options.durable, cursor, this.log, this.settings);
       bySubject.set(options.durable, durable);
     }

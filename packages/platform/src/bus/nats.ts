@@ -43,6 +43,7 @@ import {
   reportDropped,
   requireDurable,
   requireStartSeq,
+  requireStartTime,
   silentLogger,
   type BusLogger,
 } from './shared';
@@ -174,6 +175,7 @@ class NatsBus implements EventBus {
     if (this.closed) throw new BusClosedError(this.kind);
     requireDurable(options.durable);
     if (options.startSeq !== undefined) requireStartSeq(options.startSeq);
+    if (options.startTimeMs !== undefined) requireStartTime(options.startTimeMs);
     const name = consumerName(options.durable, subject.name);
     const subscription = new NatsSubscription(
       options.durable,
@@ -229,7 +231,7 @@ class NatsBus implements EventBus {
       if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return undefined;
       throw err;
     });
-    if (existing && options.startSeq !== undefined) {
+    if (existing && (options.startSeq !== undefined || options.startTimeMs !== undefined)) {
       // A consumer's start position is fixed at creation: replaying means a new consumer.
       await this.jsm.consumers.delete(this.stream, name);
       existing = undefined;
@@ -245,7 +247,9 @@ class NatsBus implements EventBus {
       ack_policy: AckPolicy.Explicit,
       ...(options.startSeq !== undefined
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.startSeq }
-        : { deliver_policy: options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All }),
+        : options.startTimeMs !== undefined
+          ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(options.startTimeMs).toISOString() }
+          : { deliver_policy: options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All }),
       ...editable,
     };
     await this.jsm.consumers.add(this.stream, config);

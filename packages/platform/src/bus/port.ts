@@ -68,6 +68,12 @@ export interface SubscribeOptions {
    * may own such a durable.
    */
   startSeq?: number;
+  /**
+   * Replay from the first message stored at or after this unix ms, repositioning the
+   * durable like `startSeq` (which wins when both are set). For a consumer whose state is
+   * a function of a recent time window (the A/B sliding day) and is rebuilt at start.
+   */
+  startTimeMs?: number;
   /** Seconds the bus waits for an ack before redelivering. Default 30. */
   ackWaitSeconds?: number;
   /** Most messages delivered and not yet acknowledged at one time. Default 256. */

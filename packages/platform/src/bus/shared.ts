@@ -57,6 +57,10 @@ export function requireStartSeq(seq: number): void {
   if (!Number.isSafeInteger(seq) || seq < 1) throw new TypeError(`subscribe: options.startSeq must be a positive integer, got ${seq}`);
 }
 
+export function requireStartTime(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new TypeError(`subscribe: options.startTimeMs must be a non-negative integer, got ${ms}`);
+}
+
 export function errorFields(err: unknown): { err: { name: string; message: string } } {
   return err instanceof Error
     ? { err: { name: err.name, message: err.message } }
