@@ -18,6 +18,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
+import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { createKernelTable, loadNativeKernel, nativeStatus, rowsPerCandidate, typescriptKernel, writeSlot, type KernelTable } from '@ralm/kernel';
 import { releaseCandidateTable, scoreUsers, type CandidateTable } from '@ralm/model/serving';
 import { selectBackend } from '@ralm/model/backend';
@@ -360,7 +361,8 @@ async function hostedScorer(count: number) {
     });
   }
   const metrics = createServiceMetrics('lookalike-scorer');
-  const deps = { config, book: new CandidateBook(100), state: () => state, metrics: createScorerMetrics(metrics, () => state.table.count) };
+  const assigner = new ArmAssigner(experimentFromConfig(config));
+  const deps = { config, book: new CandidateBook(100), state: () => state, metrics: createScorerMetrics(metrics, () => state.table.count), assigner };
   const bus = createMemoryBus();
   const host = await hostService({
     name: 'lookalike-scorer',

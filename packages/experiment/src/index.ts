@@ -3,3 +3,4 @@ export { hash64, hashFraction } from './hash';
 export { HyperLogLog } from './hll';
 export * from './measures';
 export * from './window';
+export * from './config';

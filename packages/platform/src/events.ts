@@ -3,6 +3,7 @@ import {
   CandidateRetired,
   ClickRecorded,
   ClustersUpdated,
+  FeedbackRecorded,
   ModelPublished,
   SeedsUpdated,
 } from '@ralm/proto/events';
@@ -25,4 +26,5 @@ export const Subjects = {
   modelPublished: subject('ralm.v1.model.published', ModelPublished),
   candidateRegistered: subject('ralm.v1.candidate.registered', CandidateRegistered),
   candidateRetired: subject('ralm.v1.candidate.retired', CandidateRetired),
+  feedbackRecorded: subject('ralm.v1.feedback.recorded', FeedbackRecorded),
 } as const;

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { experimentConfigShape } from '@ralm/experiment';
 import { commonConfigShape, env, loadConfig } from '@ralm/platform';
 
 const schema = z.object({
   ...commonConfigShape,
+  ...experimentConfigShape,
   /** Where the trainer writes model versions (`<MODEL_ROOT>/<version>/`); the newest is loaded at start. */
   MODEL_ROOT: env.path('.ralm/models'),
   /** Durable consumer name on `ralm.v1.model.published`; each replica needs its own, so every replica loads every model. */

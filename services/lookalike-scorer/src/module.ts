@@ -5,6 +5,7 @@ import { grpcClusterSource } from './adapters/grpc-clusters';
 import { ClusterLoader } from './cluster-loader';
 import type { LookalikeScorerConfig } from './config';
 import { CandidateBook } from './domain/candidate-book';
+import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { createScorerMetrics } from './metrics';
 import type { ClusterSource, LookalikeScorerDeps } from './ports';
 import { ScoringState } from './scoring-state';
@@ -30,7 +31,8 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
   let state: ScoringState | undefined;
   const book = new CandidateBook(config.SERVABLE_MIN_SEEDS);
   const metrics = createScorerMetrics(platform.metrics, () => state?.table.count ?? 0);
-  const deps: LookalikeScorerDeps = { config, book, state: () => state, metrics };
+  const assigner = new ArmAssigner(experimentFromConfig(config));
+  const deps: LookalikeScorerDeps = { config, book, state: () => state, metrics, assigner };
   const source = clusters ?? grpcClusterSource(config.CLUSTERER_ADDR);
   const loader = new ClusterLoader(deps, source, logger);
   const slot = createModelSlot({

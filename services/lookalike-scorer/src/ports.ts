@@ -1,4 +1,5 @@
 import type { Counter, Histogram } from 'prom-client';
+import type { ArmAssigner } from '@ralm/experiment';
 import type { GetClustersResponse } from '@ralm/proto/clusterer';
 import type { LookalikeScorerConfig } from './config';
 import type { CandidateBook } from './domain/candidate-book';
@@ -17,6 +18,8 @@ export interface ScorerMetrics {
   batchUsers: Histogram<string>;
   /** Candidate precomputations by outcome (loaded, stale, failed). */
   loads: Counter<'outcome'>;
+  /** Score replies by experiment arm (`ralm_ab_assignments_total`). */
+  assignments: Counter<'arm'>;
 }
 
 export interface LookalikeScorerDeps {
@@ -25,4 +28,6 @@ export interface LookalikeScorerDeps {
   /** The state of the current model; undefined until one is loaded. */
   state(): ScoringState | undefined;
   readonly metrics: ScorerMetrics;
+  /** Puts every scored user in an experiment arm. */
+  readonly assigner: ArmAssigner;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { experimentConfigShape } from '@ralm/experiment';
 import { commonConfigShape, env, loadConfig } from '@ralm/platform';
 
 const schema = z.object({
@@ -23,6 +24,20 @@ const schema = z.object({
   EXPIRY_CHECK_INTERVAL_SECONDS: env.positiveInt(60),
   /** Durable consumer name on `ralm.v1.click.recorded`; replicas of one deployment share it. */
   CLICKS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('seed-collector'),
+  // The A/B measurement (FeedbackService; docs/AB-TESTING.md).
+  ...experimentConfigShape,
+  /** Length of the sliding window the A/B measures cover (a whole number of slots). */
+  AB_WINDOW_SECONDS: env.positiveInt(24 * 3600),
+  /** Step of the window's slide. */
+  AB_SLOT_SECONDS: env.positiveInt(3600),
+  /** Users per arm tracked for diversity (a hash sample past this). */
+  AB_MAX_USERS: env.positiveInt(20_000),
+  /** Items per arm tracked for the Gini (a hash sample past this). */
+  AB_MAX_ITEMS: env.positiveInt(20_000),
+  /** Feedback event ids remembered to drop repeats the bus's own duplicate window no longer catches; ~120 bytes each. */
+  AB_DEDUPE_CAP: env.positiveInt(500_000),
+  /** Durable consumer name on `ralm.v1.feedback.recorded`; repositioned to the window's start at every start. */
+  AB_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('seed-collector-ab'),
 });
 
 export type SeedCollectorConfig = z.output<typeof schema>;

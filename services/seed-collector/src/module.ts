@@ -1,11 +1,15 @@
 import type { BusSubscription, ServiceDeps, ServiceModule } from '@ralm/platform';
+import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { startClickConsumer, startExpirySweeper, startSeedsAnnouncer } from './click-consumer';
 import type { SeedCollectorConfig } from './config';
+import { AbLedger } from './domain/ab-ledger';
 import { SeedBook } from './domain/seed-book';
+import { startFeedbackConsumer } from './feedback/consumer';
+import { registerAbWindowGauges } from './feedback/metrics';
 import { createSeedCollectorMetrics } from './metrics';
 import { loadBook, startSnapshotter, type Snapshotter } from './persistence';
 import type { SeedCollectorDeps } from './ports';
-import { SEED_COLLECTOR_PROTO, seedCollectorBinding } from './server';
+import { FEEDBACK_PROTO, feedbackBinding, SEED_COLLECTOR_PROTO, seedCollectorBinding } from './server';
 
 export interface SeedCollectorModule extends ServiceModule {
   /** The handlers' dependencies, exposed for in-process tests and the launcher. */
@@ -28,25 +32,34 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
     throw err;
   }
   const metrics = createSeedCollectorMetrics(platform.metrics, book);
-  const deps: SeedCollectorDeps = { config, book, bus: platform.bus, store, metrics, now: platform.now };
+  const experiment = experimentFromConfig(config);
+  const ab = new AbLedger(
+    experiment.arms.map((a) => a.name),
+    { windowMs: config.AB_WINDOW_SECONDS * 1000, slotMs: config.AB_SLOT_SECONDS * 1000, maxUsers: config.AB_MAX_USERS, maxItems: config.AB_MAX_ITEMS, dedupeCap: config.AB_DEDUPE_CAP },
+  );
+  registerAbWindowGauges(platform.metrics.registry, experiment.arms, ab, platform.now);
+  const deps: SeedCollectorDeps = { config, book, bus: platform.bus, store, metrics, now: platform.now, ab, assigner: new ArmAssigner(experiment) };
   let consumer: BusSubscription | undefined;
+  let feedbackConsumer: BusSubscription | undefined;
   let announcer: ReturnType<typeof startSeedsAnnouncer> | undefined;
   let snapshotter: Snapshotter | undefined;
   let sweeper: ReturnType<typeof startExpirySweeper> | undefined;
   return {
     deps,
-    bindings: [seedCollectorBinding(deps)],
-    protoFiles: [SEED_COLLECTOR_PROTO],
+    bindings: [seedCollectorBinding(deps), feedbackBinding(deps)],
+    protoFiles: [SEED_COLLECTOR_PROTO, FEEDBACK_PROTO],
     async start() {
       const seedsAnnouncer = startSeedsAnnouncer(deps, platform.logger);
       announcer = seedsAnnouncer;
       consumer = await startClickConsumer(deps, platform.logger, () => seedsAnnouncer.flushSoon());
+      feedbackConsumer = await startFeedbackConsumer(deps, platform.logger);
       snapshotter = startSnapshotter(book, store, platform.bus.streamId, config.SNAPSHOT_INTERVAL_SECONDS * 1000, platform.now, platform.logger);
       sweeper = startExpirySweeper(deps, platform.logger);
     },
     async stop() {
       sweeper?.stop();
       await consumer?.stop();
+      await feedbackConsumer?.stop();
       await announcer?.stop();
       // After the consumer stopped: the final snapshot covers every click it acknowledged.
       await snapshotter?.stop();

@@ -1,5 +1,7 @@
+import { FeedbackServiceService } from '@ralm/proto/feedback';
 import { SeedCollectorServiceService } from '@ralm/proto/seed_collector';
 import { bindService, type ServiceBinding } from '@ralm/platform';
+import { reportFeedback } from './feedback/report-feedback';
 import { getSeedStats } from './handlers/get-seed-stats';
 import { listSeeds } from './handlers/list-seeds';
 import { registerCandidate } from './handlers/register-candidate';
@@ -9,6 +11,7 @@ import { streamClicks } from './handlers/stream-clicks';
 import type { SeedCollectorDeps } from './ports';
 
 export const SEED_COLLECTOR_PROTO = 'ralm/v1/seed_collector.proto';
+export const FEEDBACK_PROTO = 'ralm/v1/feedback.proto';
 
 /** Maps the generated service onto the handlers; nothing else lives here. */
 export function seedCollectorBinding(deps: SeedCollectorDeps): ServiceBinding {
@@ -19,5 +22,12 @@ export function seedCollectorBinding(deps: SeedCollectorDeps): ServiceBinding {
     registerCandidate: (req) => registerCandidate(req, deps),
     retireCandidate: (req) => retireCandidate(req, deps),
     listSeeds: (req, ctx, send) => listSeeds(req, deps, ctx, send),
+  }) as ServiceBinding;
+}
+
+/** The A/B feedback intake, served by the same process as the clicks it may also carry. */
+export function feedbackBinding(deps: SeedCollectorDeps): ServiceBinding {
+  return bindService('ralm.v1.FeedbackService', FeedbackServiceService, {
+    reportFeedback: (req, ctx) => reportFeedback(req, deps, ctx),
   }) as ServiceBinding;
 }

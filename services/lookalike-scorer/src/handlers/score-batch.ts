@@ -1,7 +1,7 @@
 import { EmbeddingSource, type ScoreBatchRequest, type ScoreBatchResponse } from '@ralm/proto/lookalike_scorer';
 import { requireCount, type CallContext } from '@ralm/platform';
 import type { LookalikeScorerDeps } from '../ports';
-import { requireState, resolveUser, scoreResolved } from './score';
+import { assignment, requireState, resolveUser, scoreResolved } from './score';
 import { validateScoreRequest } from './validate';
 
 export const MAX_BATCH = 256;
@@ -19,7 +19,7 @@ export async function scoreBatch(request: ScoreBatchRequest, deps: LookalikeScor
   const results = await Promise.all(
     request.requests.map((r, i) => {
       const user = users[i];
-      if (!user) return { userId: r.userId, modelVersion: state.version, scores: [], embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_MISSING };
+      if (!user) return { userId: r.userId, modelVersion: state.version, scores: [], embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_MISSING, ...assignment(deps, r.userId) };
       return scoreResolved(state, deps, r, user.eu, user.source);
     }),
   );

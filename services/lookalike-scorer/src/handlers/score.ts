@@ -27,6 +27,13 @@ export function resolveUser(state: ScoringState, request: ScoreRequest, prefix: 
   return { eu: embedRawFeatures(s, [raw]).lookalike, source: EmbeddingSource.EMBEDDING_SOURCE_FEATURES };
 }
 
+/** The user's experiment arm, counted once per reply. */
+export function assignment(deps: LookalikeScorerDeps, userId: string): { arm: string; experimentId: string } {
+  const arm = deps.assigner.assign(userId);
+  deps.metrics.assignments.inc({ arm });
+  return { arm, experimentId: deps.assigner.config.id };
+}
+
 /** Below this share of the table a named subset is scored candidate by candidate rather than against the whole table. */
 const SUBSET_SHARE = 0.25;
 
@@ -53,7 +60,7 @@ export async function scoreResolved(
     const row = table.count === 0 ? new Float32Array(0) : await state.batcher.score(eu);
     for (const i of topK(row, undefined, idOf, request.topK)) scores.push(scored(i, row[i]!));
     deps.metrics.candidates.inc({ servable: 'true' }, row.length);
-    return { userId: request.userId, modelVersion: state.version, scores, embeddingSource: source };
+    return { userId: request.userId, modelVersion: state.version, scores, embeddingSource: source, ...assignment(deps, request.userId) };
   }
   const servable: number[] = [];
   const notServable: CandidateScore[] = [];
@@ -86,7 +93,7 @@ export async function scoreResolved(
   for (const i of topK(values, servable, idOf, request.topK)) scores.push(scored(servable[i]!, values[i]!));
   deps.metrics.candidates.inc({ servable: 'true' }, servable.length);
   deps.metrics.candidates.inc({ servable: 'false' }, notServable.length);
-  return { userId: request.userId, modelVersion: state.version, scores: [...scores, ...notServable], embeddingSource: source };
+  return { userId: request.userId, modelVersion: state.version, scores: [...scores, ...notServable], embeddingSource: source, ...assignment(deps, request.userId) };
 }
 
 export async function score(request: ScoreRequest, deps: LookalikeScorerDeps, ctx?: CallContext): Promise<ScoreResponse> {

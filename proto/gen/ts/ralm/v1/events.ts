@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Candidate } from "./common";
+import { FeedbackEvent } from "./feedback";
 
 export const protobufPackage = "ralm.v1";
 
@@ -112,6 +113,19 @@ export interface CandidateRetired {
    * retired_reason set.
    */
   candidate: Candidate | undefined;
+}
+
+/**
+ * Subject `ralm.v1.feedback.recorded`. Published by the seed collector once per accepted
+ * FeedbackService event, with the arm resolved (never empty).
+ */
+export interface FeedbackRecorded {
+  /** The event as accepted; `arm` is set. */
+  event:
+    | FeedbackEvent
+    | undefined;
+  /** The experiment the arm belongs to (the deployment's EXPERIMENT_ID). */
+  experimentId: string;
 }
 
 function createBaseClickRecorded(): ClickRecorded {
@@ -1005,6 +1019,97 @@ export const CandidateRetired: MessageFns<CandidateRetired> = {
     message.candidate = (object.candidate !== undefined && object.candidate !== null)
       ? Candidate.fromPartial(object.candidate)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseFeedbackRecorded(): FeedbackRecorded {
+  return { event: undefined, experimentId: "" };
+}
+
+export const FeedbackRecorded: MessageFns<FeedbackRecorded> = {
+  encode(message: FeedbackRecorded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.event !== undefined) {
+      FeedbackEvent.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    if (message.experimentId !== "") {
+      writer.uint32(18).string(message.experimentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FeedbackRecorded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFeedbackRecorded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = FeedbackEvent.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.experimentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FeedbackRecorded {
+    return {
+      event: isSet(object.event) ? FeedbackEvent.fromJSON(object.event) : undefined,
+      experimentId: isSet(object.experimentId)
+        ? globalThis.String(object.experimentId)
+        : isSet(object.experiment_id)
+        ? globalThis.String(object.experiment_id)
+        : "",
+    };
+  },
+
+  toJSON(message: FeedbackRecorded): unknown {
+    const obj: any = {};
+    if (message.event !== undefined) {
+      obj.event = FeedbackEvent.toJSON(message.event);
+    }
+    if (message.experimentId !== "") {
+      obj.experimentId = message.experimentId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FeedbackRecorded>, I>>(base?: I): FeedbackRecorded {
+    return FeedbackRecorded.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FeedbackRecorded>, I>>(object: I): FeedbackRecorded {
+    const message = createBaseFeedbackRecorded();
+    message.event = (object.event !== undefined && object.event !== null)
+      ? FeedbackEvent.fromPartial(object.event)
+      : undefined;
+    message.experimentId = object.experimentId ?? "";
     return message;
   },
 };

@@ -186,6 +186,15 @@ export interface ScoreResponse {
   scores: CandidateScore[];
   /** Where the user's embedding came from. */
   embeddingSource: EmbeddingSource;
+  /**
+   * The experiment arm of `user_id`: a pure function of the user id and the experiment's
+   * salt and shares (docs/AB-TESTING.md), the same in every replica and in
+   * FeedbackService. The upstream recommender applies look-alike extension only in arms
+   * that call for it, and reports feedback with this arm. Never empty.
+   */
+  arm: string;
+  /** The experiment `arm` belongs to (the deployment's EXPERIMENT_ID). */
+  experimentId: string;
 }
 
 /** The look-alike score of one candidate for the target user. */
@@ -359,7 +368,7 @@ export const ScoreRequest: MessageFns<ScoreRequest> = {
 };
 
 function createBaseScoreResponse(): ScoreResponse {
-  return { userId: "", modelVersion: "", scores: [], embeddingSource: 0 };
+  return { userId: "", modelVersion: "", scores: [], embeddingSource: 0, arm: "", experimentId: "" };
 }
 
 export const ScoreResponse: MessageFns<ScoreResponse> = {
@@ -375,6 +384,12 @@ export const ScoreResponse: MessageFns<ScoreResponse> = {
     }
     if (message.embeddingSource !== 0) {
       writer.uint32(32).int32(message.embeddingSource);
+    }
+    if (message.arm !== "") {
+      writer.uint32(42).string(message.arm);
+    }
+    if (message.experimentId !== "") {
+      writer.uint32(50).string(message.experimentId);
     }
     return writer;
   },
@@ -424,6 +439,22 @@ export const ScoreResponse: MessageFns<ScoreResponse> = {
             message.embeddingSource = reader.int32() as any;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.arm = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.experimentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -454,6 +485,12 @@ export const ScoreResponse: MessageFns<ScoreResponse> = {
         : isSet(object.embedding_source)
         ? embeddingSourceFromJSON(object.embedding_source)
         : 0,
+      arm: isSet(object.arm) ? globalThis.String(object.arm) : "",
+      experimentId: isSet(object.experimentId)
+        ? globalThis.String(object.experimentId)
+        : isSet(object.experiment_id)
+        ? globalThis.String(object.experiment_id)
+        : "",
     };
   },
 
@@ -471,6 +508,12 @@ export const ScoreResponse: MessageFns<ScoreResponse> = {
     if (message.embeddingSource !== 0) {
       obj.embeddingSource = embeddingSourceToJSON(message.embeddingSource);
     }
+    if (message.arm !== "") {
+      obj.arm = message.arm;
+    }
+    if (message.experimentId !== "") {
+      obj.experimentId = message.experimentId;
+    }
     return obj;
   },
 
@@ -483,6 +526,8 @@ export const ScoreResponse: MessageFns<ScoreResponse> = {
     message.modelVersion = object.modelVersion ?? "";
     message.scores = object.scores?.map((e) => CandidateScore.fromPartial(e)) || [];
     message.embeddingSource = object.embeddingSource ?? 0;
+    message.arm = object.arm ?? "";
+    message.experimentId = object.experimentId ?? "";
     return message;
   },
 };

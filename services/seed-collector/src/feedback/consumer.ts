@@ -1,0 +1,36 @@
+import { FeedbackKind } from '@ralm/proto/feedback';
+import { Subjects, type BusSubscription, type Logger } from '@ralm/platform';
+import type { SeedCollectorDeps } from '../ports';
+import { toDomainEvent } from './mapping';
+
+/**
+ * Counts `ralm.v1.feedback.recorded` in the A/B window. The window is a function of the
+ * last day of the stream, so at every start the durable is repositioned to the window's
+ * start and the day is replayed: a restart loses no accepted feedback from the measures,
+ * and nothing needs snapshotting.
+ */
+export function startFeedbackConsumer(deps: SeedCollectorDeps, logger: Logger): Promise<BusSubscription> {
+  const startedAtMs = deps.now();
+  return deps.bus.subscribe(
+    Subjects.feedbackRecorded,
+    async (message, delivery) => {
+      const event = message.event;
+      if (!event) {
+        deps.metrics.feedback.inc({ source: 'bus', outcome: 'malformed' });
+        return;
+      }
+      const outcome = deps.ab.apply(event.eventId, toDomainEvent(event), deps.now());
+      if (outcome === 'unknown_arm') logger.warn({ eventId: event.eventId, arm: event.arm }, 'feedback for an arm this deployment does not have; not counted');
+      // The replayed day rebuilds the window but must not reach the counters: a restarted
+      // process's counters start at 0, and a day of events at once would be a false spike in rate().
+      if (delivery.publishedAtMs < startedAtMs) return;
+      deps.metrics.feedback.inc({ source: 'bus', outcome });
+      if (outcome === 'applied') (event.kind === FeedbackKind.FEEDBACK_KIND_CLICK ? deps.metrics.abClicks : deps.metrics.abExposures).inc({ arm: event.arm });
+    },
+    {
+      durable: deps.config.AB_DURABLE,
+      startTimeMs: Math.max(0, startedAtMs - deps.config.AB_WINDOW_SECONDS * 1000),
+      onDropped: () => deps.metrics.feedback.inc({ source: 'bus', outcome: 'dropped' }),
+    },
+  );
+}
