@@ -12,6 +12,8 @@ import { callUnary } from '@ralm/platform';
 import { kmeans, Rng } from '@ralm/model';
 import type { Dataset } from '@ralm/data';
 import { EmbeddingSource, NotServableReason, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
+import { loadLookalikeScorerConfig } from '@ralm/lookalike-scorer';
 import { expectStatus } from './support/grpc';
 import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
 import { featuresOf, LOOKALIKE_MODEL, trainTinyModel } from './support/tiny-model';
@@ -100,9 +102,11 @@ describe('look-alike scoring end to end (embedded bus)', () => {
     // look-alike embedding is all zeros (a dead ReLU; the proto scores it 0 everywhere) says nothing either way.
     const held = 30;
     const outcome = { right: 0, wrong: 0, zero: 0 };
+    const heldArms = new Set<string>();
     for (const [group, own] of [[groupA, 'planted-a'], [groupB, 'planted-b']] as const) {
       for (let i = 0; i < held; i++) {
         const r = await ask({ userId: userId(group[SEEDS + 1 + i]!) });
+        heldArms.add(r.arm);
         expect(r.scores.map((s) => s.candidateId).sort()).toEqual(['planted-a', 'planted-b']); // every servable candidate, nothing else
         if (r.scores.every((s) => s.score === 0)) outcome.zero++;
         else if (r.scores[0]!.candidateId === own) outcome.right++;
@@ -129,6 +133,11 @@ describe('look-alike scoring end to end (embedded bus)', () => {
     });
     expect(batch.results[0]).toEqual(single);
     expect(batch.results[1]).toMatchObject({ modelVersion: version, embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_MISSING, scores: [] });
+
+    // Every reply names the user's experiment arm, as the documented hash assigns it.
+    const arms = new ArmAssigner(experimentFromConfig(loadLookalikeScorerConfig({})));
+    for (const r of [reply!, newcomer, ...batch.results]) expect(r).toMatchObject({ arm: arms.assign(r.userId), experimentId: 'ralm-lookalike' });
+    expect(heldArms).toEqual(new Set(['control', 'treatment']));
   });
 
   it('embeds a never-seen user from features exactly as the stored embedding of a user with those features', async () => {

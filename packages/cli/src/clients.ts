@@ -1,5 +1,6 @@
 import { credentials } from '@grpc/grpc-js';
 import { ClustererServiceClient } from '@ralm/proto/clusterer';
+import { FeedbackServiceClient } from '@ralm/proto/feedback';
 import { LookalikeScorerServiceClient } from '@ralm/proto/lookalike_scorer';
 import { SeedCollectorServiceClient } from '@ralm/proto/seed_collector';
 import { TrainerServiceClient } from '@ralm/proto/trainer';
@@ -10,6 +11,8 @@ import type { Mesh } from './mesh';
 export interface MeshClients {
   userEmbedding: UserEmbeddingServiceClient;
   seedCollector: SeedCollectorServiceClient;
+  /** The A/B feedback intake (served by the seed collector). */
+  feedback: FeedbackServiceClient;
   clusterer: ClustererServiceClient;
   lookalikeScorer: LookalikeScorerServiceClient;
   trainer: TrainerServiceClient;
@@ -22,6 +25,7 @@ export function connectClients(mesh: Mesh): MeshClients {
   const clients = {
     userEmbedding: new UserEmbeddingServiceClient(address('user-embedding'), insecure),
     seedCollector: new SeedCollectorServiceClient(address('seed-collector'), insecure),
+    feedback: new FeedbackServiceClient(address('seed-collector'), insecure),
     clusterer: new ClustererServiceClient(address('clusterer'), insecure),
     lookalikeScorer: new LookalikeScorerServiceClient(address('lookalike-scorer'), insecure),
     trainer: new TrainerServiceClient(address('trainer'), insecure),

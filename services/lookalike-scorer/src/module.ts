@@ -32,6 +32,8 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
   const book = new CandidateBook(config.SERVABLE_MIN_SEEDS);
   const metrics = createScorerMetrics(platform.metrics, () => state?.table.count ?? 0);
   const assigner = new ArmAssigner(experimentFromConfig(config));
+  // Series that exist from the start at 0: rate() then sees the first replies as an increase.
+  for (const arm of assigner.armNames) metrics.assignments.inc({ arm }, 0);
   const deps: LookalikeScorerDeps = { config, book, state: () => state, metrics, assigner };
   const source = clusters ?? grpcClusterSource(config.CLUSTERER_ADDR);
   const loader = new ClusterLoader(deps, source, logger);

@@ -38,6 +38,8 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
     { windowMs: config.AB_WINDOW_SECONDS * 1000, slotMs: config.AB_SLOT_SECONDS * 1000, maxUsers: config.AB_MAX_USERS, maxItems: config.AB_MAX_ITEMS, dedupeCap: config.AB_DEDUPE_CAP },
   );
   registerAbWindowGauges(platform.metrics.registry, experiment.arms, ab, platform.now);
+  // Series that exist from the start at 0: rate() then sees the first events as an increase.
+  for (const { name: arm } of experiment.arms) for (const counter of [metrics.abExposures, metrics.abClicks]) counter.inc({ arm }, 0);
   const deps: SeedCollectorDeps = { config, book, bus: platform.bus, store, metrics, now: platform.now, ab, assigner: new ArmAssigner(experiment) };
   let consumer: BusSubscription | undefined;
   let feedbackConsumer: BusSubscription | undefined;

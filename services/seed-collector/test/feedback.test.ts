@@ -134,7 +134,8 @@ describe('FeedbackService intake and the A/B window (in-memory bus)', () => {
     await start();
     expect(await counted(30)).toBe(30);
     expect(deps().ab.measures(now)).toEqual(before);
-    expect(await metrics.registry.getSingleMetricAsString('ralm_ab_exposures_total')).not.toMatch(/arm=/);
+    expect(await metrics.registry.getSingleMetricAsString('ralm_ab_exposures_total')).toMatch(/^ralm_ab_exposures_total\{arm="control",service="seed-collector"\} 0$/m);
+    expect(await metrics.registry.getSingleMetricAsString('ralm_ab_exposures_total')).not.toMatch(/\} [1-9]/);
     // A day later the window has slid past all of it.
     now += 25 * HOUR;
     const later = deps().ab.measures(now);

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { CancelledError, DeadlineExceededError } from '../errors';
 import type { RpcMetrics } from '../metrics';
 import type { CallContext, ServiceBinding } from './handlers';
-import { statusName, toGrpcStatus, toServiceError } from './status';
+import { ERROR_CODE_NAMES, statusName, toGrpcStatus, toServiceError } from './status';
 
 /** The part of every server call shape this file uses. */
 type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, 'getDeadline' | 'metadata'> & NodeJS.EventEmitter;
@@ -75,6 +75,16 @@ function openCall(method: string, call: AnyCall, deps: BindDeps) {
   return { ctx, finish };
 }
 
+/**
+ * Creates the method's series at 0 before its first call. Prometheus's rate() sees a
+ * series only from its first scrape on, so a counter born at 1 hides its first event:
+ * without this, the first error of a kind would never show in an error-ratio alert.
+ */
+function zeroSeries(method: string, metrics: RpcMetrics): void {
+  metrics.duration.zero({ method, code: 'OK' });
+  for (const code of ERROR_CODE_NAMES) metrics.errors.inc({ method, code }, 0);
+}
+
 /** Adapts typed handlers to grpc-js' callback-style implementation, one wrapper per call shape. */
 export function toImplementation(binding: ServiceBinding, deps: BindDeps): UntypedServiceImplementation {
   const definition = binding.definition as Record<string, MethodDefinition<unknown, unknown>>;
@@ -85,6 +95,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
     const handler = handlers[key] as (...args: unknown[]) => Promise<unknown>;
     if (typeof handler !== 'function') throw new Error(`${binding.name}: no handler for ${key}`);
     const method = `${shortName}/${def.path.split('/').pop()}`;
+    zeroSeries(method, deps.metrics);
     if (!def.requestStream && !def.responseStream) {
       impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const { ctx, finish } = openCall(method, call, deps);

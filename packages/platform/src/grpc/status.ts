@@ -26,6 +26,9 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Status]> = [
   [UnimplementedError, Status.UNIMPLEMENTED],
 ];
 
+/** Every code a handler can end with besides OK: the table's, and INTERNAL for the rest. */
+export const ERROR_CODE_NAMES: readonly string[] = [...TABLE.map(([, code]) => Status[code]!), 'INTERNAL'];
+
 export interface MappedStatus {
   code: Status;
   details: string;
