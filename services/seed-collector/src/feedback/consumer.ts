@@ -11,6 +11,8 @@ import { toDomainEvent } from './mapping';
  */
 export function startFeedbackConsumer(deps: SeedCollectorDeps, logger: Logger): Promise<BusSubscription> {
   const startedAtMs = deps.now();
+  // Arms dropped from the configuration still appear in the replayed day: say so once per arm, not per event.
+  const warned = new Set<string>();
   return deps.bus.subscribe(
     Subjects.feedbackRecorded,
     async (message, delivery) => {
@@ -20,7 +22,10 @@ export function startFeedbackConsumer(deps: SeedCollectorDeps, logger: Logger): 
         return;
       }
       const outcome = deps.ab.apply(event.eventId, toDomainEvent(event), deps.now());
-      if (outcome === 'unknown_arm') logger.warn({ eventId: event.eventId, arm: event.arm }, 'feedback for an arm this deployment does not have; not counted');
+      if (outcome === 'unknown_arm' && !warned.has(event.arm)) {
+        warned.add(event.arm);
+        logger.warn({ eventId: event.eventId, arm: event.arm }, 'feedback for an arm this deployment does not have (arms changed?); such events are not counted');
+      }
       // The replayed day rebuilds the window but must not reach the counters: a restarted
       // process's counters start at 0, and a day of events at once would be a false spike in rate().
       if (delivery.publishedAtMs < startedAtMs) return;
