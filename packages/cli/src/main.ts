@@ -1,6 +1,8 @@
 import { tracing } from './tracing';
 import path from 'node:path';
 import { Argument, Command, Option } from 'commander';
+import { DEFAULT_AB_OPTIONS as AB } from '@ralm/eval';
+import { abSimCommand } from './commands/ab-sim';
 import { importCommand, synthCommand } from './commands/data';
 import { demoCommand } from './commands/demo';
 import { evalCommand } from './commands/eval';
@@ -133,6 +135,27 @@ program
   .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'cpu']).default('auto'))
   .action(async (o) => {
     await run(() => evalCommand({ data: o.data, out: o.out, only: o.only, quick: o.quick, budgetMinutes: o.budgetMinutes, seed: o.seed, backend: o.backend, write: print }));
+  });
+
+program
+  .command('ab-sim')
+  .description("estimate the paper's Table 2 (online A/B) by replaying held-out days against control and look-alike treatment: a SIMULATION with a learned response model")
+  .option('--data <dir>', 'dataset directory (required)')
+  .option('--model <dir>', 'model directory, or a model root whose newest model is used (required)')
+  .option('--out <dir>', 'report directory to write: ab.json, ab.md (required)')
+  .option('--days <n>', "held-out days to replay, the last n UTC days (default: from the `ralm eval` split's cutoff, about the last 20% of events)", num)
+  .option('--extension-share <f>', 'share of treatment slots given to look-alike long-tail items', num, AB.extensionShare)
+  .option('--min-seeds <n>', 'seeds (distinct clickers so far) a long-tail item needs to be extended', num, AB.minSeeds)
+  .option('--head-share <f>', 'share of items, most clicked first, that are the popularity head (the rest is the long tail)', num, AB.headShare)
+  .option('--threshold <score>', 'lowest look-alike score an extension needs', num, AB.threshold)
+  .option('--engagement <p>', 'probability that a click grants one more impression that day', num, AB.engagement)
+  .option('--bootstrap <B>', 'user-level bootstrap replicates for the 95% intervals', num, AB.bootstrap)
+  .option('--seed <n>', 'random seed', num, AB.seed)
+  .option('--salt <salt>', 'arm assignment salt', AB.salt)
+  .option('--arms <spec>', 'arms and weights: control and treatment', AB.arms)
+  .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'cpu']).default('auto'))
+  .action(async (o) => {
+    await run(() => abSimCommand({ ...o, write: print, error: (line) => process.stderr.write(`${line}\n`) }));
   });
 
 const data = program.command('data').description('make datasets: synthetic, or imported from public logs');

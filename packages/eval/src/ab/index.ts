@@ -1,0 +1,11 @@
+export { runAbSimulation, type AbReport, type DayFigures, type Table2Row, type SameUsersRow } from './run';
+export { simulate, Replay, type ArmName, type Simulation, type SimulatedDay, type ExtensionDay, type Impressions, type SimulateInputs } from './simulate';
+export { resolveAbOptions, AbOptionError, DEFAULT_AB_OPTIONS, TREATMENT_ARM, type AbSimOptions } from './options';
+export { replayWindow, type ReplayWindow, type DaySlots } from './replay';
+export { ResponseModel, RESPONSE_FEATURES, type ResponseModelSummary } from './response-model';
+export { ControlRecommender, treatmentSession, CONTROL_PARAMETERS, type Pick, type Session } from './recommenders';
+export { catalogOf, History, type Catalog } from './history';
+export { userEmbeddings, type UserEmbeddings } from './lookalike';
+export { armStats, armMeasures, dayMeasures, MEASURES, type ArmStats, type MeasureName, type MeasureValues } from './arm-measures';
+export { bootstrapRelativeChanges, resampleCounts, quantile, type ChangeEstimate } from './bootstrap';
+export { table2Markdown, sameUsersMarkdown, abMarkdown, writeAbReport, PAPER_TABLE2, SIMULATION_STATEMENT, GINI_DIRECTION, MEASURE_LABELS } from './report';
