@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help deps system-deps native native-deps proto proto-check build typecheck lint test test-unit demo up status clean data-movielens eval-synth eval-movielens bench-train bench-score
+.PHONY: help deps system-deps native native-deps proto proto-check build typecheck lint helm-lint images test test-unit demo up status clean data-movielens eval-synth eval-movielens bench-train bench-score
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,10 +58,16 @@ build: typecheck ## type-check (services run from TypeScript through tsx)
 
 lint: proto-check typecheck ## proto lint + generated-code diff + type-check
 
+helm-lint: deps ## helm lint --strict + render charts/ralm for default, CPU, minimal and all-on values; validate every object offline
+	bash scripts/helm-lint.sh
+
+images: ## build the five service images and the GPU trainer (needs docker or podman; REGISTRY, TAG, PUSH=1)
+	bash scripts/build-images.sh
+
 test-unit: deps ## jest without the proto/type gates
 	npx jest
 
-test: deps system-deps lint ## every test: lint gates, unit, integration (real nats-server and gRPC)
+test: deps system-deps lint helm-lint ## every test: lint gates, chart lint, unit, integration (real nats-server, gRPC, Prometheus)
 	npx jest --ci
 
 demo: deps ## bring the mesh up, show health and a round trip, stop cleanly
