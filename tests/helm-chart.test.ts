@@ -1,0 +1,239 @@
+/**
+ * What matters in the rendered chart, asserted on `helm template` output for each
+ * values set `make helm-lint` renders: GPU only on the Trainer, probes on every
+ * Deployment, limits on every container, NetworkPolicies equal to the call graph, the
+ * singletons never doubled, the one copy of the rules and the dashboard.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+
+jest.setTimeout(60_000);
+
+const ROOT = path.join(__dirname, '..');
+const CHART = path.join(ROOT, 'charts', 'ralm');
+const HELM = execFileSync('node', [path.join(ROOT, 'scripts', 'ensure-helm.mjs')], { cwd: ROOT, encoding: 'utf8' }).trim();
+const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-helm-test-'));
+afterAll(() => fs.rmSync(HOME, { recursive: true, force: true }));
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec: any; data?: Record<string, string> };
+
+function helm(args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(HELM, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HOME, HELM_CACHE_HOME: path.join(HOME, 'c'), HELM_CONFIG_HOME: path.join(HOME, 'g'), HELM_DATA_HOME: path.join(HOME, 'd') } });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function render(...args: string[]): K8sObject[] {
+  const r = helm(['template', 'ralm', CHART, '--namespace', 'ralm', '--kube-version', '1.29.0', ...args]);
+  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+const VALUE_SETS: Record<string, string[]> = {
+  default: [],
+  cpu: ['-f', path.join(CHART, 'values-cpu.yaml')],
+  minimal: ['-f', path.join(CHART, 'ci', 'minimal-values.yaml')],
+  'gpu-all-on': ['-f', path.join(CHART, 'ci', 'gpu-values.yaml')],
+};
+const rendered = Object.fromEntries(Object.entries(VALUE_SETS).map(([name, args]) => [name, render(...args)]));
+
+const component = (o: K8sObject) => o.metadata.labels?.['app.kubernetes.io/component'];
+/** Pod specs of workloads, by component. */
+function pods(objects: K8sObject[]): Array<{ component: string; kind: string; spec: any }> {
+  return objects.flatMap((o) => {
+    if (o.kind === 'Deployment' || o.kind === 'Job') return [{ component: component(o)!, kind: o.kind, spec: o.spec.template.spec }];
+    if (o.kind === 'CronJob') return [{ component: component(o)!, kind: o.kind, spec: o.spec.jobTemplate.spec.template.spec }];
+    return [];
+  });
+}
+const envOf = (container: any) => Object.fromEntries((container.env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
+
+describe.each(Object.keys(VALUE_SETS))('the chart with %s values', (name) => {
+  const objects = rendered[name]!;
+  const workloads = pods(objects);
+
+  it('runs all five services', () => {
+    expect(workloads.map((w) => w.component).sort()).toEqual(['clusterer', 'lookalike-scorer', 'seed-collector', 'trainer', 'user-embedding']);
+  });
+
+  it('puts GPU limits, the GPU node pool and its toleration on the Trainer only', () => {
+    for (const w of workloads) {
+      const limits = w.spec.containers[0].resources.limits as Record<string, unknown>;
+      const gpu = Object.keys(limits).filter((k) => k.endsWith('/gpu'));
+      const tolerations = (w.spec.tolerations ?? []) as Array<{ key: string }>;
+      if (w.component === 'trainer' && (name === 'default' || name === 'gpu-all-on')) {
+        expect(gpu).toEqual(['nvidia.com/gpu']);
+        expect(limits['nvidia.com/gpu']).toBe(name === 'default' ? 1 : 2);
+        expect(tolerations.map((t) => t.key)).toContain('nvidia.com/gpu');
+        expect(w.spec.nodeSelector).toEqual({ 'ralm.io/pool': 'gpu' });
+        expect(w.spec.containers[0].image).toMatch(/\/ralm-trainer-gpu:/);
+      } else {
+        expect({ component: w.component, gpu }).toEqual({ component: w.component, gpu: [] });
+        expect({ component: w.component, tolerations }).toEqual({ component: w.component, tolerations: [] });
+        expect(w.spec.nodeSelector).toBeUndefined();
+      }
+    }
+  });
+
+  it('gives every Deployment gRPC startup, readiness and liveness probes on its gRPC port', () => {
+    const deployments = workloads.filter((w) => w.kind === 'Deployment');
+    expect(deployments).toHaveLength(4);
+    for (const d of deployments) {
+      const c = d.spec.containers[0];
+      const port = c.ports.find((p: { name: string }) => p.name === 'grpc').containerPort;
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect({ [d.component]: c[probe]?.grpc }).toEqual({ [d.component]: { port } });
+    }
+  });
+
+  it('sets cpu and memory requests and limits on every container, and runs it non-root on a read-only root filesystem', () => {
+    for (const w of workloads) {
+      for (const c of w.spec.containers) {
+        for (const kind of ['requests', 'limits']) expect(Object.keys(c.resources[kind]).filter((k) => k === 'cpu' || k === 'memory').sort()).toEqual(['cpu', 'memory']);
+        expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+        expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+      }
+      expect(w.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+      expect(w.spec.securityContext.runAsUser).toBeGreaterThan(0);
+    }
+  });
+
+  it('never runs two seed collectors or clusterers at once, and gives scaled services their own bus consumers', () => {
+    for (const o of objects.filter((x) => x.kind === 'Deployment')) {
+      const env = envOf(o.spec.template.spec.containers[0]);
+      if (component(o) === 'seed-collector' || component(o) === 'clusterer') {
+        expect(o.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+        expect(env['MODELS_DURABLE']).toBeUndefined();
+      } else {
+        expect(o.spec.strategy.type).toBe('RollingUpdate');
+        expect(env).toMatchObject({ MODELS_DURABLE: '$(POD_NAME)', DURABLE_PREFIX: '$(POD_NAME)', DURABLE_INACTIVE_SECONDS: '3600' });
+      }
+    }
+    const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler');
+    expect(hpas.map((h) => h.spec.scaleTargetRef.name)).toEqual(name === 'minimal' ? [] : ['ralm-lookalike-scorer']);
+    const scorer = objects.find((o) => o.kind === 'Deployment' && component(o) === 'lookalike-scorer')!;
+    // With an HPA the Deployment must not fight it over replicas.
+    expect(scorer.spec.replicas).toBe(name === 'minimal' ? 1 : undefined);
+  });
+
+  it('hands the experiment to the scorer and the seed collector identically', () => {
+    const experimentOf = (svc: string) => {
+      const env = envOf(workloads.find((w) => w.component === svc)!.spec.containers[0]);
+      return [env['EXPERIMENT_ID'], env['EXPERIMENT_SALT'], env['EXPERIMENT_ARMS']];
+    };
+    expect(experimentOf('lookalike-scorer')).toEqual(experimentOf('seed-collector'));
+    expect(experimentOf('seed-collector')[2]).toBe(name === 'gpu-all-on' ? 'control:45,treatment:45,canary:10' : 'control:50,treatment:50');
+  });
+});
+
+describe('NetworkPolicies', () => {
+  /** caller component → callee component, from the ingress rules on the gRPC port; 'upstream' for the upstream selector. */
+  function ingressEdges(objects: K8sObject[]): string[] {
+    const edges: string[] = [];
+    for (const np of objects.filter((o) => o.kind === 'NetworkPolicy')) {
+      const callee = np.spec.podSelector.matchLabels['app.kubernetes.io/component'];
+      for (const rule of np.spec.ingress ?? []) {
+        if (!rule.ports.some((p: { port: string }) => p.port === 'grpc')) continue;
+        for (const peer of rule.from) {
+          const caller = peer.podSelector?.matchLabels?.['app.kubernetes.io/component'];
+          edges.push(`${caller ?? 'upstream'} -> ${callee}`);
+        }
+      }
+    }
+    return edges.sort();
+  }
+  function egressEdges(objects: K8sObject[]): string[] {
+    const edges: string[] = [];
+    for (const np of objects.filter((o) => o.kind === 'NetworkPolicy')) {
+      const caller = np.spec.podSelector.matchLabels['app.kubernetes.io/component'];
+      for (const rule of np.spec.egress) {
+        for (const peer of rule.to) {
+          const callee = peer.podSelector?.matchLabels?.['app.kubernetes.io/component'];
+          if (callee) edges.push(`${caller} -> ${callee}`);
+        }
+      }
+    }
+    return edges.sort();
+  }
+  const CALL_GRAPH = ['clusterer -> seed-collector', 'clusterer -> user-embedding', 'lookalike-scorer -> clusterer'];
+  const UPSTREAM = ['upstream -> lookalike-scorer', 'upstream -> seed-collector', 'upstream -> trainer'];
+
+  it('let exactly the call graph and the upstream callers in, and the same edges out', () => {
+    const objects = rendered['default']!;
+    expect(objects.filter((o) => o.kind === 'NetworkPolicy')).toHaveLength(5);
+    expect(ingressEdges(objects)).toEqual([...CALL_GRAPH, ...UPSTREAM].sort());
+    expect(egressEdges(objects)).toEqual(CALL_GRAPH);
+  });
+
+  it('let only the Prometheus selector reach the metrics ports, and every pod reach NATS and DNS', () => {
+    for (const np of rendered['default']!.filter((o) => o.kind === 'NetworkPolicy')) {
+      const metrics = np.spec.ingress.filter((r: any) => r.ports.some((p: { port: string }) => p.port === 'metrics'));
+      expect(metrics).toEqual([{ ports: [{ port: 'metrics', protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: {} }] }]);
+      const egressPorts = np.spec.egress.flatMap((r: any) => r.ports.map((p: { port: number }) => p.port));
+      expect(egressPorts).toEqual(expect.arrayContaining([53, 4222]));
+    }
+  });
+
+  it('follow the upstream selector and drop a disabled component from the graph', () => {
+    const objects = render('-f', path.join(CHART, 'ci', 'gpu-values.yaml'), '--set', 'components.clusterer.enabled=false');
+    expect(ingressEdges(objects)).toEqual(['clusterer -> seed-collector', 'clusterer -> user-embedding', ...UPSTREAM].filter((e) => !e.startsWith('clusterer')).sort());
+    const scorer = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'ralm-lookalike-scorer')!;
+    expect(scorer.spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'recommender' } }, podSelector: { matchLabels: { app: 'feed-ranker' } } }]);
+    expect(egressEdges(objects)).toEqual([]);
+  });
+});
+
+describe('observability objects', () => {
+  it('ship the one copy of the recording rules and of the dashboard', () => {
+    const objects = rendered['default']!;
+    const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
+    expect(rule.spec).toEqual(parse(fs.readFileSync(path.join(CHART, 'files', 'prometheus', 'ralm.rules.yml'), 'utf8')));
+    const dashboard = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'ralm-dashboard')!;
+    expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    expect(JSON.parse(dashboard.data!['ralm-dashboard.json']!)).toEqual(JSON.parse(fs.readFileSync(path.join(CHART, 'files', 'grafana', 'ralm-dashboard.json'), 'utf8')));
+    const monitor = objects.find((o) => o.kind === 'ServiceMonitor')!;
+    expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', honorLabels: true }]);
+  });
+
+  it('configure tracing only when enabled', () => {
+    const traced = pods(rendered['gpu-all-on']!).map((w) => envOf(w.spec.containers[0]));
+    for (const env of traced) expect(env).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4317', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' });
+    expect(new Set(traced.map((e) => e['OTEL_SERVICE_NAME'])).size).toBe(5);
+    for (const w of pods(rendered['default']!)) expect(envOf(w.spec.containers[0])['OTEL_EXPORTER_OTLP_ENDPOINT']).toBeUndefined();
+  });
+});
+
+describe('rollout values', () => {
+  it('pins the serving model on the services that load one, and rolls their pods when it changes', () => {
+    const objects = rendered['gpu-all-on']!;
+    for (const o of objects.filter((x) => x.kind === 'Deployment')) {
+      const env = envOf(o.spec.template.spec.containers[0]);
+      const loadsModel = ['user-embedding', 'lookalike-scorer'].includes(component(o)!);
+      expect({ [component(o)!]: env['MODEL_VERSION'] }).toEqual({ [component(o)!]: loadsModel ? '20261128-0300' : undefined });
+      expect(o.spec.template.metadata.annotations['ralm.io/model-version']).toBe('20261128-0300');
+    }
+    const job = objects.find((o) => o.kind === 'Job')!;
+    expect(job.metadata.name).toBe('ralm-trainer-r1');
+    expect(envOf(job.spec.template.spec.containers[0])).toMatchObject({ TRAINING_JOB_PUBLISH: 'false', TRAINING_JOB_CONFIG: '{"phase1Epochs":10,"userDim":128}' });
+  });
+
+  it('refuses values the schema rules out, naming them', () => {
+    const bad: Array<[string[], RegExp]> = [
+      [['--set', 'components.trainer.kind=Deployment'], /components\.trainer\.kind/],
+      [['--set', 'components.lookalikeScorer.resources.limits=null'], /limits is required/],
+      [['--set', 'experiment.arms=everyone'], /experiment\.arms/],
+      [['--set', 'nats.url=http://nats:4222'], /nats\.url/],
+      [['--set', 'components.seedCollector.strategy.type=BlueGreen'], /strategy\.type/],
+      [['--set', 'unknownKey=1'], /unknownKey/],
+    ];
+    for (const [args, why] of bad) {
+      const r = helm(['template', 'ralm', CHART, ...args]);
+      expect({ args, status: r.status }).toEqual({ args, status: 1 });
+      expect(r.stderr).toMatch(why);
+    }
+  });
+});
