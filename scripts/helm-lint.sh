@@ -18,8 +18,10 @@ declare -A sets=(
   [cpu]="-f $chart/values-cpu.yaml"
   [minimal]="-f $chart/ci/minimal-values.yaml"
   [gpu-all-on]="-f $chart/ci/gpu-values.yaml"
+  [staging]="-f $chart/values-cpu.yaml -f k8s/values/staging.yaml"
+  [production]="-f k8s/values/production.yaml"
 )
-for name in default cpu minimal gpu-all-on; do
+for name in default cpu minimal gpu-all-on staging production; do
   # shellcheck disable=SC2086 # the values flags are meant to split
   "$helm" lint --strict --quiet "$chart" ${sets[$name]} >"$scratch/lint.txt" 2>&1 || { cat "$scratch/lint.txt"; echo "helm-lint: lint failed for the $name values" >&2; exit 1; }
   # shellcheck disable=SC2086
@@ -27,3 +29,5 @@ for name in default cpu minimal gpu-all-on; do
   printf 'helm-lint: %-11s ' "$name"
   node scripts/validate-k8s.mjs "$scratch/$name.yaml"
 done
+printf 'helm-lint: %-11s ' "k8s/"
+node scripts/validate-k8s.mjs k8s/namespace.yaml
