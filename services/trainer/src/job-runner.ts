@@ -4,8 +4,9 @@ import { pathToFileURL } from 'node:url';
 import type { Dataset } from '@ralm/data';
 import type { Checkpoint, Manifest, ModelConfig, Progress, RalmModel, TrainHooks } from '@ralm/model';
 import { JobState, TrainingPhase, UserTower, type Job, type TrainingConfig as TrainingConfigProto } from '@ralm/proto/trainer';
-import { Subjects, type EventBus, type Logger } from '@ralm/platform';
+import { AlreadyExistsError, Subjects, type EventBus, type Logger } from '@ralm/platform';
 import type { MemoryJobStore } from './adapters/job-store-memory';
+import type { SubmitOptions } from './ports';
 
 /** How a job reads data, trains, checkpoints and stores a model: the model package behind a port, so tests can shrink it. */
 export interface TrainingPort {
@@ -27,7 +28,10 @@ export interface JobRunnerDeps {
   training: TrainingPort;
   /** Finished models go to `<modelRoot>/<version>`. */
   modelRoot: string;
-  /** Checkpoints of running jobs go to `<workRoot>/<runKey>`, so a restarted job resumes. */
+  /**
+   * Checkpoints of running jobs go to `<workRoot>/<runKey>`, or `<workRoot>/job-<jobId>`
+   * for a job submitted with its own id, so a restarted job resumes.
+   */
   workRoot: string;
   /** Least time between two progress updates of a job, ms. */
   progressIntervalMs: number;
@@ -67,15 +71,16 @@ export function toConfigProto(c: ModelConfig & { dataDir: string }): TrainingCon
  * renamed into place only when complete, so the previous model stays current.
  */
 export class JobRunner {
-  private readonly queue: Array<{ job: Job; config: ModelConfig & { dataDir: string } }> = [];
+  private readonly queue: Array<{ job: Job; config: ModelConfig & { dataDir: string }; options: SubmitOptions }> = [];
   private running: { jobId: string; abort: AbortController } | undefined;
   private idle: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: JobRunnerDeps) {}
 
-  submit(config: ModelConfig & { dataDir: string }): Job {
+  submit(config: ModelConfig & { dataDir: string }, options: SubmitOptions = {}): Job {
+    if (options.jobId !== undefined && this.deps.jobs.get(options.jobId)) throw new AlreadyExistsError(`job '${options.jobId}' already exists`);
     const job: Job = {
-      jobId: randomUUID(),
+      jobId: options.jobId ?? randomUUID(),
       state: JobState.JOB_STATE_QUEUED,
       progress: { phase: TrainingPhase.TRAINING_PHASE_UNSPECIFIED, epoch: 0, epochs: 0, batch: 0, batches: 0, loss: 0, validationAuc: 0, samplesPerSecond: 0 },
       error: '',
@@ -86,7 +91,7 @@ export class JobRunner {
       config: toConfigProto(config),
     };
     this.deps.jobs.put(job);
-    this.queue.push({ job, config });
+    this.queue.push({ job, config, options });
     if (!this.running) this.idle = this.drain();
     return job;
   }
@@ -99,7 +104,7 @@ export class JobRunner {
   }
 
   private async drain(): Promise<void> {
-    for (let next = this.queue.shift(); next; next = this.queue.shift()) await this.run(next.job, next.config);
+    for (let next = this.queue.shift(); next; next = this.queue.shift()) await this.run(next.job, next.config, next.options);
   }
 
   private update(job: Job, patch: Partial<Job>): Job {
@@ -112,7 +117,7 @@ export class JobRunner {
     return this.update(this.deps.jobs.get(job.jobId) ?? job, { state, error, modelVersion, finishedAtMs: this.deps.now() });
   }
 
-  private async run(queued: Job, config: ModelConfig & { dataDir: string }): Promise<void> {
+  private async run(queued: Job, config: ModelConfig & { dataDir: string }, options: SubmitOptions): Promise<void> {
     const { training, logger } = this.deps;
     const abort = new AbortController();
     this.running = { jobId: queued.jobId, abort };
@@ -121,9 +126,13 @@ export class JobRunner {
     try {
       const dataset = await training.readDataset(config.dataDir);
       const key = training.runKey(dataset.fingerprint, config);
-      const workDir = path.join(this.deps.workRoot, key);
+      // A caller-chosen id (a Kubernetes Job name) keeps its own folder: its pods' restarts resume
+      // there, and two jobs on the same data and settings never write one checkpoint. The key
+      // inside still has to match, so a rerun on changed data or settings starts over.
+      const workDir = path.join(this.deps.workRoot, options.jobId === undefined ? key : `job-${options.jobId}`);
       const resumeFrom = await training.loadCheckpoint(workDir, key);
-      if (resumeFrom) log.info({ phase: resumeFrom.phase, epochsDone: resumeFrom.epochsDone }, 'resuming from checkpoint');
+      if (resumeFrom) log.info({ workDir, phase: resumeFrom.phase, epochsDone: resumeFrom.epochsDone }, 'resuming from checkpoint');
+      else log.info({ workDir }, 'no checkpoint of this run; training from the first epoch');
       let last = 0;
       const model = await training.train(dataset, config, {
         jobId: job.jobId,
@@ -146,21 +155,24 @@ export class JobRunner {
       try {
         const finalDir = path.join(this.deps.modelRoot, training.assignVersion(model));
         const manifest = await training.saveModel(model, finalDir);
-        await this.deps.bus.publish(
-          Subjects.modelPublished,
-          {
-            modelVersion: manifest.version,
-            artifactUri: pathToFileURL(path.resolve(finalDir)).href,
-            userDim: manifest.userDim,
-            lookalikeDim: manifest.lookalikeDim,
-            publishedAtMs: this.deps.now(),
-            metrics: manifest.metrics,
-          },
-          { msgId: `model:${manifest.version}` },
-        );
+        const publish = options.publish ?? true;
+        if (publish) {
+          await this.deps.bus.publish(
+            Subjects.modelPublished,
+            {
+              modelVersion: manifest.version,
+              artifactUri: pathToFileURL(path.resolve(finalDir)).href,
+              userDim: manifest.userDim,
+              lookalikeDim: manifest.lookalikeDim,
+              publishedAtMs: this.deps.now(),
+              metrics: manifest.metrics,
+            },
+            { msgId: `model:${manifest.version}` },
+          );
+        }
         await training.removeDir(workDir);
         this.finish(job, JobState.JOB_STATE_SUCCEEDED, '', manifest.version);
-        log.info({ version: manifest.version, metrics: manifest.metrics }, 'model published');
+        log.info({ version: manifest.version, dir: finalDir, metrics: manifest.metrics }, publish ? 'model published' : 'model written, not announced');
       } finally {
         model.dispose();
       }

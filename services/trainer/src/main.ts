@@ -1,6 +1,6 @@
 import { tracing } from './tracing';
-import { runMain } from '@ralm/platform';
+import { runTrainerMain } from './batch-main';
 import { loadTrainerConfig } from './config';
 import { createTrainer } from './module';
 
-runMain({ name: 'trainer', tracing, loadConfig: loadTrainerConfig, create: createTrainer });
+runTrainerMain({ name: 'trainer', tracing, loadConfig: loadTrainerConfig, create: createTrainer });

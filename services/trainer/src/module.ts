@@ -30,7 +30,7 @@ export function createTrainer(config: TrainerConfig, platform: ServiceDeps, trai
     models: createFsModelRegistry(config.MODEL_ROOT, platform.logger),
     jobs,
     dataDirExists: (dir) => fs.access(dir, fs.constants.R_OK).then(() => true, () => false),
-    submit: (c) => runner.submit(c),
+    submit: (c, options) => runner.submit(c, options),
   };
   return {
     deps,
@@ -38,7 +38,8 @@ export function createTrainer(config: TrainerConfig, platform: ServiceDeps, trai
     protoFiles: [TRAINER_PROTO],
     async start() {
       const backend = await selectBackend(config.TRAINING_BACKEND === 'auto' ? undefined : config.TRAINING_BACKEND);
-      platform.logger.info(backend, `tfjs backend: ${backend.name}`);
+      // `backend`, not `name`: pino's own `name` field is the service.
+      platform.logger.info({ backend: backend.name, reason: backend.reason }, `tfjs backend: ${backend.name}`);
     },
     stop: () => runner.stop(),
   };

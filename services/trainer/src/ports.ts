@@ -14,12 +14,24 @@ export interface JobStore {
   watch(jobId: string, listener: (job: Job) => void): () => void;
 }
 
+/** How a run is submitted besides its settings. */
+export interface SubmitOptions {
+  /**
+   * The job's id, e.g. the Kubernetes Job name (1..253 characters, safe as a folder name).
+   * Its checkpoints are kept by this id, so a rerun with the same id resumes them.
+   * Default: a random UUID, with checkpoints kept by data fingerprint and settings.
+   */
+  jobId?: string;
+  /** Announce the finished model on `ralm.v1.model.published`; false only writes it. Default true. */
+  publish?: boolean;
+}
+
 export interface TrainerDeps {
   readonly config: TrainerConfig;
   readonly models: ModelRegistry;
   readonly jobs: JobStore;
   /** True when `dir` exists and is readable. */
   dataDirExists(dir: string): Promise<boolean>;
-  /** Queues a validated training run; returns the job as queued. */
-  submit(config: ModelConfig & { dataDir: string }): Job;
+  /** Queues a validated training run; returns the job as queued. Throws AlreadyExistsError for a taken `jobId`. */
+  submit(config: ModelConfig & { dataDir: string }, options?: SubmitOptions): Job;
 }

@@ -1,0 +1,88 @@
+import os from 'node:os';
+import path from 'node:path';
+import {
+  ConfigError,
+  createBusFromUrl,
+  createLogger,
+  createServiceMetrics,
+  hostService,
+  runMain,
+  stateStoreOpener,
+  type Logger,
+  type MainOptions,
+  type ServiceDeps,
+} from '@ralm/platform';
+import { BatchExit, batchJobOf, runBatchJob, type BatchJob } from './batch';
+import type { TrainerConfig } from './config';
+import type { TrainerModule } from './module';
+
+export interface TrainerMainOptions extends Omit<MainOptions<TrainerConfig>, 'create'> {
+  create: (config: TrainerConfig, deps: ServiceDeps) => TrainerModule | Promise<TrainerModule>;
+}
+
+/**
+ * The trainer's process: runMain in service mode. In batch mode (TRAINING_JOB_DATA_DIR
+ * set) the same host (gRPC with health, metrics, the bus) runs around one job, then
+ * stops gracefully and exits with a BatchExit code.
+ */
+export function runTrainerMain(options: TrainerMainOptions): void {
+  let config: TrainerConfig;
+  try {
+    config = options.loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${options.name}: ${err.message}\n`);
+      process.exit(BatchExit.config);
+    }
+    throw err;
+  }
+  const batch = batchJobOf(config);
+  if (batch === undefined) runMain({ ...options, loadConfig: () => config });
+  else runBatchMain(config, batch, options);
+}
+
+/**
+ * runMain's sequence with an end: runMain exits only on a signal, and with 0, which a
+ * Kubernetes Job would count as a completion even when its pod was evicted mid-run.
+ */
+function runBatchMain(config: TrainerConfig, batch: BatchJob, options: TrainerMainOptions): void {
+  const logger = createLogger(options.name, config.LOG_LEVEL);
+  (async () => {
+    const bus = await createBusFromUrl(config.NATS_URL, { name: options.name, logger, memory: { journalDir: path.join(config.STATE_DIR, 'bus') } });
+    const metrics = createServiceMetrics(options.name);
+    const module = await options.create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
+    const host = await hostService({ name: options.name, config, logger, metrics, bus, module });
+    const stopping = new AbortController();
+    const signalled = onSignals(() => {
+      stopping.abort();
+      // Cancels the job now (it keeps its checkpoints); the host stops below, once the job has ended.
+      module.stop?.().catch((err: unknown) => logger.error({ err }, 'stopping the job failed'));
+    }, logger);
+    const outcome = await runBatchJob(batch, { ...module.deps, logger, signal: stopping.signal });
+    await host.stop();
+    await bus.close();
+    await options.tracing.shutdown();
+    const signal = signalled();
+    process.exit(signal === undefined ? outcome.exitCode : 128 + os.constants.signals[signal]);
+  })().catch((err: unknown) => {
+    logger.fatal({ err, exitCode: BatchExit.failed }, 'batch job could not run');
+    process.exit(BatchExit.failed);
+  });
+}
+
+/** Calls `stop` on the first SIGTERM or SIGINT and exits at once on a second; returns the first signal seen. */
+function onSignals(stop: () => void, logger: Logger): () => NodeJS.Signals | undefined {
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal; exiting now');
+      process.exit(130);
+    }
+    signalled = signal;
+    logger.info({ signal }, 'shutting down');
+    stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return () => signalled;
+}
