@@ -219,6 +219,13 @@ describe('rollout values', () => {
     const job = objects.find((o) => o.kind === 'Job')!;
     expect(job.metadata.name).toBe('ralm-trainer-r1');
     expect(envOf(job.spec.template.spec.containers[0])).toMatchObject({ TRAINING_JOB_PUBLISH: 'false', TRAINING_JOB_CONFIG: '{"phase1Epochs":10,"userDim":128}' });
+    // A config or dataset error fails the Job at once; an eviction is not a failure; the pod's job id keys resumption.
+    expect(job.spec.podFailurePolicy.rules).toEqual([
+      { action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [66, 78] } },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+    ]);
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: 'TRAINING_JOB_ID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-name']" } } });
   });
 
   it('refuses values the schema rules out, naming them', () => {

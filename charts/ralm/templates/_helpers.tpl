@@ -227,6 +227,20 @@ volumes:
 {{/* The Job spec of the training run, shared by Job and CronJob. */}}
 {{- define "ralm.jobSpec" -}}
 backoffLimit: {{ .c.backoffLimit }}
+# Exit codes of the Trainer's batch mode (services/trainer/src/batch.ts): a bad config (78) or
+# a missing dataset (66) fails the Job at once, since a retry cannot fix either; an eviction
+# does not count against backoffLimit; a failed run (1) or an interrupted one (143) is retried
+# and resumes from its checkpoints.
+podFailurePolicy:
+  rules:
+    - action: FailJob
+      onExitCodes:
+        containerName: {{ .c.service }}
+        operator: In
+        values: [66, 78]
+    - action: Ignore
+      onPodConditions:
+        - type: DisruptionTarget
 activeDeadlineSeconds: {{ .c.activeDeadlineSeconds }}
 ttlSecondsAfterFinished: {{ .c.ttlSecondsAfterFinished }}
 template:
