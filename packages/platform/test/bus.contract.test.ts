@@ -11,9 +11,10 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { status } from '@grpc/grpc-js';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { connectNatsBus, consumerName, createMemoryBus, openMemoryBus, type Delivery, type DropReason, type EventBus, type Subject } from '@ralm/platform/bus';
+import { connectNatsBus, consumerName, createMemoryBus, openMemoryBus, type Delivery, type DropReason, type EventBus, type Subject, type SubscribeOptions } from '@ralm/platform/bus';
 import { UnavailableError } from '@ralm/platform/errors';
 import { toGrpcStatus } from '@ralm/platform/grpc/status';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
@@ -55,6 +56,52 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 8000)
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** `waitFor` for a condition that needs a round trip (e.g. a JetStream API call). */
+async function waitForAsync(what: string, condition: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A TCP relay to a local port that can cut every connection and refuse new ones
+ * until restored: the client loses the server while the server stays up.
+ */
+async function startCuttableProxy(targetPort: number) {
+  const sockets = new Set<net.Socket>();
+  let cut = false;
+  const relay = net.createServer((client) => {
+    if (cut) return void client.destroy();
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const [socket, other] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(socket);
+      socket.pipe(other);
+      socket.on('error', () => other.destroy());
+      socket.on('close', () => {
+        sockets.delete(socket);
+        other.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `nats://127.0.0.1:${(relay.address() as net.AddressInfo).port}`,
+    cut(): void {
+      cut = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore(): void {
+      cut = false;
+    },
+    close(): Promise<void> {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => relay.close(() => resolve()));
+    },
+  };
 }
 
 const ids = (n: number, prefix = 'm'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
@@ -268,6 +315,43 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>, kin
       expect(b.seen.map((s) => s.id)).toEqual(ids(10));
     });
 
+    it('deletes a durable left without a subscription past inactiveAfterSeconds, and only that one', async () => {
+      const subject = testSubject();
+      const gone = recorder();
+      const owner = recorder();
+      const back = recorder();
+      const live = recorder();
+      const replica = { inactiveAfterSeconds: 1 };
+      const subs = await Promise.all([
+        bus.subscribe(subject, gone.handler, { durable: 'replica-gone', ...replica }),
+        bus.subscribe(subject, owner.handler, { durable: 'owner' }),
+        bus.subscribe(subject, back.handler, { durable: 'replica-back', ...replica }),
+        bus.subscribe(subject, live.handler, { durable: 'replica-live', ...replica }),
+      ]);
+      await publishAll(bus, subject, ['first']);
+      const all = [gone, owner, back, live];
+      await waitFor('first everywhere', () => all.every((r) => r.acked.has('first')));
+      await Promise.all(subs.slice(0, 3).map((sub) => sub.stop()));
+      // Back within the threshold (a quick pod restart): the durable and its position stay.
+      const backAgain = recorder();
+      await bus.subscribe(subject, backAgain.handler, { durable: 'replica-back', ...replica });
+      await publishAll(bus, subject, ['missed']);
+      // The expiry itself is under test and no event announces it: the threshold, plus slack for the server's timer.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const goneAgain = recorder();
+      const ownerAgain = recorder();
+      await bus.subscribe(subject, goneAgain.handler, { durable: 'replica-gone', deliverPolicy: 'new', ...replica });
+      await bus.subscribe(subject, ownerAgain.handler, { durable: 'owner', deliverPolicy: 'new' });
+      await publishAll(bus, subject, ['after']);
+      await waitFor('after everywhere', () => [goneAgain, ownerAgain, backAgain, live].every((r) => r.acked.has('after')));
+      // Fresh, per deliverPolicy 'new': 'missed' went with the deleted durable.
+      expect(goneAgain.seen.map((s) => s.id)).toEqual(['after']);
+      // Kept: resumed where they stopped, whatever deliverPolicy says.
+      expect(ownerAgain.seen.map((s) => s.id)).toEqual(['missed', 'after']);
+      expect(backAgain.seen.map((s) => s.id)).toEqual(['missed', 'after']);
+      expect(live.seen.map((s) => s.id)).toEqual(['first', 'missed', 'after']);
+    });
+
     it("starts a new durable at the next message with deliverPolicy 'new'", async () => {
       const subject = testSubject();
       await bus.publish(subject, { id: 'old' });
@@ -416,18 +500,56 @@ describe('nats', () => {
     await (await first.subscribe(subject, async () => undefined, { durable: 'tuned', ackWaitSeconds: 30 })).stop();
     await first.close();
     const second = await connectNatsBus({ servers: server.url, name: 'bus-test', stream: { duplicateWindowSeconds: 60 } });
-    await (await second.subscribe(subject, async () => undefined, { durable: 'tuned', ackWaitSeconds: 5, maxAckPending: 7 })).stop();
-    await second.close();
+    const tune = async (options: Omit<SubscribeOptions, 'durable'>) => (await second.subscribe(subject, async () => undefined, { durable: 'tuned', ...options })).stop();
 
     const nc = await connect({ servers: server.url });
     try {
       const jsm = await jetstreamManager(nc);
+      const consumer = () => jsm.consumers.info('RALM', consumerName('tuned', subject.name));
+      await tune({ ackWaitSeconds: 5, maxAckPending: 7, inactiveAfterSeconds: 3600 });
       expect((await jsm.streams.info('RALM')).config.duplicate_window).toBe(60e9);
-      const consumer = await jsm.consumers.info('RALM', consumerName('tuned', subject.name));
-      expect(consumer.config).toMatchObject({ ack_wait: 5e9, max_ack_pending: 7, max_deliver: 20, filter_subject: subject.name });
+      expect((await consumer()).config).toMatchObject({ ack_wait: 5e9, max_ack_pending: 7, max_deliver: 20, inactive_threshold: 3600e9, filter_subject: subject.name });
+      // Unset again: kept forever again.
+      await tune({ ackWaitSeconds: 5, maxAckPending: 7 });
+      expect((await consumer()).config.inactive_threshold ?? 0).toBe(0);
       await jsm.streams.update('RALM', { duplicate_window: 120e9 });
     } finally {
+      await second.close();
       await nc.close();
+    }
+  });
+
+  it('re-creates a per-replica durable deleted while its client was cut off, as a fresh one', async () => {
+    const proxy = await startCuttableProxy(server.port);
+    const bus = await connectNatsBus({ servers: proxy.url, name: 'bus-test', redeliveryDelayMs: 20, reconnectTimeWaitMs: 100 });
+    const publisher = await connectBus();
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const subject = testSubject();
+      const name = consumerName('replica', subject.name);
+      const exists = () => jsm.consumers.info('RALM', name).then(() => true, () => false);
+      const r = recorder();
+      await bus.subscribe(subject, r.handler, { durable: 'replica', deliverPolicy: 'new', inactiveAfterSeconds: 1 });
+      await publishAll(publisher, subject, ['before']);
+      await waitFor('before', () => r.acked.has('before'));
+
+      proxy.cut();
+      await waitFor('disconnect noticed', () => !bus.isConnected());
+      await publishAll(publisher, subject, ['while-cut-off']);
+      await waitForAsync('the server to delete the inactive durable', async () => !(await exists()));
+      proxy.restore();
+      await waitFor('reconnected', () => bus.isConnected());
+      await waitForAsync('the durable re-created', exists);
+      await publishAll(publisher, subject, ['after']);
+      await waitFor('after', () => r.acked.has('after'));
+      // Fresh, per deliverPolicy 'new': what was published while it was gone is not delivered.
+      expect(r.seen.map((s) => s.id)).toEqual(['before', 'after']);
+    } finally {
+      await bus.close();
+      await publisher.close();
+      await nc.close();
+      await proxy.close();
     }
   });
 

@@ -23,9 +23,16 @@ const schema = z.object({
   PLANNER_TICK_MS: env.positiveInt(1000),
   /** The seed collector's gRPC address. */
   SEED_COLLECTOR_ADDR: address('seed-collector:50051'),
-  /** The user-embedding service's gRPC address. */
+  /**
+   * The user-embedding service's gRPC address. The clusterer loads no model and has no
+   * MODEL_VERSION: it clusters with the version that service serves, so pinning user-embedding's
+   * MODEL_VERSION pins the clusters too. It learns the served version from GetEmbeddings
+   * replies: a `model.published` for a version that service does not serve costs one extra
+   * clustering, and after a change of its MODEL_VERSION (no event) the clusters follow at the
+   * latest once some candidate is re-clustered for its seeds.
+   */
   USER_EMBEDDING_ADDR: address('user-embedding:50051'),
-  /** Durable consumer name prefix for this deployment's bus subscriptions. */
+  /** Durable consumer name prefix for this deployment's bus subscriptions (one owner: kept forever, never per replica). */
   DURABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('clusterer'),
 });
 

@@ -2,15 +2,37 @@ import { z } from 'zod';
 import { experimentConfigShape } from '@ralm/experiment';
 import { commonConfigShape, env, loadConfig } from '@ralm/platform';
 
+/** A model version directory name (no path separators, no leading dot). */
+const modelVersion = () =>
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a version directory name under MODEL_ROOT, e.g. 20261128T153000-1a2b3c4d').optional();
+
 const schema = z.object({
   ...commonConfigShape,
   ...experimentConfigShape,
-  /** Where the trainer writes model versions (`<MODEL_ROOT>/<version>/`); the newest is loaded at start. */
+  /** Where the trainer writes model versions (`<MODEL_ROOT>/<version>/`); the newest is loaded at start, unless MODEL_VERSION pins one. */
   MODEL_ROOT: env.path('.ralm/models'),
-  /** Durable consumer name on `ralm.v1.model.published`; each replica needs its own, so every replica loads every model. */
+  /**
+   * Pins the model: the version directory under MODEL_ROOT to serve (e.g. `20261128T153000-1a2b3c4d`).
+   * Start fails unless it loads, and `model.published` for other versions is ignored, so a
+   * rollout or rollback is a change of this value. Unset: serve the newest and swap to each
+   * published model. Pin user-embedding to the same version: clusters come from the version it
+   * serves, and this service uses only clusters of its own version.
+   */
+  MODEL_VERSION: modelVersion(),
+  /** Durable consumer name on `ralm.v1.model.published`; each replica needs its own (e.g. the pod name), so every replica loads every model. */
   MODELS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('lookalike-scorer'),
-  /** Durable name prefix of the candidate / seeds / clusters subscriptions (replayed from the stream's start at every start). */
+  /**
+   * Durable name prefix of the candidate / seeds / clusters subscriptions (replayed from the
+   * stream's start at every start); each replica needs its own (e.g. the pod name), so every
+   * replica sees every event.
+   */
   DURABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('lookalike-scorer'),
+  /**
+   * Seconds the MODELS_DURABLE and DURABLE_PREFIX durables outlive their subscriber before the
+   * bus deletes them (e.g. 3600 with per-pod names, so the durables of pods long gone do not
+   * pile up in JetStream). 0 = kept forever.
+   */
+  DURABLE_INACTIVE_SECONDS: env.nonNegativeInt(0),
   /** The clusterer's gRPC address (GetClusters). */
   CLUSTERER_ADDR: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('clusterer:50051'),
   /** Seeds a candidate needs to be servable (paper: 100); fewer is reported as TOO_FEW_SEEDS, never scored. */

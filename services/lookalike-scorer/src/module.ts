@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadKernel, loadNativeKernel, nativeStatus, typescriptKernel, type ScoringKernel } from '@ralm/kernel';
 import { artifactDir, loadServingModel, newestModelDir } from '@ralm/model';
 import { createModelSlot, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
@@ -41,8 +42,11 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
     bus: platform.bus,
     logger,
     durable: config.MODELS_DURABLE,
+    inactiveAfterSeconds: config.DURABLE_INACTIVE_SECONDS,
     load: (location) => loadServingModel(artifactDir(location)),
     initial: () => newestModelDir(config.MODEL_ROOT),
+    locate: (version) => path.join(config.MODEL_ROOT, version),
+    pinned: config.MODEL_VERSION,
     onSwap(next, previous) {
       const fresh = new ScoringState(next, kernel, config.SCORER_K, { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS });
       fresh.batcher.onBatch = (users) => metrics.batchUsers.observe(users);

@@ -2,8 +2,9 @@
  * The in-memory event bus: the embedded default when one process runs every
  * service. It mirrors the JetStream semantics the port promises (one ordered
  * log, msgId dedupe window, durable cursors, ack/nak/ack-wait redelivery,
- * max ack pending, max deliver and terminate) so code tested against it
- * behaves the same on NATS.
+ * max ack pending, max deliver and terminate, and the deletion of a durable
+ * left without subscriptions past its inactivity threshold) so code tested
+ * against it behaves the same on NATS.
  */
 import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '../errors';
@@ -18,6 +19,7 @@ import {
   DEFAULT_MAX_DELIVER,
   DEFAULT_REDELIVERY_DELAY_MS,
   errorFields,
+  inactiveAfterMs,
   positive,
   redeliveryDelay,
   reportDropped,
@@ -141,13 +143,17 @@ class MemoryBus implements EventBus {
     }
     if (!durable) {
       const cursor = start ?? (options.deliverPolicy === 'new' ? this.log.lastSeq + 1 : 1);
-      durable = new Durable(subject.name, options.durable, cursor, this.log, this.settings);
+      const created: Durable = new Durable(subject.name, options.durable, cursor, this.log, this.settings, () => {
+        if (bySubject.get(options.durable) === created) bySubject.delete(options.durable);
+      });
+      durable = created;
       bySubject.set(options.durable, durable);
     }
     // Like a JetStream consumer update: the latest subscribe sets the editable limits.
     durable.ackWaitMs = positive(options.ackWaitSeconds, DEFAULT_ACK_WAIT_SECONDS) * 1000;
     durable.maxAckPending = positive(options.maxAckPending, DEFAULT_MAX_ACK_PENDING);
     durable.maxDeliver = positive(options.maxDeliver, DEFAULT_MAX_DELIVER);
+    durable.inactiveAfterMs = inactiveAfterMs(options);
     return durable.attach(new MemorySubscription((data) => subject.decode(data), handler as Handler<unknown>, options.onDropped));
   }
 
@@ -207,6 +213,9 @@ class Durable {
   ackWaitMs = DEFAULT_ACK_WAIT_SECONDS * 1000;
   maxAckPending = DEFAULT_MAX_ACK_PENDING;
   maxDeliver = DEFAULT_MAX_DELIVER;
+  /** Ms without a subscription after which the durable deletes itself; 0 keeps it. */
+  inactiveAfterMs = 0;
+  private inactiveTimer: NodeJS.Timeout | undefined;
   /** Next stream sequence never delivered to this durable. */
   private cursor: number;
   private readonly unacked = new Map<number, Unacked>();
@@ -222,11 +231,14 @@ class Durable {
     cursor: number,
     private readonly log: MessageLog,
     private readonly settings: Settings,
+    /** Removes this durable from the bus, so the next subscribe under its name starts afresh. */
+    private readonly remove: () => void,
   ) {
     this.cursor = cursor;
   }
 
   attach(subscription: MemorySubscription): BusSubscription {
+    clearTimeout(this.inactiveTimer);
     this.subscriptions.push(subscription);
     this.schedulePump();
     return {
@@ -234,14 +246,35 @@ class Durable {
         const i = this.subscriptions.indexOf(subscription);
         if (i >= 0) this.subscriptions.splice(i, 1);
         await subscription.drain();
+        this.expireWhenInactive();
       },
     };
   }
 
   /** Stops every subscription and forgets pending timers: the bus is going away. */
   async close(): Promise<void> {
+    clearTimeout(this.inactiveTimer);
     const subscriptions = this.subscriptions.splice(0);
     await Promise.all(subscriptions.map((s) => s.drain()));
+    this.forgetTimers();
+  }
+
+  /**
+   * Starts the inactivity clock once the last subscription is gone. Only the
+   * last subscribe's threshold counts, as on a JetStream consumer; a subscribe
+   * before it runs out stops the clock.
+   */
+  private expireWhenInactive(): void {
+    if (this.subscriptions.length > 0 || this.inactiveAfterMs <= 0) return;
+    clearTimeout(this.inactiveTimer);
+    this.inactiveTimer = unref(setTimeout(() => {
+      if (this.subscriptions.length > 0) return;
+      this.forgetTimers();
+      this.remove();
+    }, this.inactiveAfterMs));
+  }
+
+  private forgetTimers(): void {
     for (const entry of this.unacked.values()) clearTimeout(entry.timer);
   }
 

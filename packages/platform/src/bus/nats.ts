@@ -28,6 +28,7 @@ import {
   type NatsConnection,
 } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { asUnavailable } from '../nats-errors';
 import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
 import {
@@ -38,6 +39,7 @@ import {
   DEFAULT_MAX_DELIVER,
   DEFAULT_REDELIVERY_DELAY_MS,
   errorFields,
+  inactiveAfterMs,
   positive,
   redeliveryDelay,
   reportDropped,
@@ -184,10 +186,13 @@ class NatsBus implements EventBus {
       { redeliveryDelayMs: this.redeliveryDelayMs, maxDeliver: positive(options.maxDeliver, DEFAULT_MAX_DELIVER), onDropped: options.onDropped },
       this.logger,
     );
-    try {
+    const open = async (): Promise<ConsumerMessages> => {
       await this.ensureConsumer(name, subject.name, options);
       const consumer = await this.js.consumers.get(this.stream, name);
-      await subscription.start(() => consumer.consume({ callback: (msg) => subscription.receive(msg) }));
+      return consumer.consume({ callback: (msg) => subscription.receive(msg) });
+    };
+    try {
+      await subscription.start(open, inactiveAfterMs(options) > 0);
     } catch (err) {
       throw asUnavailable(err, 'nats bus', `subscribe ${options.durable} to ${subject.name}`);
     }
@@ -226,6 +231,8 @@ class NatsBus implements EventBus {
       // The server stops redelivering on its own too (e.g. after ack-wait expiries); the handler
       // path below terminates explicitly so the give-up is logged and reported.
       max_deliver: positive(options.maxDeliver, DEFAULT_MAX_DELIVER),
+      // Durables honour it, and an update may change it, from nats-server 2.9 on (checked on 2.9.10); 0 clears it.
+      inactive_threshold: nanos(inactiveAfterMs(options)),
     };
     let existing = await this.jsm.consumers.info(this.stream, name).catch((err: unknown) => {
       if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return undefined;
@@ -238,7 +245,9 @@ class NatsBus implements EventBus {
     }
     if (existing) {
       // deliver_policy only applies at creation, as the port documents.
-      if (differs(existing.config, editable)) await this.jsm.consumers.update(this.stream, name, editable);
+      // The server leaves out an unset threshold: read that as the 0 that clears it.
+      const current = { ...existing.config, inactive_threshold: existing.config.inactive_threshold ?? 0 };
+      if (differs(current, editable)) await this.jsm.consumers.update(this.stream, name, editable);
       return;
     }
     const config: Partial<ConsumerConfig> = {
@@ -295,6 +304,9 @@ interface RetrySettings {
 class NatsSubscription {
   private readonly inflight = new Set<Promise<void>>();
   private messages: ConsumerMessages | undefined;
+  private open: (() => Promise<ConsumerMessages>) | undefined;
+  private reopening: Promise<void> | undefined;
+  private readonly stopped = new AbortController();
   private stopping = false;
   private unsent: Array<() => void> = [];
 
@@ -306,11 +318,60 @@ class NatsSubscription {
     private readonly logger: BusLogger,
   ) {}
 
-  async start(consume: () => Promise<ConsumerMessages>): Promise<void> {
-    this.messages = await consume();
-    void this.messages.closed().then((err) => {
+  /**
+   * `open` ensures the consumer and starts its `consume()` loop. With `recreate` it runs
+   * again when the consumer turns out to be gone (nats.js checks after a reconnect and after
+   * missed heartbeats): left alone, nats.js would poll for it forever and deliver nothing.
+   */
+  async start(open: () => Promise<ConsumerMessages>, recreate: boolean): Promise<void> {
+    this.open = open;
+    this.follow(await open(), recreate);
+  }
+
+  private follow(messages: ConsumerMessages, recreate: boolean): void {
+    this.messages = messages;
+    void messages.closed().then((err) => {
       if (err && !this.stopping) this.logger.error({ durable: this.durable, ...errorFields(err) }, 'nats consumer stopped');
     });
+    void (async () => {
+      // Ends when `messages` closes.
+      for await (const status of messages.status()) {
+        if (status.type !== 'consumer_deleted' && status.type !== 'consumer_not_found') continue;
+        if (this.stopping || this.messages !== messages) return;
+        if (!recreate) {
+          this.logger.error({ durable: this.durable, status: status.type }, 'nats consumer deleted under a live subscription; nothing is delivered until it is re-created');
+          return;
+        }
+        // Not on `consumer_deleted`, the server's word to pulls pending at the deletion: it may
+        // still be removing the consumer's files, and a consumer re-created at once under the
+        // same name collides with that (nats-server 2.9). `consumer_not_found` follows.
+        if (status.type === 'consumer_not_found') {
+          this.reopening = this.reopen(messages);
+          return;
+        }
+      }
+    })();
+  }
+
+  /** Replaces a consume loop whose consumer the server deleted (inactive past its threshold) with one on a fresh consumer. */
+  private async reopen(lost: ConsumerMessages): Promise<void> {
+    this.logger.warn({ durable: this.durable }, 'nats consumer deleted under a live subscription; re-creating it');
+    await lost.close();
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        const messages = await this.open!();
+        if (this.stopping) {
+          await messages.close();
+          return;
+        }
+        this.follow(messages, true);
+        this.logger.info({ durable: this.durable }, 'nats consumer re-created');
+        return;
+      } catch (err) {
+        this.logger.warn({ durable: this.durable, attempt, ...errorFields(err) }, 'nats consumer not re-created; retrying');
+        await sleep(redeliveryDelay(1000, attempt), undefined, { signal: this.stopped.signal }).catch(() => undefined);
+      }
+    }
   }
 
   receive(msg: JsMsg): void {
@@ -379,7 +440,9 @@ class NatsSubscription {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     await this.messages?.close();
+    await this.reopening;
     while (this.inflight.size > 0) await Promise.all(this.inflight);
     this.sendAcks(); // before the caller drains or closes the connection
   }

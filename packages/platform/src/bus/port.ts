@@ -83,6 +83,18 @@ export interface SubscribeOptions {
    * (JetStream `max_deliver`). Default 20.
    */
   maxDeliver?: number;
+  /**
+   * Seconds a durable may go without any subscription before the bus deletes it
+   * (JetStream `inactive_threshold`), for durables named per replica, whose pods
+   * come and go and would otherwise pile up. A later subscribe under the name
+   * then starts a fresh durable, per `deliverPolicy` or `startSeq`. While a
+   * subscription is live the durable is kept; should the bus delete it anyway
+   * (NATS: the client was cut off from the server for this long), the
+   * subscription re-creates it, as a fresh durable, and goes on delivering.
+   * Editable: the latest subscribe sets it, and leaving it unset keeps the
+   * durable again. Unset or 0: kept forever (a durable with one owner).
+   */
+  inactiveAfterSeconds?: number;
   /** Told about every message the bus gives up on, e.g. to count them; must not throw. */
   onDropped?: (reason: DropReason, delivery: Delivery) => void;
 }

@@ -47,6 +47,11 @@ export function positive(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
+/** `SubscribeOptions.inactiveAfterSeconds` in ms; 0 (keep forever) when unset, 0 or not a positive number. */
+export function inactiveAfterMs(options: Pick<SubscribeOptions, 'inactiveAfterSeconds'>): number {
+  return positive(options.inactiveAfterSeconds, 0) * 1000;
+}
+
 export function requireDurable(durable: string): void {
   if (typeof durable !== 'string' || durable.trim() === '') {
     throw new TypeError('subscribe: options.durable must be a non-empty string');
