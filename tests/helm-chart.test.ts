@@ -208,11 +208,11 @@ describe('observability objects', () => {
 });
 
 describe('rollout values', () => {
-  it('pins the serving model on the services that load one, and rolls their pods when it changes', () => {
+  it('pins the model on the services that serve or cluster with one, and rolls their pods when it changes', () => {
     const objects = rendered['gpu-all-on']!;
     for (const o of objects.filter((x) => x.kind === 'Deployment')) {
       const env = envOf(o.spec.template.spec.containers[0]);
-      const loadsModel = ['user-embedding', 'lookalike-scorer'].includes(component(o)!);
+      const loadsModel = ['user-embedding', 'lookalike-scorer', 'clusterer'].includes(component(o)!);
       expect({ [component(o)!]: env['MODEL_VERSION'] }).toEqual({ [component(o)!]: loadsModel ? '20261128-0300' : undefined });
       expect(o.spec.template.metadata.annotations['ralm.io/model-version']).toBe('20261128-0300');
     }

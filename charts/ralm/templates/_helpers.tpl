@@ -98,10 +98,11 @@ app.kubernetes.io/component: {{ .c.service }}
 {{- if hasKey $c.volumes "models" }}
 - name: MODEL_ROOT
   value: {{ include "ralm.mountPath" "models" }}
-{{- if $root.Values.model.version }}
+{{- end }}
+{{- /* The three that serve or cluster with a model are pinned together: the scorer uses only clusters of its own version. */}}
+{{- if and $root.Values.model.version (has $c.service (list "user-embedding" "lookalike-scorer" "clusterer")) }}
 - name: MODEL_VERSION
   value: {{ $root.Values.model.version | quote }}
-{{- end }}
 {{- end }}
 {{- if $c.perReplicaDurables }}
 {{- /* Each replica follows every event with its own consumers; the bus deletes those of gone pods after an hour. */}}

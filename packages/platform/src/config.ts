@@ -44,6 +44,12 @@ export const env = {
       .optional(),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   path: (fallback: string) => z.string().min(1).default(fallback),
+  /** A model version directory name under MODEL_ROOT (no path separators, no leading dot); unset or empty = not pinned. */
+  modelVersion: () =>
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a version directory name under MODEL_ROOT, e.g. 20261128T153000-1a2b3c4d')
+      .optional(),
 };
 
 const NATS_SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);

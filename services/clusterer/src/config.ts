@@ -23,15 +23,18 @@ const schema = z.object({
   PLANNER_TICK_MS: env.positiveInt(1000),
   /** The seed collector's gRPC address. */
   SEED_COLLECTOR_ADDR: address('seed-collector:50051'),
-  /**
-   * The user-embedding service's gRPC address. The clusterer loads no model and has no
-   * MODEL_VERSION: it clusters with the version that service serves, so pinning user-embedding's
-   * MODEL_VERSION pins the clusters too. It learns the served version from GetEmbeddings
-   * replies: a `model.published` for a version that service does not serve costs one extra
-   * clustering, and after a change of its MODEL_VERSION (no event) the clusters follow at the
-   * latest once some candidate is re-clustered for its seeds.
-   */
+  /** The user-embedding service's gRPC address: the clusterer loads no model, it asks that service for embeddings. */
   USER_EMBEDDING_ADDR: address('user-embedding:50051'),
+  /**
+   * The model version to cluster with, pinned like user-embedding's and the scorer's
+   * MODEL_VERSION (set all three to the same value; the chart does). Pinned, the clusterer
+   * re-clusters at start every candidate whose clustering has another version, asks only
+   * for this version's embeddings (waiting while user-embedding does not serve it yet, during
+   * a rollout) and ignores `model.published` for others. Unset: it follows the published models.
+   */
+  MODEL_VERSION: env.modelVersion(),
+  /** Pinned and the pinned version not served yet: how long planned work waits before asking again. */
+  PINNED_MODEL_RETRY_MS: env.positiveInt(5000),
   /** Durable consumer name prefix for this deployment's bus subscriptions (one owner: kept forever, never per replica). */
   DURABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('clusterer'),
 });

@@ -31,6 +31,8 @@ export async function createClusterer(config: ClustererConfig, platform: Service
   const clusters = new Map<string, ClusterRecord>();
   const store = await platform.openStore('clusterer');
   await loadClusters(store, clusters, tracker, platform.logger);
+  // After loading: the stored clusterings of other versions then plan as 'model' re-clusterings.
+  if (config.MODEL_VERSION) tracker.modelVersion = config.MODEL_VERSION;
   const { seeds, embeddings } = sources ?? { seeds: grpcSeedSource(config.SEED_COLLECTOR_ADDR), embeddings: grpcEmbeddingSource(config.USER_EMBEDDING_ADDR) };
   const metrics = createClustererMetrics(platform.metrics, () => clusters.size);
   const deps: ClustererDeps = { config, tracker, clusters, seeds, embeddings, store, bus: platform.bus, metrics, now: platform.now };

@@ -47,6 +47,8 @@ export async function subscribeClusterer(bus: EventBus, deps: ClustererDeps, log
     bus.subscribe(
       Subjects.modelPublished,
       async (e) => {
+        const pinned = deps.config.MODEL_VERSION;
+        if (pinned && e.modelVersion !== pinned) return;
         if (e.modelVersion && e.modelVersion !== deps.tracker.modelVersion) {
           deps.tracker.modelVersion = e.modelVersion;
           onChange('model');

@@ -26,8 +26,12 @@ export class ClusterWorker {
   private readonly retryAt = new Map<string, number>();
   private running: Promise<void> | undefined;
   private readonly abort = new AbortController();
-  /** Set when the embedding service has no model: planned work waits for model.published. */
-  private waitingForModel = false;
+  /**
+   * Until when planned work waits because the embedding service has no model to cluster with:
+   * unpinned, until model.published (Infinity); pinned, a retry later, since a rollout of the
+   * pinned version to user-embedding announces nothing.
+   */
+  private waitingForModelUntil = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -43,7 +47,7 @@ export class ClusterWorker {
 
   /** A model was published: work that waited for one may go ahead. */
   modelChanged(): void {
-    this.waitingForModel = false;
+    this.waitingForModelUntil = 0;
     this.kick();
   }
 
@@ -68,8 +72,8 @@ export class ClusterWorker {
   }
 
   private nextPlanned(): { candidateId: string; reason: DueReason } | undefined {
-    if (this.waitingForModel) return undefined;
     const now = this.deps.now();
+    if (now < this.waitingForModelUntil) return undefined;
     return this.deps.tracker.dueCandidates(now).find((d) => (this.retryAt.get(d.candidateId) ?? 0) <= now);
   }
 
@@ -113,7 +117,8 @@ export class ClusterWorker {
       if (userIds.length === 0) return skip(ReclusterSkipReason.RECLUSTER_SKIP_REASON_NO_SEEDS, 'skipped_no_seeds');
       const result = await this.clusterWithCurrentModel(userIds);
       if (result === 'no_model') {
-        this.waitingForModel = true;
+        const { MODEL_VERSION, PINNED_MODEL_RETRY_MS } = this.deps.config;
+        this.waitingForModelUntil = MODEL_VERSION ? this.deps.now() + PINNED_MODEL_RETRY_MS : Infinity;
         return skip(ReclusterSkipReason.RECLUSTER_SKIP_REASON_NO_MODEL, 'skipped_no_model');
       }
       if (!result) {
@@ -172,7 +177,8 @@ export class ClusterWorker {
         return await clusterSeeds(userIds, this.deps.embeddings.fetch, { ...options, ...(pin === undefined ? {} : { modelVersion: pin }) });
       } catch (err) {
         if ((err as ServiceError).code !== grpcStatus.FAILED_PRECONDITION) throw err;
-        if (pin === undefined || attempt > 0) return 'no_model' as const;
+        // Pinned: user-embedding does not serve that version yet (a rollout); wait for it rather than cluster with another.
+        if (pin === undefined || attempt > 0 || config.MODEL_VERSION) return 'no_model' as const;
         this.deps.tracker.modelVersion = undefined; // the pinned model was replaced: learn the new one
       }
     }

@@ -135,6 +135,33 @@ describe('Clusterer (in-process, fake seed and embedding sources)', () => {
     await expect(recluster({ candidateId: 'c1', force: true }, deps(), harness.module.worker)).resolves.toMatchObject({ skipped: false, clusterVersion: 2 });
   });
 
+  it('pinned by MODEL_VERSION: re-clusters at start for the pin, waits while it is not served, ignores other published versions', async () => {
+    const store = new Map<string, Uint8Array>();
+    await start({}, { store });
+    await seeds('c1', 100);
+    await waitFor('clustered with m1', () => deps().clusters.get('c1')?.modelVersion === 'm1');
+    await harness!.module.stop!();
+
+    // A rollout to m2: user-embedding still serves m1 for a while.
+    harness = await startClusterer({ CLUSTER_K: String(BLOBS), MODEL_VERSION: 'm2', PINNED_MODEL_RETRY_MS: '50' }, { seeds: fakeSeeds(seedSets), embeddings: fakeEmbeddings(() => model) }, { bus, store });
+    await expect(recluster({ candidateId: 'c1', force: true }, deps(), harness.module.worker)).resolves.toMatchObject({ skipped: true, skipReason: ReclusterSkipReason.RECLUSTER_SKIP_REASON_NO_MODEL });
+    expect(deps().clusters.get('c1')!.modelVersion).toBe('m1');
+    ({ model, blobOf } = blobModel('m2', users, BLOBS, 8, 6, 2));
+    await waitFor('re-clustered with the pin once it is served', () => deps().clusters.get('c1')?.modelVersion === 'm2');
+    expectClustersMatch(deps().clusters.get('c1')!.clusters, blobMeans(model!, blobOf, users.slice(0, 100)));
+
+    // A newer model is published (and even served): the pinned clusterer stays on m2.
+    const version = deps().clusters.get('c1')!.clusterVersion;
+    ({ model, blobOf } = blobModel('m3', users, BLOBS, 8, 6, 3));
+    await bus.publish(Subjects.modelPublished, { modelVersion: 'm3', artifactUri: 'file:///m3', userDim: 6, lookalikeDim: 8, publishedAtMs: Date.now(), metrics: {} });
+    await seeds('c2', 100);
+    await waitFor('tracked', () => deps().tracker.has('c2'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(deps().tracker.modelVersion).toBe('m2');
+    expect(deps().clusters.get('c1')!).toMatchObject({ modelVersion: 'm2', clusterVersion: version });
+    expect(deps().clusters.has('c2')).toBe(false); // m2 is no longer served: it waits rather than cluster with m3
+  });
+
   it('freezes a retired candidate and refuses unknown ones', async () => {
     await start();
     await seeds('c1', 100);

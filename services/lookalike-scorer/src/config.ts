@@ -2,10 +2,6 @@ import { z } from 'zod';
 import { experimentConfigShape } from '@ralm/experiment';
 import { commonConfigShape, env, loadConfig } from '@ralm/platform';
 
-/** A model version directory name (no path separators, no leading dot). */
-const modelVersion = () =>
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a version directory name under MODEL_ROOT, e.g. 20261128T153000-1a2b3c4d').optional();
-
 const schema = z.object({
   ...commonConfigShape,
   ...experimentConfigShape,
@@ -18,7 +14,7 @@ const schema = z.object({
    * published model. Pin user-embedding to the same version: clusters come from the version it
    * serves, and this service uses only clusters of its own version.
    */
-  MODEL_VERSION: modelVersion(),
+  MODEL_VERSION: env.modelVersion(),
   /** Durable consumer name on `ralm.v1.model.published`; each replica needs its own (e.g. the pod name), so every replica loads every model. */
   MODELS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('lookalike-scorer'),
   /**
