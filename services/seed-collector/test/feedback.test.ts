@@ -1,4 +1,4 @@
-import { createLogger, createMemoryBus, createServiceMetrics, InvalidArgumentError, Subjects, type CallContext, type EventBus } from '@ralm/platform';
+import { createLogger, createMemoryBus, createServiceMetrics, InvalidArgumentError, Subjects, UnavailableError, type CallContext, type EventBus } from '@ralm/platform';
 import { Metadata } from '@grpc/grpc-js';
 import { ArmAssigner, exactMeasures, experimentFromConfig, type FeedbackEvent } from '@ralm/experiment';
 import { FeedbackKind, type FeedbackEvent as FeedbackEventProto } from '@ralm/proto/feedback';
@@ -122,6 +122,36 @@ describe('FeedbackService intake and the A/B window (in-memory bus)', () => {
     for (let i = 0; i < 200 && deps().book.seedCount('cand') < 1; i++) await new Promise((r) => setImmediate(r));
     expect(deps().book.seedCount('cand')).toBe(1);
     expect(clicks).toEqual(['k1']);
+  });
+
+  it('records the seed click on a retry when only the seed publish had failed', async () => {
+    await registerCandidate({ candidateId: 'cand', category: 'news', tags: [] }, deps());
+    const publish = bus.publish.bind(bus);
+    const failOnce = jest.spyOn(bus, 'publish').mockImplementationOnce(async (subject, message, options) => {
+      if (subject.name !== Subjects.feedbackRecorded.name) throw new Error('unexpected order');
+      return publish(subject, message, options);
+    });
+    failOnce.mockImplementationOnce(async () => {
+      throw new UnavailableError('bus unreachable');
+    });
+    const click = ev('k1', 'u1', 'cand', 'click');
+    await expect(reportFeedback({ events: [click] }, deps(), ctx)).rejects.toBeInstanceOf(UnavailableError);
+    failOnce.mockRestore();
+    await expect(reportFeedback({ events: [click] }, deps(), ctx)).resolves.toEqual({ accepted: 0, duplicates: 1, seedClicks: 1 });
+    for (let i = 0; i < 200 && deps().book.seedCount('cand') < 1; i++) await new Promise((r) => setImmediate(r));
+    expect(deps().book.seedCount('cand')).toBe(1);
+  });
+
+  it('counts only its own experiment from the bus, and assigns an arm left empty there', async () => {
+    const mine = ev('b1', 'u1', 'i1', 'click');
+    await bus.publish(Subjects.feedbackRecorded, { event: mine, experimentId: config.EXPERIMENT_ID });
+    await bus.publish(Subjects.feedbackRecorded, { event: ev('b2', 'u2', 'i2', 'click', { arm: 'control' }), experimentId: 'last-quarter' });
+    expect(await counted(1)).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    const arm = assigner.assign('u1');
+    expect(deps().ab.measures(now).get(arm)!.clicks).toBe(1);
+    expect([...deps().ab.measures(now).values()].reduce((n, m) => n + m.clicks, 0)).toBe(1);
+    expect(await metrics.registry.getSingleMetricAsString('ralm_seed_collector_feedback_total')).toMatch(/source="bus",outcome="other_experiment".*\} 1/);
   });
 
   it('rebuilds the window from the stream after a restart, without replaying into the counters', async () => {

@@ -21,7 +21,15 @@ export function startFeedbackConsumer(deps: SeedCollectorDeps, logger: Logger): 
         deps.metrics.feedback.inc({ source: 'bus', outcome: 'malformed' });
         return;
       }
-      const outcome = deps.ab.apply(event.eventId, toDomainEvent(event), deps.now());
+      // The replayed day may hold another experiment's events (a new id after a change of
+      // salt or arms): they must not count towards this one, even under the same arm names.
+      if (message.experimentId !== deps.assigner.config.id) {
+        if (delivery.publishedAtMs >= startedAtMs) deps.metrics.feedback.inc({ source: 'bus', outcome: 'other_experiment' });
+        return;
+      }
+      // Publishers on the bus may leave the arm to the same hash the gRPC intake uses.
+      const arm = event.arm || deps.assigner.assign(event.userId);
+      const outcome = deps.ab.apply(event.eventId, toDomainEvent({ ...event, arm }), deps.now());
       if (outcome === 'unknown_arm' && !warned.has(event.arm)) {
         warned.add(event.arm);
         logger.warn({ eventId: event.eventId, arm: event.arm }, 'feedback for an arm this deployment does not have (arms changed?); such events are not counted');
@@ -30,7 +38,7 @@ export function startFeedbackConsumer(deps: SeedCollectorDeps, logger: Logger): 
       // process's counters start at 0, and a day of events at once would be a false spike in rate().
       if (delivery.publishedAtMs < startedAtMs) return;
       deps.metrics.feedback.inc({ source: 'bus', outcome });
-      if (outcome === 'applied') (event.kind === FeedbackKind.FEEDBACK_KIND_CLICK ? deps.metrics.abClicks : deps.metrics.abExposures).inc({ arm: event.arm });
+      if (outcome === 'applied') (event.kind === FeedbackKind.FEEDBACK_KIND_CLICK ? deps.metrics.abClicks : deps.metrics.abExposures).inc({ arm });
     },
     {
       durable: deps.config.AB_DURABLE,

@@ -37,17 +37,20 @@ export async function reportFeedback(request: ReportFeedbackRequest, deps: SeedC
       window.map((event) => deps.bus.publish(Subjects.feedbackRecorded, { event, experimentId: deps.assigner.config.id }, { msgId: feedbackMsgId(event.eventId) })),
     );
     for (const ack of acks) ack.duplicate ? result.duplicates++ : result.accepted++;
-    const seedClicks = window
-      .filter((e) => e.kind === FeedbackKind.FEEDBACK_KIND_CLICK)
-      .map((e) => ({ eventId: e.eventId, userId: e.userId, candidateId: e.itemId, timestampMs: e.timestampMs }))
-      // Items that are not live candidates are simply not seeds: no rejection to report.
-      .filter((click) => deps.book.check(click, now) === undefined && !deps.book.hasSeen(click.eventId));
-    await Promise.all(
-      seedClicks.map(async (click) => {
-        const ack = await deps.bus.publish(Subjects.clickRecorded, click, { msgId: click.eventId });
-        if (!ack.duplicate) result.seedClicks++;
-      }),
-    );
+  }
+  // From every valid click of the batch, repeats included: when a retry follows a call whose
+  // feedback was stored but whose seed click was not, the retry must still record the seed.
+  // The seed book and the bus's msgId keep a click from counting twice.
+  const clickIds = new Set<string>();
+  const seedClicks = resolved
+    .filter((e) => e.kind === FeedbackKind.FEEDBACK_KIND_CLICK && !clickIds.has(e.eventId) && clickIds.add(e.eventId))
+    .map((e) => ({ eventId: e.eventId, userId: e.userId, candidateId: e.itemId, timestampMs: e.timestampMs }))
+    // Items that are not live candidates are simply not seeds: no rejection to report.
+    .filter((click) => deps.book.check(click, now) === undefined && !deps.book.hasSeen(click.eventId));
+  for (let i = 0; i < seedClicks.length; i += PUBLISH_WINDOW) {
+    ctx.throwIfDone();
+    const acks = await Promise.all(seedClicks.slice(i, i + PUBLISH_WINDOW).map((click) => deps.bus.publish(Subjects.clickRecorded, click, { msgId: click.eventId })));
+    for (const ack of acks) if (!ack.duplicate) result.seedClicks++;
   }
   deps.metrics.feedback.inc({ source: 'grpc', outcome: 'accepted' }, result.accepted);
   deps.metrics.feedback.inc({ source: 'grpc', outcome: 'duplicate' }, result.duplicates);
