@@ -31,6 +31,27 @@ describe('HyperLogLog', () => {
   });
 });
 
+describe('HyperLogLog bias', () => {
+  it('stays unbiased through the range where the classic estimator switches to linear counting', () => {
+    // Mean relative error over trials, at cardinalities around 2.5·m = 40,960 (p = 14).
+    for (const n of [1_000, 20_000, 35_000, 41_000, 45_000, 60_000, 100_000]) {
+      let sum = 0;
+      const trials = 8;
+      for (let t = 0; t < trials; t++) {
+        const h = new HyperLogLog(14);
+        for (let i = 0; i < n; i++) h.add(`t${t}:k${i}`);
+        sum += h.estimate() / n - 1;
+      }
+      // 3 standard errors of an 8-trial mean (1.04 / 128 / √8 ≈ 0.29 %): the classic estimator is +2 % at 41,000.
+      expect({ n, bias: Math.abs(sum / trials) < 0.009 }).toEqual({ n, bias: true });
+    }
+  });
+
+  it('is exactly 0 when empty', () => {
+    expect(new HyperLogLog(14).estimate()).toBe(0);
+  });
+});
+
 describe('SlidingAbWindow', () => {
   const HOUR = 3_600_000;
   const start = 1_700_000_000_000 - (1_700_000_000_000 % HOUR);
