@@ -46,8 +46,9 @@ export function parseArms(spec: string): Arm[] {
   });
   const names = new Set(raw.map((a) => a.name));
   if (names.size !== raw.length) throw new RangeError(`experiment arms: duplicate arm name in '${spec}'`);
-  const total = raw.reduce((s, a) => s + a.weight, 0);
-  if (!(total > 0)) throw new RangeError(`experiment arms: weights must sum to more than 0 in '${spec}'`);
+  // An arm of weight 0 would get nobody: its measures and every lift against it would be NaN.
+  const empty = raw.find((a) => !(a.weight > 0));
+  if (empty) throw new RangeError(`experiment arms: arm '${empty.name}' has weight 0; remove it instead`);
   if (!names.has(CONTROL_ARM)) throw new RangeError(`experiment arms: one arm must be named '${CONTROL_ARM}' (lifts are measured against it), got '${spec}'`);
   return raw.map((a) => ({ name: a.name, share: a.weight / total }));
 }

@@ -16,7 +16,8 @@ describe('parseArms', () => {
     ['control', /not name:weight/],
     ['control:50,Treatment:50', /must match/],
     ['control:50,control:50', /duplicate/],
-    ['control:0,treatment:0', /sum to more than 0/],
+    ['control:0,treatment:0', /weight 0/],
+    ['control:1,treatment:0', /'treatment' has weight 0/],
     ['a:50,b:50', /named 'control'/],
     ['control:-1,treatment:2', /not name:weight/],
   ])('refuses %j', (spec, why) => {

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { experimentConfigShape } from '@ralm/experiment';
 import { commonConfigShape, env, loadConfig } from '@ralm/platform';
 
+/** Slots of the A/B window at most: a week of hours, or a day of 10-minute slots and then some. */
+const MAX_AB_SLOTS = 168;
+
 const schema = z.object({
   ...commonConfigShape,
   /** Most distinct clickers kept per candidate, the latest ones (paper: 3,000,000). */
@@ -38,6 +41,11 @@ const schema = z.object({
   AB_DEDUPE_CAP: env.positiveInt(500_000),
   /** Durable consumer name on `ralm.v1.feedback.recorded`; repositioned to the window's start at every start. */
   AB_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('seed-collector-ab'),
+}).superRefine((c, ctx) => {
+  // Each slot holds a 16 KiB sketch per arm: a window of thousands of slots would be a memory bomb.
+  const slots = c.AB_WINDOW_SECONDS / c.AB_SLOT_SECONDS;
+  if (!Number.isInteger(slots)) ctx.addIssue({ code: 'custom', path: ['AB_WINDOW_SECONDS'], message: `must be a whole number of AB_SLOT_SECONDS (${c.AB_SLOT_SECONDS})` });
+  else if (slots > MAX_AB_SLOTS) ctx.addIssue({ code: 'custom', path: ['AB_SLOT_SECONDS'], message: `makes ${slots} slots of the window; at most ${MAX_AB_SLOTS}` });
 });
 
 export type SeedCollectorConfig = z.output<typeof schema>;

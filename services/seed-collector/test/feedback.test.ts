@@ -171,4 +171,10 @@ describe('FeedbackService intake and the A/B window (in-memory bus)', () => {
     const later = deps().ab.measures(now);
     for (const m of later.values()) expect(m).toMatchObject({ exposureEvents: 0, clicks: 0, exposures: 0 });
   });
+
+  it('refuses a window that is not whole slots, or too many of them, naming the variable', () => {
+    expect(() => loadSeedCollectorConfig({ AB_WINDOW_SECONDS: '5000' })).toThrow(/AB_WINDOW_SECONDS: must be a whole number of AB_SLOT_SECONDS/);
+    expect(() => loadSeedCollectorConfig({ AB_SLOT_SECONDS: '60' })).toThrow(/AB_SLOT_SECONDS: makes 1440 slots/);
+    expect(() => loadSeedCollectorConfig({ EXPERIMENT_ARMS: 'a:1,b:1' })).toThrow(/EXPERIMENT_ARMS: .*named 'control'/);
+  });
 });
