@@ -49,6 +49,7 @@ export function parseArms(spec: string): Arm[] {
   // An arm of weight 0 would get nobody: its measures and every lift against it would be NaN.
   const empty = raw.find((a) => !(a.weight > 0));
   if (empty) throw new RangeError(`experiment arms: arm '${empty.name}' has weight 0; remove it instead`);
+  const total = raw.reduce((sum, a) => sum + a.weight, 0);
   if (!names.has(CONTROL_ARM)) throw new RangeError(`experiment arms: one arm must be named '${CONTROL_ARM}' (lifts are measured against it), got '${spec}'`);
   return raw.map((a) => ({ name: a.name, share: a.weight / total }));
 }
