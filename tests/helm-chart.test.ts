@@ -178,6 +178,16 @@ describe('NetworkPolicies', () => {
     }
   });
 
+  it('let traces out to the collector namespace, and follow a component whose gRPC port differs', () => {
+    for (const np of rendered['gpu-all-on']!.filter((o) => o.kind === 'NetworkPolicy')) {
+      expect(np.spec.egress).toContainEqual({ ports: [{ port: 4317, protocol: 'TCP' }], to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: {} }] });
+    }
+    const objects = render('--set', 'components.seedCollector.grpcPort=7000');
+    const clusterer = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'ralm-clusterer')!;
+    const toSeedCollector = clusterer.spec.egress.find((r: any) => r.to[0].podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'seed-collector');
+    expect(toSeedCollector.ports).toEqual([{ port: 7000, protocol: 'TCP' }]);
+  });
+
   it('follow the upstream selector and drop a disabled component from the graph', () => {
     const objects = render('-f', path.join(CHART, 'ci', 'gpu-values.yaml'), '--set', 'components.clusterer.enabled=false');
     expect(ingressEdges(objects)).toEqual(['clusterer -> seed-collector', 'clusterer -> user-embedding', ...UPSTREAM].filter((e) => !e.startsWith('clusterer')).sort());
@@ -214,7 +224,8 @@ describe('rollout values', () => {
       const env = envOf(o.spec.template.spec.containers[0]);
       const loadsModel = ['user-embedding', 'lookalike-scorer', 'clusterer'].includes(component(o)!);
       expect({ [component(o)!]: env['MODEL_VERSION'] }).toEqual({ [component(o)!]: loadsModel ? '20261128-0300' : undefined });
-      expect(o.spec.template.metadata.annotations['ralm.io/model-version']).toBe('20261128-0300');
+      // Only those pods roll on a new pin: the seed collector (a singleton) must not restart for it.
+      expect({ [component(o)!]: o.spec.template.metadata.annotations?.['ralm.io/model-version'] }).toEqual({ [component(o)!]: loadsModel ? '20261128-0300' : undefined });
     }
     const job = objects.find((o) => o.kind === 'Job')!;
     expect(job.metadata.name).toBe('ralm-trainer-r1');
