@@ -1,7 +1,7 @@
 import { FeedbackServiceService } from '@ralm/proto/feedback';
 import { SeedCollectorServiceService } from '@ralm/proto/seed_collector';
 import { bindService, type ServiceBinding } from '@ralm/platform';
-import { reportFeedback } from './feedback/report-feedback';
+import { reportFeedback } from './handlers/report-feedback';
 import { getSeedStats } from './handlers/get-seed-stats';
 import { listSeeds } from './handlers/list-seeds';
 import { registerCandidate } from './handlers/register-candidate';

@@ -6,7 +6,7 @@ import { createMemoryStateStore } from '@ralm/platform/testing/memory-store';
 import { loadSeedCollectorConfig } from '../src/config';
 import { createSeedCollector, type SeedCollectorModule } from '../src/module';
 import { registerCandidate } from '../src/handlers/register-candidate';
-import { reportFeedback } from '../src/feedback/report-feedback';
+import { reportFeedback } from '../src/handlers/report-feedback';
 import { promtoolCheckMetrics } from '../../../tests/support/promtool';
 
 const HOUR = 3_600_000;
