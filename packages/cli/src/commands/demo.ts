@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
-import { synthesizeToDir, type Dataset } from '@ralm/data';
-import { sameUsersMarkdown, table2Markdown } from '@ralm/eval';
+import { synthesizeToDir, writeDataset, type Dataset } from '@ralm/data';
+import { sameUsersMarkdown, splitByTime, table2Markdown, trainView } from '@ralm/eval';
 import { explainCandidate } from '@ralm/kernel';
 import type { LookalikeScorerModule } from '@ralm/lookalike-scorer';
 import { kmeans, Rng } from '@ralm/model';
@@ -86,7 +86,11 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
     say(formatHealth(health));
     if (!health.every((h) => h.status === 'SERVING')) throw new Error('a service is not SERVING');
 
-    const version = await trainModel(clients, dataDir);
+    // The Trainer learns from the days before the A/B replay of step 9 only, so the simulated
+    // Table 2 never scores users with embeddings that saw the clicks it replays.
+    const trainDir = path.join(root, 'train-data');
+    await writeDataset(trainDir, trainView(splitByTime(dataset)));
+    const version = await trainModel(clients, trainDir);
     const scorer = mesh.service('lookalike-scorer').module as LookalikeScorerModule;
     await waitFor(async () => scorer.deps.state()?.version, (v) => v === version, 30_000);
     say(`   UserEmbedding and LookalikeScorer swapped to model ${version} on ralm.v1.model.published.`);
