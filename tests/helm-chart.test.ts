@@ -255,3 +255,25 @@ describe('rollout values', () => {
     }
   });
 });
+
+describe('scripts/validate-k8s.mjs', () => {
+  const validate = (text: string) => spawnSync('node', [path.join(ROOT, 'scripts', 'validate-k8s.mjs')], { cwd: ROOT, input: text, encoding: 'utf8' });
+  const good = helm(['template', 'ralm', CHART]).stdout;
+
+  it('accepts the rendered chart', () => {
+    const r = validate(good);
+    expect(r.stdout).toMatch(/23 objects, 0 invalid/);
+    expect(r.status).toBe(0);
+  });
+
+  it.each([
+    ['a misspelt field, which the API server would drop silently', good.replace('namespaceSelector:', 'namespaceSelectr:'), /unknown field\(s\): \.spec\.egress\[0\]\.to\[0\]\.namespaceSelectr/],
+    ['a wrong type', good.replace('containerPort: 50051', 'containerPort: "50051"'), /containerPort must be integer/],
+    ['an unknown kind', good.replace('kind: CronJob', 'kind: CronJobs'), /no schema for this apiVersion and kind/],
+    ['nothing at all', '', /0 objects/],
+  ])('refuses %s', (_what, text, why) => {
+    const r = validate(text);
+    expect(r.status).toBe(1);
+    expect(`${r.stdout}${r.stderr}`).toMatch(why);
+  });
+});
