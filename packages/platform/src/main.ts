@@ -6,7 +6,7 @@ import type { CommonConfig } from './config';
 import { ConfigError } from './errors';
 import { createLogger } from './logger';
 import { createServiceMetrics, type ServiceMetrics } from './metrics';
-import { exitOnSignals, hostService, type ServiceModule } from './service';
+import { exitOnSignals, hostService, type ServiceHost, type ServiceModule } from './service';
 import { openStateStore } from './store';
 import type { StateStore } from './store/port';
 import type { Tracing } from './tracing';
@@ -37,34 +37,57 @@ export interface MainOptions<C extends CommonConfig> {
   create: (config: C, deps: ServiceDeps) => ServiceModule | Promise<ServiceModule>;
 }
 
-/**
- * The body of every service's main.ts: config → logger → bus → module → host
- * → signals. A bad config exits 78 (EX_CONFIG) naming the variable.
- */
-export function runMain<C extends CommonConfig>(options: MainOptions<C>): void {
-  let config: C;
+/** Reads the config; a bad one ends the process with 78 (EX_CONFIG), naming the variable. */
+export function loadConfigOrExit<C extends CommonConfig>(name: string, loadConfig: (env: NodeJS.ProcessEnv) => C): C {
   try {
-    config = options.loadConfig(process.env);
+    return loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${options.name}: ${err.message}\n`);
+      process.stderr.write(`${name}: ${err.message}\n`);
       process.exit(78);
     }
     throw err;
   }
+}
+
+export interface StartedService<M extends ServiceModule> {
+  bus: EventBus;
+  metrics: ServiceMetrics;
+  module: M;
+  host: ServiceHost;
+}
+
+/** bus → metrics → module → host: a service up and serving, as every main.ts starts one. */
+export async function startService<C extends CommonConfig, M extends ServiceModule>(
+  name: string,
+  config: C,
+  create: (config: C, deps: ServiceDeps) => M | Promise<M>,
+  logger: Logger,
+): Promise<StartedService<M>> {
+  const bus = await createBusFromUrl(config.NATS_URL, { name, logger, memory: { journalDir: path.join(config.STATE_DIR, 'bus') } });
+  const metrics = createServiceMetrics(name);
+  const module = await create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
+  const host = await hostService({ name, config, logger, metrics, bus, module });
+  return { bus, metrics, module, host };
+}
+
+/**
+ * The body of every service's main.ts: config → logger → startService → signals. A bad
+ * config exits 78 (EX_CONFIG) naming the variable.
+ */
+export function runMain<C extends CommonConfig>(options: MainOptions<C>): void {
+  const config = loadConfigOrExit(options.name, options.loadConfig);
   const logger = createLogger(options.name, config.LOG_LEVEL);
-  (async () => {
-    const bus = await createBusFromUrl(config.NATS_URL, { name: options.name, logger, memory: { journalDir: path.join(config.STATE_DIR, 'bus') } });
-    const metrics = createServiceMetrics(options.name);
-    const module = await options.create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
-    const host = await hostService({ name: options.name, config, logger, metrics, bus, module });
-    exitOnSignals(async () => {
-      await host.stop();
-      await bus.close();
-      await options.tracing.shutdown();
-    }, logger);
-  })().catch((err: unknown) => {
-    logger.fatal({ err }, 'failed to start');
-    process.exit(1);
-  });
+  startService(options.name, config, options.create, logger)
+    .then(({ bus, host }) =>
+      exitOnSignals(async () => {
+        await host.stop();
+        await bus.close();
+        await options.tracing.shutdown();
+      }, logger),
+    )
+    .catch((err: unknown) => {
+      logger.fatal({ err }, 'failed to start');
+      process.exit(1);
+    });
 }

@@ -1,17 +1,5 @@
 import os from 'node:os';
-import path from 'node:path';
-import {
-  ConfigError,
-  createBusFromUrl,
-  createLogger,
-  createServiceMetrics,
-  hostService,
-  runMain,
-  stateStoreOpener,
-  type Logger,
-  type MainOptions,
-  type ServiceDeps,
-} from '@ralm/platform';
+import { createLogger, loadConfigOrExit, runMain, startService, type Logger, type MainOptions, type ServiceDeps } from '@ralm/platform';
 import { BatchExit, batchJobOf, runBatchJob, type BatchJob } from './batch';
 import type { TrainerConfig } from './config';
 import type { TrainerModule } from './module';
@@ -26,16 +14,8 @@ export interface TrainerMainOptions extends Omit<MainOptions<TrainerConfig>, 'cr
  * stops gracefully and exits with a BatchExit code.
  */
 export function runTrainerMain(options: TrainerMainOptions): void {
-  let config: TrainerConfig;
-  try {
-    config = options.loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${options.name}: ${err.message}\n`);
-      process.exit(BatchExit.config);
-    }
-    throw err;
-  }
+  // Exits BatchExit.config (78, EX_CONFIG) on a bad variable, as every service does.
+  const config = loadConfigOrExit(options.name, options.loadConfig);
   const batch = batchJobOf(config);
   if (batch === undefined) runMain({ ...options, loadConfig: () => config });
   else runBatchMain(config, batch, options);
@@ -48,10 +28,7 @@ export function runTrainerMain(options: TrainerMainOptions): void {
 function runBatchMain(config: TrainerConfig, batch: BatchJob, options: TrainerMainOptions): void {
   const logger = createLogger(options.name, config.LOG_LEVEL);
   (async () => {
-    const bus = await createBusFromUrl(config.NATS_URL, { name: options.name, logger, memory: { journalDir: path.join(config.STATE_DIR, 'bus') } });
-    const metrics = createServiceMetrics(options.name);
-    const module = await options.create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
-    const host = await hostService({ name: options.name, config, logger, metrics, bus, module });
+    const { bus, module, host } = await startService(options.name, config, options.create, logger);
     const stopping = new AbortController();
     const signalled = onSignals(() => {
       stopping.abort();
