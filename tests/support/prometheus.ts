@@ -5,15 +5,13 @@
  * Integration tests only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { findBinary, freePort, stopProcess } from '@ralm/platform/testing/process';
 
 const FALLBACK_PATH = '/usr/bin/prometheus';
 const START_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 5_000;
 const POLL_MS = 100;
 const MISSING = "Debian package 'prometheus'; `make test` installs it";
 
@@ -79,17 +77,7 @@ export interface PrometheusServer {
 
 /** The prometheus binary: `$PROMETHEUS_BIN`, else the first on `PATH`, else `/usr/bin/prometheus`. */
 export function prometheusPath(): string {
-  const fromEnv = process.env['PROMETHEUS_BIN'];
-  if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`PROMETHEUS_BIN=${fromEnv} is not an executable file`);
-    return fromEnv;
-  }
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const candidate = join(dir, 'prometheus');
-    if (dir && isExecutable(candidate)) return candidate;
-  }
-  if (isExecutable(FALLBACK_PATH)) return FALLBACK_PATH;
-  throw new Error(`prometheus is not installed (${MISSING}), or set PROMETHEUS_BIN to its path`);
+  return findBinary('prometheus', 'PROMETHEUS_BIN', FALLBACK_PATH, MISSING);
 }
 
 /** Writes the config into a fresh temporary directory (which also holds the TSDB) and starts Prometheus on it. */
@@ -158,7 +146,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       return data.groups.flatMap((g) => g.rules.map((r) => ({ group: g.name, name: r.name, health: r.health, lastError: r.lastError ?? '' })));
     },
     async stop() {
-      await kill(running);
+      await stopProcess(running);
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -216,7 +204,7 @@ async function launch(bin: string, args: string[], url: string): Promise<ChildPr
     await Promise.race([waitUntilReady(url, Date.now() + START_TIMEOUT_MS), exited]);
   } catch (err) {
     const exitedEarly = child.exitCode !== null || child.signalCode !== null;
-    await kill(child);
+    await stopProcess(child);
     // An early exit's error already carries the log (e.g. "address already in use").
     throw exitedEarly ? err : new Error(`${err instanceof Error ? err.message : String(err)}; its log:\n${log}`);
   }
@@ -235,42 +223,9 @@ async function waitUntilReady(url: string, deadline: number): Promise<void> {
   }
 }
 
-async function kill(child: ChildProcess): Promise<void> {
-  // No pid: the spawn itself failed, there is nothing to wait for.
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS)));
-  if (await Promise.race([exit.then(() => false), timedOut])) {
-    child.kill('SIGKILL');
-    await exit;
-  }
-  clearTimeout(timer);
-}
 
-/** A port the OS just handed out on loopback; Prometheus binds it right after. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}

@@ -3,15 +3,14 @@
  * deterministically. Integration tests only; services never import this.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findBinary, freePort, stopProcess } from './process';
 
 const FALLBACK_PATH = '/usr/sbin/nats-server';
 const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 
 export interface NatsServerOptions {
   /** Enable JetStream with a fresh temporary store directory. Default true. */
@@ -36,17 +35,7 @@ export interface NatsServer {
 
 /** The nats-server binary: `$NATS_SERVER_BIN`, else the first on `PATH`, else `/usr/sbin/nats-server`. */
 export function natsServerPath(): string {
-  const fromEnv = process.env['NATS_SERVER_BIN'];
-  if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`NATS_SERVER_BIN=${fromEnv} is not an executable file`);
-    return fromEnv;
-  }
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const candidate = join(dir, 'nats-server');
-    if (dir && isExecutable(candidate)) return candidate;
-  }
-  if (isExecutable(FALLBACK_PATH)) return FALLBACK_PATH;
-  throw new Error('nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER_BIN to its path');
+  return findBinary('nats-server', 'NATS_SERVER_BIN', FALLBACK_PATH, 'install it (apt-get install nats-server)');
 }
 
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
@@ -60,11 +49,11 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     port,
     storeDir,
     async stop() {
-      await kill(child);
+      await stopProcess(child);
       if (storeDir) await rm(storeDir, { recursive: true, force: true });
     },
     async restart(whileDown) {
-      await kill(child);
+      await stopProcess(child);
       await whileDown?.();
       child = await launch(bin, args, port);
     },
@@ -86,37 +75,13 @@ async function launch(bin: string, args: string[], port: number): Promise<ChildP
   try {
     await Promise.race([waitForPort(port, Date.now() + START_TIMEOUT_MS), exited]);
   } catch (err) {
-    await kill(child);
+    await stopProcess(child);
     throw err;
   }
   return child;
 }
 
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS)));
-  if (await Promise.race([exit.then(() => false), timedOut])) {
-    child.kill('SIGKILL');
-    await exit;
-  }
-  clearTimeout(timer);
-}
 
-/** A port the OS just handed out on loopback; nats-server binds it right after. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number, deadline: number): Promise<void> {
   for (;;) {
@@ -137,11 +102,3 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
