@@ -22,7 +22,7 @@
  */
 import { hashFraction } from './hash';
 import { HyperLogLog } from './hll';
-import { ctr, diversityDistribution, gini, type DiversityDistribution, type FeedbackEvent } from './measures';
+import { ctr, diversityDistribution, gini, type ArmMeasures, type FeedbackEvent } from './measures';
 
 export interface WindowOptions {
   /** Window length, a multiple of slotMs. Default one day. */
@@ -39,17 +39,12 @@ export interface WindowOptions {
   hllPrecision?: number;
 }
 
-export interface WindowMeasures {
-  /** Distinct (user, item) exposures in the window (estimate, ≈0.8 % standard error at p = 14). */
-  exposures: number;
-  exposureEvents: number;
-  clicks: number;
-  ctr: number;
-  /** Of the sampled readers; scale `users` by 1 / userSampleRate for population counts. */
-  categoryDiversity: DiversityDistribution;
-  tagDiversity: DiversityDistribution;
-  /** Standard Gini of clicks over the sampled items seen in the window; NaN with none. */
-  gini: number;
+/**
+ * The exact measures' fields, estimated: distinct exposures by the sketches (≈0.8 % standard
+ * error at p = 14); diversity over the sampled readers (scale `users` by 1 / userSampleRate
+ * for population counts); the Gini over the sampled items seen in the window.
+ */
+export interface WindowMeasures extends ArmMeasures {
   trackedUsers: number;
   trackedItems: number;
   userSampleRate: number;
