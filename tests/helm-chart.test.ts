@@ -207,6 +207,11 @@ describe('observability objects', () => {
     expect(JSON.parse(dashboard.data!['ralm-dashboard.json']!)).toEqual(JSON.parse(fs.readFileSync(path.join(CHART, 'files', 'grafana', 'ralm-dashboard.json'), 'utf8')));
     const monitor = objects.find((o) => o.kind === 'ServiceMonitor')!;
     expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', honorLabels: true }]);
+    // The training Job has no Service: a PodMonitor scrapes its pods while they run.
+    const podMonitors = objects.filter((o) => o.kind === 'PodMonitor');
+    expect(podMonitors.map((p) => p.spec.selector.matchLabels['app.kubernetes.io/component'])).toEqual(['trainer']);
+    expect(podMonitors[0]!.spec.podMetricsEndpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', honorLabels: true }]);
+    expect(rendered['minimal']!.filter((o) => o.kind === 'PodMonitor' || o.kind === 'ServiceMonitor')).toEqual([]);
   });
 
   it('configure tracing only when enabled', () => {
@@ -262,7 +267,7 @@ describe('scripts/validate-k8s.mjs', () => {
 
   it('accepts the rendered chart', () => {
     const r = validate(good);
-    expect(r.stdout).toMatch(/23 objects, 0 invalid/);
+    expect(r.stdout).toMatch(/24 objects, 0 invalid/);
     expect(r.status).toBe(0);
   });
 
