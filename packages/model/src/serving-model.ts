@@ -77,3 +77,16 @@ export async function newestModelDir(root: string): Promise<string | undefined> 
 export function artifactDir(uri: string): string {
   return uri.startsWith('file:') ? fileURLToPath(uri) : uri;
 }
+
+/**
+ * How a serving service finds its models under MODEL_ROOT: the newest at start, a pinned
+ * version by name, a published one by its artifact URI. The `load`/`initial`/`locate`
+ * of a model slot, spelled once for every service that serves the model.
+ */
+export function modelRootSource(root: string): { load(location: string): Promise<ServingModel>; initial(): Promise<string | undefined>; locate(version: string): string } {
+  return {
+    load: (location) => loadServingModel(artifactDir(location)),
+    initial: () => newestModelDir(root),
+    locate: (version) => path.join(root, version),
+  };
+}

@@ -100,26 +100,36 @@ export async function hostService(options: HostOptions): Promise<ServiceHost> {
 }
 
 /**
- * SIGTERM / SIGINT run `stop` once and exit 0 (1 if stop fails). A second
- * signal exits at once, for an operator who does not want to wait.
+ * Calls `stop` on the first SIGTERM or SIGINT and exits 130 at once on a second; returns
+ * the first signal seen, if any, for a caller that chooses its own exit code.
  */
-export function exitOnSignals(stop: () => Promise<void>, logger: Logger): void {
-  let signalled = false;
+export function onShutdownSignals(stop: (signal: NodeJS.Signals) => void, logger: Logger): () => NodeJS.Signals | undefined {
+  let signalled: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
       logger.warn({ signal }, 'second signal; exiting now');
       process.exit(130);
     }
-    signalled = true;
+    signalled = signal;
     logger.info({ signal }, 'shutting down');
-    stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    stop(signal);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  return () => signalled;
+}
+
+/** A long-running service's shutdown: `stop` on the first signal, then exit 0 (1 if stopping failed). */
+export function exitOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  onShutdownSignals(
+    () =>
+      stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      ),
+    logger,
+  );
 }

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { loadKernel, loadNativeKernel, nativeStatus, typescriptKernel, type ScoringKernel } from '@ralm/kernel';
-import { artifactDir, loadServingModel, newestModelDir } from '@ralm/model';
+import { modelRootSource } from '@ralm/model';
 import { createModelSlot, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
 import { grpcClusterSource } from './adapters/grpc-clusters';
 import { ClusterLoader } from './cluster-loader';
@@ -43,9 +42,7 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
     logger,
     durable: config.MODELS_DURABLE,
     inactiveAfterSeconds: config.DURABLE_INACTIVE_SECONDS,
-    load: (location) => loadServingModel(artifactDir(location)),
-    initial: () => newestModelDir(config.MODEL_ROOT),
-    locate: (version) => path.join(config.MODEL_ROOT, version),
+    ...modelRootSource(config.MODEL_ROOT),
     pinned: config.MODEL_VERSION,
     onSwap(next, previous) {
       const fresh = new ScoringState(next, kernel, config.SCORER_K, { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS });

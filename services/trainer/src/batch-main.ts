@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { createLogger, loadConfigOrExit, runMain, startService, type Logger, type MainOptions, type ServiceDeps } from '@ralm/platform';
+import { createLogger, loadConfigOrExit, onShutdownSignals, runMain, startService, type MainOptions, type ServiceDeps } from '@ralm/platform';
 import { BatchExit, batchJobOf, runBatchJob, type BatchJob } from './batch';
 import type { TrainerConfig } from './config';
 import type { TrainerModule } from './module';
@@ -30,7 +30,7 @@ function runBatchMain(config: TrainerConfig, batch: BatchJob, options: TrainerMa
   (async () => {
     const { bus, module, host } = await startService(options.name, config, options.create, logger);
     const stopping = new AbortController();
-    const signalled = onSignals(() => {
+    const signalled = onShutdownSignals(() => {
       stopping.abort();
       // Cancels the job now (it keeps its checkpoints); the host stops below, once the job has ended.
       module.stop?.().catch((err: unknown) => logger.error({ err }, 'stopping the job failed'));
@@ -47,19 +47,3 @@ function runBatchMain(config: TrainerConfig, batch: BatchJob, options: TrainerMa
   });
 }
 
-/** Calls `stop` on the first SIGTERM or SIGINT and exits at once on a second; returns the first signal seen. */
-function onSignals(stop: () => void, logger: Logger): () => NodeJS.Signals | undefined {
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      logger.warn({ signal }, 'second signal; exiting now');
-      process.exit(130);
-    }
-    signalled = signal;
-    logger.info({ signal }, 'shutting down');
-    stop();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  return () => signalled;
-}

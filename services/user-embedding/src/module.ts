@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { artifactDir, loadServingModel, newestModelDir } from '@ralm/model';
+import { modelRootSource } from '@ralm/model';
 import { createModelSlot, type ServiceDeps, type ServiceModule } from '@ralm/platform';
 import type { UserEmbeddingConfig } from './config';
 import { EmbeddingCache } from './domain/embedding-cache';
@@ -16,9 +15,7 @@ export function createUserEmbedding(config: UserEmbeddingConfig, platform: Servi
     logger: platform.logger,
     durable: config.MODELS_DURABLE,
     inactiveAfterSeconds: config.DURABLE_INACTIVE_SECONDS,
-    load: (location) => loadServingModel(artifactDir(location)),
-    initial: () => newestModelDir(config.MODEL_ROOT),
-    locate: (version) => path.join(config.MODEL_ROOT, version),
+    ...modelRootSource(config.MODEL_ROOT),
     pinned: config.MODEL_VERSION,
     // The old model's weights are released once nothing new can pick it up; replies in flight hold plain arrays.
     onSwap: (_next, previous) => previous?.model.dispose(),
