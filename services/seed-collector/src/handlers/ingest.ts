@@ -1,11 +1,24 @@
 import type { Click as ClickProto, ClickRejection } from '@ralm/proto/seed_collector';
-import { Subjects, requireCount, type CallContext } from '@ralm/platform';
+import { Subjects, requireCount, type CallContext, type PublishAck } from '@ralm/platform';
 import type { SeedCollectorDeps } from '../ports';
 
 /** Clicks per request message (ReportClicks, and each StreamClicks message). */
 export const MAX_CLICKS_PER_MESSAGE = 10_000;
 /** Publishes in flight at once: enough to hide the bus round trip, few enough to bound memory. */
 const PUBLISH_WINDOW = 256;
+
+/**
+ * Publishes `items` PUBLISH_WINDOW at a time (checking the call is still wanted between
+ * windows) and counts what the bus stored and what it dropped as a repeat of its msgId.
+ */
+export async function publishWindowed<T>(items: T[], publish: (item: T) => Promise<PublishAck>, ctx: CallContext): Promise<{ stored: number; duplicates: number }> {
+  const counts = { stored: 0, duplicates: 0 };
+  for (let i = 0; i < items.length; i += PUBLISH_WINDOW) {
+    ctx.throwIfDone();
+    for (const ack of await Promise.all(items.slice(i, i + PUBLISH_WINDOW).map(publish))) ack.duplicate ? counts.duplicates++ : counts.stored++;
+  }
+  return counts;
+}
 
 export interface IngestResult {
   accepted: number;
@@ -37,23 +50,13 @@ export async function ingestClicks(clicks: ClickProto[], deps: SeedCollectorDeps
       toPublish.push(click);
     }
   });
-  for (let i = 0; i < toPublish.length; i += PUBLISH_WINDOW) {
-    ctx.throwIfDone();
-    const window = toPublish.slice(i, i + PUBLISH_WINDOW);
-    const acks = await Promise.all(
-      window.map((c) =>
-        deps.bus.publish(
-          Subjects.clickRecorded,
-          { eventId: c.eventId, userId: c.userId, candidateId: c.candidateId, timestampMs: c.timestampMs },
-          { msgId: c.eventId },
-        ),
-      ),
-    );
-    for (const ack of acks) {
-      if (ack.duplicate) result.duplicates++;
-      else result.accepted++;
-    }
-  }
+  const published = await publishWindowed(
+    toPublish,
+    (c) => deps.bus.publish(Subjects.clickRecorded, { eventId: c.eventId, userId: c.userId, candidateId: c.candidateId, timestampMs: c.timestampMs }, { msgId: c.eventId }),
+    ctx,
+  );
+  result.accepted += published.stored;
+  result.duplicates += published.duplicates;
   deps.metrics.clicks.inc({ source: 'grpc', outcome: 'accepted' }, result.accepted);
   deps.metrics.clicks.inc({ source: 'grpc', outcome: 'duplicate' }, result.duplicates);
   deps.metrics.clicks.inc({ source: 'grpc', outcome: 'rejected' }, result.rejections.length);

@@ -1,11 +1,11 @@
 import { FeedbackKind, type FeedbackEvent, type ReportFeedbackRequest, type ReportFeedbackResponse } from '@ralm/proto/feedback';
 import { idProblem, InvalidArgumentError, requireCount, Subjects, type CallContext } from '@ralm/platform';
 import type { SeedCollectorDeps } from '../ports';
+import { publishWindowed } from './ingest';
 
 export const MAX_FEEDBACK_PER_MESSAGE = 10_000;
 export const MAX_TAGS = 64;
 const MAX_CATEGORY_LENGTH = 256;
-const PUBLISH_WINDOW = 256;
 
 /** Bus idempotency keys of feedback live apart from click ids: one event id may be both a feedback and a seed click. */
 export const feedbackMsgId = (eventId: string) => `feedback:${eventId}`;
@@ -30,14 +30,9 @@ export async function reportFeedback(request: ReportFeedbackRequest, deps: SeedC
     if (repeat) result.duplicates++;
     return !repeat;
   });
-  for (let i = 0; i < fresh.length; i += PUBLISH_WINDOW) {
-    ctx.throwIfDone();
-    const window = fresh.slice(i, i + PUBLISH_WINDOW);
-    const acks = await Promise.all(
-      window.map((event) => deps.bus.publish(Subjects.feedbackRecorded, { event, experimentId: deps.assigner.config.id }, { msgId: feedbackMsgId(event.eventId) })),
-    );
-    for (const ack of acks) ack.duplicate ? result.duplicates++ : result.accepted++;
-  }
+  const published = await publishWindowed(fresh, (event) => deps.bus.publish(Subjects.feedbackRecorded, { event, experimentId: deps.assigner.config.id }, { msgId: feedbackMsgId(event.eventId) }), ctx);
+  result.accepted = published.stored;
+  result.duplicates += published.duplicates;
   // From every valid click of the batch, repeats included: when a retry follows a call whose
   // feedback was stored but whose seed click was not, the retry must still record the seed.
   // The seed book and the bus's msgId keep a click from counting twice.
@@ -47,11 +42,7 @@ export async function reportFeedback(request: ReportFeedbackRequest, deps: SeedC
     .map((e) => ({ eventId: e.eventId, userId: e.userId, candidateId: e.itemId, timestampMs: e.timestampMs }))
     // Items that are not live candidates are simply not seeds: no rejection to report.
     .filter((click) => deps.book.check(click, now) === undefined && !deps.book.hasSeen(click.eventId));
-  for (let i = 0; i < seedClicks.length; i += PUBLISH_WINDOW) {
-    ctx.throwIfDone();
-    const acks = await Promise.all(seedClicks.slice(i, i + PUBLISH_WINDOW).map((click) => deps.bus.publish(Subjects.clickRecorded, click, { msgId: click.eventId })));
-    for (const ack of acks) if (!ack.duplicate) result.seedClicks++;
-  }
+  result.seedClicks = (await publishWindowed(seedClicks, (click) => deps.bus.publish(Subjects.clickRecorded, click, { msgId: click.eventId }), ctx)).stored;
   deps.metrics.feedback.inc({ source: 'grpc', outcome: 'accepted' }, result.accepted);
   deps.metrics.feedback.inc({ source: 'grpc', outcome: 'duplicate' }, result.duplicates);
   return result;
