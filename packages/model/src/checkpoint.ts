@@ -15,6 +15,9 @@ interface State {
   weights: Array<{ name: string; shape: number[]; offset: number }>;
   optimizer: Array<{ name: string; shape: number[]; offset: number }>;
   hasUniversal: boolean;
+  /** Phase 2's best weights so far (in best.bin) and their validation AUC. */
+  best?: { epoch: number; auc: number; weights: Array<{ name: string; shape: number[]; offset: number }> };
+  phase2StartAuc?: number;
 }
 
 /** Identifies a run: the data fingerprint and every setting that changes what is learned. */
@@ -51,6 +54,7 @@ async function readFloats(file: string): Promise<Float32Array> {
 export async function saveCheckpoint(dir: string, key: string, checkpoint: Checkpoint): Promise<void> {
   const weights = pack(checkpoint.weights);
   const optimizer = pack(checkpoint.optimizer);
+  const best = checkpoint.best && pack(checkpoint.best.weights);
   const state: State = {
     key,
     phase: checkpoint.phase,
@@ -59,6 +63,8 @@ export async function saveCheckpoint(dir: string, key: string, checkpoint: Check
     weights: weights.index,
     optimizer: optimizer.index,
     hasUniversal: checkpoint.universal !== undefined,
+    best: checkpoint.best && best && { epoch: checkpoint.best.epoch, auc: checkpoint.best.auc, weights: best.index },
+    phase2StartAuc: checkpoint.phase2StartAuc,
   };
   const target = path.resolve(dir);
   await fs.mkdir(path.dirname(target), { recursive: true });
@@ -67,6 +73,7 @@ export async function saveCheckpoint(dir: string, key: string, checkpoint: Check
   await fs.writeFile(path.join(staging, 'weights.bin'), bytes(weights.data));
   await fs.writeFile(path.join(staging, 'optimizer.bin'), bytes(optimizer.data));
   if (checkpoint.universal) await fs.writeFile(path.join(staging, 'universal.f32'), bytes(checkpoint.universal));
+  if (best) await fs.writeFile(path.join(staging, 'best.bin'), bytes(best.data));
   // state.json last: its presence marks a complete checkpoint.
   await fs.writeFile(path.join(staging, 'state.json'), JSON.stringify(state));
   await fs.rm(target, { recursive: true, force: true });
@@ -90,5 +97,7 @@ export async function loadCheckpoint(dir: string, key: string): Promise<Checkpoi
     optimizer: unpack(state.optimizer, await readFloats(path.join(dir, 'optimizer.bin'))),
     universal: state.hasUniversal ? await readFloats(path.join(dir, 'universal.f32')) : undefined,
     validationAuc: { user_representation: nan(state.validationAuc.user_representation), lookalike: nan(state.validationAuc.lookalike) },
+    best: state.best && { epoch: state.best.epoch, auc: state.best.auc, weights: unpack(state.best.weights, await readFloats(path.join(dir, 'best.bin'))) },
+    phase2StartAuc: state.phase2StartAuc,
   };
 }

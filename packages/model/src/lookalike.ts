@@ -49,8 +49,22 @@ export class LookalikeModel {
     this.params.add('lookalike.global.v', [a, 1], 'glorot', rng);
     if (config.temperature === undefined) this.params.add('lookalike.log_temperature', [], { constant: Math.log(5) }, rng);
     // After the ReLU every look-alike vector is non-negative, so score ≥ 0 and σ(τ·score) ≥ ½:
-    // without an offset the model cannot express a click rate below one half.
+    // without an offset the model cannot express a click rate below one half. Zero is only a
+    // placeholder: training sets it from the data before the first step (`calibrate`).
     this.params.add('lookalike.logit_bias', [], 'zeros', rng);
+  }
+
+  /**
+   * Starts the model at the data's click rate: b₀ = logit(rate) − τ₀·mean(score) (spec §3, start).
+   * With b = 0 the model begins at σ(τ·0.6) ≈ 0.95 against rates near 0.1; Adam moves b by about
+   * lr a step, so the loss is lowered through W_t instead, until its ReLU units die.
+   */
+  calibrate(meanScore: number, clickRate: number): number {
+    const rate = Math.min(1 - 1e-4, Math.max(1e-4, clickRate));
+    const tau = tf.tidy(() => this.temperature().dataSync()[0]!);
+    const b = Math.log(rate / (1 - rate)) - tau * meanScore;
+    this.params.get('lookalike.logit_bias').assign(tf.scalar(b));
+    return b;
   }
 
   /** T(v) = ReLU(v W_t + b_t): universal (… × d) to look-alike (… × h). */

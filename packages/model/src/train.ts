@@ -39,6 +39,14 @@ export interface Checkpoint {
   /** Universal embeddings of all users, once phase 1 is done. */
   universal?: Float32Array;
   validationAuc: Record<Phase, number>;
+  /**
+   * The phase-2 weights with the best validation AUC so far, counting the untrained start
+   * (epoch 0), and that AUC: training ends on them, so it never leaves a model worse on
+   * held-out users than where it began.
+   */
+  best?: { epoch: number; auc: number; weights: NamedWeights };
+  /** Validation AUC of phase 2 before its first step (calibrated offset, initial W_t). */
+  phase2StartAuc?: number;
 }
 
 export interface TrainHooks {
@@ -89,11 +97,13 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
   if (resume) for (const p of model.allParams()) p.write(resume.weights);
   const validationAuc: Record<Phase, number> = resume?.validationAuc ?? { user_representation: Number.NaN, lookalike: Number.NaN };
 
-  const checkpoint = async (phase: Phase, epochsDone: number, optimizer: Adam, universal?: Float32Array) => {
+  const checkpoint = async (phase: Phase, epochsDone: number, optimizer: Adam, universal?: Float32Array, phase2?: Phase2State) => {
     if (!hooks.onCheckpoint) return;
     const weights: NamedWeights = new Map();
     for (const p of model.allParams()) for (const [k, v] of p.read()) weights.set(k, v);
-    await hooks.onCheckpoint({ phase, epochsDone, weights, optimizer: optimizer.read(), universal, validationAuc: { ...validationAuc } });
+    await hooks.onCheckpoint({
+      phase, epochsDone, weights, optimizer: optimizer.read(), universal, validationAuc: { ...validationAuc }, best: phase2?.best, phase2StartAuc: phase2?.startAuc,
+    });
   };
 
   let universal: Float32Array;
@@ -118,11 +128,18 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
     const start = resume?.phase === 'lookalike' ? resume.epochsDone : 0;
     if (resume?.phase === 'lookalike') optimizer.write(resume.optimizer);
     if (start === 0) await checkpoint('lookalike', 0, optimizer, universal);
+    const state: Phase2State = { best: resume?.phase === 'lookalike' ? resume.best : undefined, startAuc: resume?.phase2StartAuc };
     for (let epoch = start; epoch < config.phase2Epochs; epoch++) {
-      validationAuc.lookalike = await phase2Epoch(model, data, config, optimizer, universal, epoch, hooks, validationAuc.lookalike);
-      await checkpoint('lookalike', epoch + 1, optimizer, universal);
+      validationAuc.lookalike = await phase2Epoch(model, data, config, optimizer, universal, epoch, hooks, validationAuc.lookalike, state);
+      await checkpoint('lookalike', epoch + 1, optimizer, universal, state);
     }
     optimizer.dispose();
+    if (state.best && !(validationAuc.lookalike >= state.best.auc)) {
+      model.lookalike.params.write(state.best.weights);
+      validationAuc.lookalike = state.best.auc;
+    }
+    if (state.startAuc !== undefined) model.info.metrics.phase2_start_validation_auc = state.startAuc;
+    if (state.best) model.info.metrics.phase2_best_epoch = state.best.epoch;
   }
 
   model.store = { userIds: dataset.users.ids, universal, lookalike: transformAll(model, universal) };
@@ -208,8 +225,37 @@ function transformAll(model: RalmModel, universal: Float32Array): Float32Array {
   return out;
 }
 
+/** What phase 2 carries from epoch to epoch besides the weights. */
+interface Phase2State {
+  best?: { epoch: number; auc: number; weights: NamedWeights };
+  startAuc?: number;
+}
+
+/** Keeps the phase-2 weights when `auc` beats the best so far (NaN never does). */
+function keepIfBest(model: RalmModel, state: Phase2State, epoch: number, auc: number): void {
+  if (!(auc > (state.best?.auc ?? -Infinity))) return;
+  state.best = { epoch, auc, weights: model.lookalike.params.read() };
+}
+
+/** Mean score of up to `limit` samples under the current weights and clusters. */
+function meanScore(model: RalmModel, clusters: ItemClusters, universal: Float32Array, config: ModelConfig, users: Int32Array, items: Int32Array, labels: Float32Array, limit: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let start = 0; start < Math.min(limit, users.length); start += 1024) {
+    const end = Math.min(limit, users.length, start + 1024);
+    const batch = phase2Batch(clusters, universal, config, users.subarray(start, end), items.subarray(start, end), labels.subarray(start, end));
+    if (batch.size > 0) {
+      const s = tf.tidy(() => model.lookalike.score(batch.u, batch.centroids, batch.mask, batch.sizes).score.dataSync());
+      for (let i = 0; i < s.length; i++) sum += s[i]!;
+      n += s.length;
+    }
+    batch.dispose();
+  }
+  return n ? sum / n : 0;
+}
+
 async function phase2Epoch(
-  model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: Adam, universal: Float32Array, epoch: number, hooks: TrainHooks, lastAuc: number,
+  model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: Adam, universal: Float32Array, epoch: number, hooks: TrainHooks, lastAuc: number, state: Phase2State,
 ): Promise<number> {
   const rng = epochRng(config.seed, 'lookalike', epoch);
   // Iterative training: clusters follow the current transform.
@@ -218,6 +264,17 @@ async function phase2Epoch(
   const all = Int32Array.from({ length: s.users.length }, (_, i) => i);
   rng.shuffle(all);
   const order = config.phase2SamplesPerEpoch > 0 ? all.subarray(0, config.phase2SamplesPerEpoch) : all;
+  if (epoch === 0) {
+    const sample = order.subarray(0, 8192);
+    const users = Int32Array.from(sample, (i) => s.users[i]!);
+    const items = Int32Array.from(sample, (i) => s.items[i]!);
+    const labels = Float32Array.from(sample, (i) => s.labels[i]!);
+    let clicks = 0;
+    for (let i = 0; i < s.labels.length; i++) clicks += s.labels[i]!;
+    model.lookalike.calibrate(meanScore(model, clusters, universal, config, users, items, labels, sample.length), clicks / Math.max(1, s.labels.length));
+    state.startAuc = phase2ValidationAuc(model, data, config, clusters, universal);
+    keepIfBest(model, state, 0, state.startAuc);
+  }
   const total = batches(order.length, config.batchSize);
   let lossSum = 0;
   let trained = 0;
@@ -241,7 +298,9 @@ async function phase2Epoch(
     hooks.onBatchEnd?.(model, progress);
     await yieldToEventLoop();
   }
-  return phase2ValidationAuc(model, data, config, clusters, universal);
+  const validation = phase2ValidationAuc(model, data, config, clusters, universal);
+  keepIfBest(model, state, epoch + 1, validation);
+  return validation;
 }
 
 /** Tensors of one phase-2 batch, keeping only samples whose item still has a cluster after removing the target. */
