@@ -1,13 +1,13 @@
 /**
  * The LookalikeScorer's hot path: scoring every candidate for one user and for a batch of
- * 32, on the scoring kernels of @ralm/kernel (native OpenBLAS, plain TypeScript) and tfjs-wasm
- * `scoreUsers`, in-process, against the hardware reference: the same stacked product,
+ * 32, on the scoring kernels of @ralm/kernel (native OpenBLAS, plain TypeScript), in-process,
+ * against the hardware reference: the same stacked product,
  * (count·2k) × h by one vector and by a 32 × h batch, in NumPy on single-threaded OpenBLAS
  * (Debian python3-numpy, run as /usr/bin/python3). Prints a markdown table with each path's
  * time over NumPy's; compare ratios within one run (the machine is shared and noisy).
  *
  *   npx tsx bench/score.ts [--counts 1000,10000,50000] [--calls 200] [--batch-calls 20]
- *                          [--budget-s 20] [--tfjs-max 10000] [--only service]
+ *                          [--budget-s 20] [--only service]
  *
  * k = 20, h = 128; the table holds 1,000 random candidates with ReLU-like (non-negative)
  * clusters, tiled to the size measured (values do not change the work; generating a gigabyte
@@ -20,8 +20,6 @@ import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { createKernelTable, loadNativeKernel, nativeStatus, rowsPerCandidate, typescriptKernel, writeSlot, type KernelTable } from '@ralm/kernel';
-import { releaseCandidateTable, scoreUsers, type CandidateTable } from '@ralm/model/serving';
-import { selectBackend } from '@ralm/model/backend';
 import { Rng } from '@ralm/model/rng';
 import { arg, markdownTable, percentile, thousands } from './common';
 
@@ -34,8 +32,6 @@ const calls = Number(arg('calls', '200'));
 const batchCalls = Number(arg('batch-calls', '20'));
 /** A slow path stops early after this many seconds per measurement (its single-user calls, or its batches); the table says how many calls it made. */
 const budgetS = Number(arg('budget-s', '20'));
-/** tfjs keeps transposed copies of the table: skipped above this many candidates. */
-const tfjsMax = Number(arg('tfjs-max', '10000'));
 const PYTHON = '/usr/bin/python3';
 /** Measurements alternate between NumPy and each path in this many rounds. */
 const ROUNDS = 5;
@@ -68,42 +64,7 @@ function kernelPath(name: string, kernel: () => ReturnType<typeof loadNativeKern
   };
 }
 
-/** serving.ts's layout of a kernel table, for scoreUsers. */
-function candidateTableOf(t: KernelTable): CandidateTable {
-  const { count, k, h } = t;
-  const es = new Float32Array(count * k * h);
-  const projected = new Float32Array(count * k * h);
-  const globalUnit = new Float32Array(count * h);
-  const n = rowsPerCandidate(k) * h;
-  for (let c = 0; c < count; c++) {
-    projected.set(t.rows.subarray(c * n, c * n + k * h), c * k * h);
-    es.set(t.rows.subarray(c * n + k * h, c * n + 2 * k * h), c * k * h);
-    globalUnit.set(t.rows.subarray(c * n + 2 * k * h, (c + 1) * n), c * h);
-  }
-  return { count, k, h, es, projected, gram: t.gram, globalUnit, mask: Float32Array.from(t.mask), average: t.average };
-}
-
-function tfjsPath(): ScoringPath {
-  let table: CandidateTable | undefined;
-  const path: ScoringPath = {
-    name: 'tfjs-wasm scoreUsers',
-    budgeted: true,
-    prepare: async (t) => {
-      if (t.count > tfjsMax) {
-        path.skipped = `skipped above ${thousands(tfjsMax)} candidates (--tfjs-max)`;
-        return false;
-      }
-      await selectBackend('wasm');
-      table = candidateTableOf(t);
-      return true;
-    },
-    score: (eu) => scoreUsers(table!, eu, 0.5, 0.5),
-    release: () => table && releaseCandidateTable(table),
-  };
-  return path;
-}
-
-const paths: ScoringPath[] = [kernelPath('native-openblas', loadNativeKernel, false), kernelPath('typescript', () => typescriptKernel, true), tfjsPath()];
+const paths: ScoringPath[] = [kernelPath('native-openblas', loadNativeKernel, false), kernelPath('typescript', () => typescriptKernel, true)];
 
 /** `count` candidates, k = 20 real clusters each: 1,000 random ones, tiled. */
 function benchTable(count: number, rng: Rng): KernelTable {
@@ -262,7 +223,7 @@ const ratio = (ours: number, ref: number | undefined) => (ref ? `×${(ours / ref
   }
   console.log(
     `k = ${K}, h = ${H}; ${calls} single-user calls (p50/p99) and ${batchCalls} calls of ${BATCH} users (users/s) per path, ` +
-      `in ${ROUNDS} rounds alternating with NumPy; typescript and tfjs stop after ${budgetS} s per measurement\n`,
+      `in ${ROUNDS} rounds alternating with NumPy; typescript stops after ${budgetS} s per measurement\n`,
   );
 
   const rows: string[][] = [];

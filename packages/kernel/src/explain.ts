@@ -15,7 +15,7 @@ export interface Explanation {
 /**
  * The spec's per-candidate formulas (§5) for one user, in double and step by step:
  * what people read to see why a candidate ranked, and the reference kernel's oracle.
- * (It mirrors serving.ts's scorePairs, including the max subtraction in the softmax.)
+ * (The one reference: the fast kernels, and through them the scorer, eval and A/B simulator, are tested against it.)
  */
 export function explainCandidate(table: KernelTable, c: number, eu: Float32Array, alpha: number, beta: number): Explanation {
   const { k, h } = table;

@@ -1,4 +1,4 @@
-export { createKernelTable, writeSlot, clearSlot, tableFromCandidateTable, checkTable, rowsPerCandidate, type KernelTable } from './table';
+export { createKernelTable, writeSlot, clearSlot, slotParts, checkTable, rowsPerCandidate, type KernelTable } from './table';
 export type { ScoringKernel } from './kernel';
 export { referenceKernel } from './reference';
 export { typescriptKernel } from './typescript';

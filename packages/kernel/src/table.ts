@@ -1,5 +1,3 @@
-import type { CandidateTable } from '@ralm/model/serving';
-
 /**
  * Everything per candidate that scoring reads (spec §5), laid out so that one product
  * U · rowsᵀ yields each user's 2k+1 dot products per candidate side by side.
@@ -76,22 +74,18 @@ export function clearSlot(table: KernelTable, c: number): void {
   table.mask.fill(0, c * table.k, (c + 1) * table.k);
 }
 
-/** The kernel layout of serving.ts's CandidateTable (same candidates, same order). */
-export function tableFromCandidateTable(t: CandidateTable): KernelTable {
-  const { count, k, h } = t;
-  const table = createKernelTable(count, k, h, t.average);
-  for (let c = 0; c < count; c++) {
-    writeSlot(
-      table,
-      c,
-      t.es.subarray(c * k * h, (c + 1) * k * h),
-      t.projected.subarray(c * k * h, (c + 1) * k * h),
-      t.gram.subarray(c * k * k, (c + 1) * k * k),
-      t.globalUnit.subarray(c * h, (c + 1) * h),
-      t.mask.subarray(c * k, (c + 1) * k),
-    );
-  }
-  return table;
+/** Views of candidate `c`'s parts, in `writeSlot`'s argument order (what a slot of another table is written from). */
+export function slotParts(table: KernelTable, c: number): { es: Float32Array; projected: Float32Array; gram: Float32Array; globalUnit: Float32Array; mask: Uint8Array } {
+  const { k, h } = table;
+  if (!Number.isInteger(c) || c < 0 || c >= table.count) throw new RangeError(`slotParts: candidate ${c} outside 0..${table.count - 1}`);
+  const base = c * rowsPerCandidate(k) * h;
+  return {
+    projected: table.rows.subarray(base, base + k * h),
+    es: table.rows.subarray(base + k * h, base + 2 * k * h),
+    globalUnit: table.rows.subarray(base + 2 * k * h, base + (2 * k + 1) * h),
+    gram: table.gram.subarray(c * k * k, (c + 1) * k * k),
+    mask: table.mask.subarray(c * k, (c + 1) * k),
+  };
 }
 
 /** Throws unless the table's arrays agree with count, k and h (kernels call it once per call). */

@@ -3,8 +3,8 @@ import { DEFAULT_MODEL_CONFIG } from '@ralm/model/config';
 import type { FeatureSchema } from '@ralm/model/features';
 import { RalmModel } from '@ralm/model/model';
 import { Rng } from '@ralm/model/rng';
-import { precomputeCandidates, releaseCandidateTable, scoreUsers } from '@ralm/model/serving';
-import { loadNativeKernel, referenceKernel, tableFromCandidateTable, typescriptKernel } from '../src';
+import { precomputeCandidates } from '@ralm/model/serving';
+import { loadNativeKernel, referenceKernel, typescriptKernel } from '../src';
 import { bulkValues, maxDiff } from './fixtures';
 
 const schema: FeatureSchema = { fields: [{ name: 'x', kind: 'univalent', ids: ['a'], min: 0, max: 0 }] };
@@ -16,7 +16,7 @@ function model(k: number, d: number, h: number, pooling: 'attention' | 'average'
   }, { userIds: [], universal: new Float32Array(0), lookalike: new Float32Array(0) });
 }
 
-describe('kernels on tables from precomputeCandidates, against scoreUsers (tfjs)', () => {
+describe('kernels on tables from precomputeCandidates, against the tfjs forward pass of training', () => {
   beforeAll(() => selectBackend());
 
   it.each([
@@ -45,14 +45,20 @@ describe('kernels on tables from precomputeCandidates, against scoreUsers (tfjs)
         sizes[c * k + j] = 1 + Math.floor(rng.next() ** 3 * 5000);
       }
     }
-    const candidates = precomputeCandidates(m, centroids, mask, count, sizes);
+    const table = precomputeCandidates(m, centroids, mask, count, sizes);
     // With more than one user the last is all zero: every kernel must give 0 for it, not NaN.
     const embedded = users > 1 ? users - 1 : 1;
+    const universal = Float32Array.from({ length: embedded * d }, bulkValues(rng, 'normal'));
     const eu = new Float32Array(users * h);
-    eu.set(m.embedUniversal(Float32Array.from({ length: embedded * d }, bulkValues(rng, 'normal'))));
+    eu.set(m.embedUniversal(universal));
     const { alpha, beta } = m.config;
-    const expected = scoreUsers(candidates, eu, alpha, beta);
-    const table = tableFromCandidateTable(candidates);
+    // The oracle: the model's own tfjs graph (what training optimises), one user against every candidate's centroids.
+    const expected = new Float32Array(users * count);
+    for (let b = 0; b < embedded; b++) {
+      const repeated = new Float32Array(count * d);
+      for (let c = 0; c < count; c++) repeated.set(universal.subarray(b * d, (b + 1) * d), c * d);
+      expected.set(m.scoreWithCentroids(repeated, centroids, mask, k, sizes), b * count);
+    }
     const subset = Int32Array.from({ length: Math.min(count, 40) }, () => rng.int(count));
     for (const kernel of [referenceKernel, typescriptKernel, loadNativeKernel()]) {
       const got = kernel.score(table, eu, users, alpha, beta);
@@ -61,7 +67,6 @@ describe('kernels on tables from precomputeCandidates, against scoreUsers (tfjs)
       const one = kernel.scoreSubset(table, eu.subarray(0, h), subset, alpha, beta);
       expect({ kernel: kernel.name, within: maxDiff(one, Float32Array.from(subset, (c) => expected[c]!)) < 1e-5 }).toEqual({ kernel: kernel.name, within: true });
     }
-    releaseCandidateTable(candidates);
     m.dispose();
   }, 60_000);
 });

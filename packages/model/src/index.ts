@@ -10,6 +10,6 @@ export { nearestCentroids, fitSample, scalableKmeans, sampleIndices, AssignmentA
 export { auc } from './auc';
 export { Rng } from './rng';
 export { LogUniformSampler, rankItemsByClicks } from './sampler';
-export { precomputeCandidates, releaseCandidateTable, scorePairs, scoreUsers, type CandidateTable } from './serving';
+export { precomputeCandidates } from './serving';
 export { clusterItemSeeds, centroidsForSamples, type ItemClusters } from './seed-clusters';
 export { loadServingModel, newestModelDir, artifactDir, embedRawFeatures, modelRootSource, type ServingModel } from './serving-model';

@@ -3,11 +3,12 @@ import { selectBackend } from '../src/backend';
 import type { FeatureSchema } from '../src/features';
 import { RalmModel } from '../src/model';
 import { Rng } from '../src/rng';
-import { precomputeCandidates, scorePairs, scoreUsers } from '../src/serving';
+import { referenceKernel, typescriptKernel } from '@ralm/kernel';
+import { precomputeCandidates } from '../src/serving';
 
 const schema: FeatureSchema = { fields: [{ name: 'x', kind: 'univalent', ids: ['a'], min: 0, max: 0 }] };
 
-describe('serving algebra (spec §5) against the tfjs forward pass', () => {
+describe('precomputeCandidates + the kernels (spec §5) against the tfjs forward pass of training', () => {
   beforeAll(() => selectBackend());
 
   it.each([
@@ -35,11 +36,9 @@ describe('serving algebra (spec §5) against the tfjs forward pass', () => {
     const universal = Float32Array.from({ length: users * d }, () => rng.normal());
     const table = precomputeCandidates(model, centroids, mask, count, sizes);
     const eu = model.embedUniversal(universal);
-    const fast = scoreUsers(table, eu, model.config.alpha, model.config.beta);
-    const pairUsers = Int32Array.from({ length: users * count }, (_, p) => Math.floor(p / count));
-    const pairCandidates = Int32Array.from({ length: users * count }, (_, p) => p % count);
-    const pairs = scorePairs(table, eu, pairUsers, pairCandidates, model.config.alpha, model.config.beta);
-    for (let p = 0; p < pairs.length; p++) expect(Math.abs(pairs[p]! - fast[p]!)).toBeLessThan(1e-5);
+    const fast = typescriptKernel.score(table, eu, users, model.config.alpha, model.config.beta);
+    const oracle = referenceKernel.score(table, eu, users, model.config.alpha, model.config.beta);
+    for (let p = 0; p < oracle.length; p++) expect(Math.abs(oracle[p]! - fast[p]!)).toBeLessThan(1e-5);
     for (let b = 0; b < users; b++) {
       const u = universal.subarray(b * d, b * d + d);
       const repeated = new Float32Array(count * d);

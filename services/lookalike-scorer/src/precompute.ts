@@ -1,3 +1,4 @@
+import { slotParts } from '@ralm/kernel';
 import { precomputeCandidates, type ServingModel } from '@ralm/model';
 import type { GetClustersResponse } from '@ralm/proto/clusterer';
 import type { CandidateRows } from './domain/scoring-table';
@@ -18,12 +19,12 @@ export function candidateRows(serving: ServingModel, clusters: GetClustersRespon
     mask[j] = 1;
     sizes[j] = c.size;
   });
-  const table = precomputeCandidates(serving.model, centroids, mask, 1, sizes);
+  const { es, projected, gram, globalUnit } = slotParts(precomputeCandidates(serving.model, centroids, mask, 1, sizes), 0);
   return {
-    es: table.es,
-    projected: table.projected,
-    gram: table.gram,
-    globalUnit: table.globalUnit,
+    es,
+    projected,
+    gram,
+    globalUnit,
     mask,
     clusterVersion: clusters.clusterVersion,
     seedCount: clusters.seedCount,

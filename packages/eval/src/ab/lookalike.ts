@@ -6,7 +6,7 @@
  * `precomputeCandidates`, written into the kernel's table by `writeSlot`) and its kernel.
  */
 import type { Dataset } from '@ralm/data';
-import { tableFromCandidateTable, type KernelTable, type ScoringKernel } from '@ralm/kernel';
+import type { KernelTable, ScoringKernel } from '@ralm/kernel';
 import { AssignmentAccumulator, embedRawFeatures, fitSample, precomputeCandidates, Rng, sampleIndices, type RawFeatures, type ServingModel } from '@ralm/model';
 
 /** The Clusterer's default CLUSTER_SAMPLE_SIZE. */
@@ -90,7 +90,7 @@ export function lookalikeTable(serving: ServingModel, emb: UserEmbeddings, items
       sizes[j * k + slot] = result.sizes[c]!;
     });
   });
-  const table = tableFromCandidateTable(precomputeCandidates(serving.model, centroids, mask, items.length, sizes));
+  const table = precomputeCandidates(serving.model, centroids, mask, items.length, sizes);
   return { items, table };
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '@ralm/data';
+import { loadKernel, type KernelTable, type ScoringKernel } from '@ralm/kernel';
 import {
   auc,
   clusterItemSeeds,
@@ -7,8 +8,6 @@ import {
   precomputeCandidates,
   rankItemsByClicks,
   Rng,
-  releaseCandidateTable,
-  scorePairs,
   train,
   type ModelConfig,
   type Progress,
@@ -148,14 +147,32 @@ export function youtubeScorer(model: RalmModel, name = 'YouTube DNN'): PairScore
 }
 
 /**
- * RALM (or RALM-avg): each item's train seeds clustered on the final look-alike
- * embeddings, then every pair scored with the serving algebra (spec §5).
- * Items without seeds score −∞: look-alike has nothing to say about them.
+ * Scores (user, candidate row) pairs through a serving kernel: consecutive pairs of one
+ * user (how `rankTopK` and user-ordered test events come) are one `scoreSubset` call.
  */
-export function lookalikeScorer(model: RalmModel, split: TimeSplit, name: string, seed: number, k = model.config.clusters): PairScorer {
+export function scorePairsWithKernel(kernel: ScoringKernel, table: KernelTable, eu: Float32Array, users: Int32Array, rows: Int32Array, alpha: number, beta: number): Float32Array {
+  const h = table.h;
+  const out = new Float32Array(users.length);
+  for (let start = 0; start < users.length; ) {
+    let end = start + 1;
+    while (end < users.length && users[end] === users[start]) end++;
+    const u = users[start]!;
+    out.set(kernel.scoreSubset(table, eu.subarray(u * h, u * h + h), rows.subarray(start, end), alpha, beta), start);
+    start = end;
+  }
+  return out;
+}
+
+/**
+ * RALM (or RALM-avg): each item's seeds clustered on the final look-alike embeddings,
+ * precomputed and scored by the kernel the LookalikeScorer serves with (spec §5).
+ * `seeds` defaults to the train seeds; items without seeds score −∞: look-alike has
+ * nothing to say about them.
+ */
+export function lookalikeScorer(model: RalmModel, split: TimeSplit, name: string, seed: number, k = model.config.clusters, seeds: Int32Array[] = split.trainSeeds): PairScorer {
   const { userDim: d, lookalikeDim: h } = model.config;
-  const clusters = clusterItemSeeds(split.trainSeeds, model.store.universal, model.store.lookalike, d, h, k, model.config.maxSeedsPerItem, new Rng(seed));
-  const items = split.trainSeeds.length;
+  const clusters = clusterItemSeeds(seeds, model.store.universal, model.store.lookalike, d, h, k, model.config.maxSeedsPerItem, new Rng(seed));
+  const items = seeds.length;
   const rowOf = new Int32Array(items).fill(-1);
   const withSeeds: number[] = [];
   for (let i = 0; i < items; i++) if (clusters.offset[i]! >= 0) rowOf[i] = withSeeds.push(i) - 1;
@@ -172,17 +189,17 @@ export function lookalikeScorer(model: RalmModel, split: TimeSplit, name: string
     }
   });
   const table = precomputeCandidates(model, centroids, mask, withSeeds.length, sizes);
+  const kernel = loadKernel();
   const { alpha, beta } = model.config;
   return {
     name,
     score(users, itemRows) {
       const rows = Int32Array.from(itemRows, (i) => Math.max(0, rowOf[i]!));
-      const scores = scorePairs(table, model.store.lookalike, users, rows, alpha, beta);
+      const scores = scorePairsWithKernel(kernel, table, model.store.lookalike, users, rows, alpha, beta);
       itemRows.forEach((i, p) => {
         if (rowOf[i]! < 0) scores[p] = Number.NEGATIVE_INFINITY;
       });
       return scores;
     },
-    dispose: () => releaseCandidateTable(table),
   };
 }
