@@ -77,7 +77,7 @@ describe('look-alike scoring end to end (embedded bus)', () => {
       const clicks = rows.map((row, i) => ({ eventId: `${candidateId}-${i}`, userId: userId(row), candidateId, timestampMs: Date.now() }));
       await expect(callUnary(sc.reportClicks.bind(sc), { clicks })).resolves.toMatchObject({ accepted: rows.length });
     }
-    const ask = (request: { userId: string; candidateIds?: string[]; topK?: number; features?: ReturnType<typeof featuresOf> }) =>
+    const ask = (request: { userId: string; candidateIds?: string[]; topK?: number; itemPriorWeight?: number; features?: ReturnType<typeof featuresOf> }) =>
       callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ candidateIds: [], topK: 0, ...request }));
     const named = ['planted-a', 'planted-b', 'too-few', 'never-registered'];
     let reply: ScoreResponse | undefined;
@@ -125,6 +125,21 @@ describe('look-alike scoring end to end (embedded bus)', () => {
     expect(newcomer).toMatchObject({ embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_FEATURES, scores: [{ candidateId: expected, servable: true }] });
     await expectStatus(ask({ userId: 'stranger-without-features' }), status.NOT_FOUND);
     await expectStatus(ask({ userId: 'x', topK: -1 }), status.INVALID_ARGUMENT);
+
+    // Ranking across candidates: the raw score stays, ranking_score adds γ·ln(1 + seeds), the order follows it.
+    const raw = await ask({ userId: userId(groupA[SEEDS + 5]!) });
+    expect(raw.scores.every((s) => s.rankingScore === s.score)).toBe(true);
+    const withPrior = await ask({ userId: userId(groupA[SEEDS + 5]!), itemPriorWeight: 0.5 });
+    for (const s of withPrior.scores) {
+      expect(s.score).toBe(raw.scores.find((r) => r.candidateId === s.candidateId)!.score);
+      expect(s.rankingScore).toBeCloseTo(s.score + 0.5 * Math.log1p(s.seedCount), 5);
+    }
+    const order = withPrior.scores.map((s) => s.rankingScore);
+    expect([...order].sort((a, b) => b - a)).toEqual(order);
+    for (const bad of [-0.1, 11, Number.NaN]) {
+      const err = await expectStatus(ask({ userId: 'x', itemPriorWeight: bad }), status.INVALID_ARGUMENT);
+      expect(err.details).toMatch(/item_prior_weight/);
+    }
 
     // ScoreBatch: one model version, a missing user reported rather than failing the call.
     const single = await ask({ userId: userId(groupB[SEEDS + 3]!), topK: 2 });

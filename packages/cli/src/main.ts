@@ -165,9 +165,10 @@ data
   .requiredOption('--users <n>', 'users', num)
   .requiredOption('--items <n>', 'items', num)
   .option('--seed <n>', 'random seed', num, 1)
+  .addOption(new Option('--generator <version>', 'v2: item lifetimes, one exposure per pair, non-linear clicks, 14 fields (docs/DATA.md); v1: the first generator').choices(['v1', 'v2']).default('v2'))
   .requiredOption('--out <dir>', 'dataset directory to write')
   .action(async (o) => {
-    await run(() => synthCommand({ users: o.users, items: o.items, seed: o.seed, out: o.out, write: print }));
+    await run(() => synthCommand({ users: o.users, items: o.items, seed: o.seed, generator: o.generator, out: o.out, write: print }));
   });
 data
   .command('import')

@@ -10,4 +10,5 @@ export { readDataset } from './read';
 export { writeDataset } from './write';
 export { fingerprintOf } from './serialize';
 export { synthesize, synthesizeToDir, SYNTH_SCHEMA, type ClickModel, type SynthOptions } from './synth';
+export { synthesizeV2, synthesizeV2ToDir, SYNTH_V2_SCHEMA, type ClickModelV2, type SynthV2Options } from './synth-v2';
 export { importMovieLens, importTencentLookalike, importToDir, IMPORT_KINDS, MOVIELENS_SCHEMA, type ImportKind, type ImportSummary, type MovieLensOptions } from './import';

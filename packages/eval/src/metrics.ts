@@ -6,10 +6,37 @@ import type { PairScorer } from './types';
 
 // One AUC for training and evaluation alike: the rank-sum statistic with tied scores at their average rank.
 export { auc } from '@ralm/model';
+import { auc } from '@ralm/model';
 
 /**
- * prec@K exactly as the spec defines it:
+ * The look-alike metric proper: AUC within each item (which of its exposed users click),
+ * averaged over the items that have both clicks and non-clicks. Any per-item constant (an
+ * item prior) leaves it unchanged; pooled AUC mixes that in with the per-item ranking.
+ * @returns the mean and the number of items it averages (NaN and 0 when none qualifies)
+ */
+export function itemAveragedAuc(scores: ArrayLike<number>, labels: ArrayLike<number>, items: ArrayLike<number>): { auc: number; items: number } {
+  const byItem = new Map<number, number[]>();
+  for (let p = 0; p < items.length; p++) {
+    let list = byItem.get(items[p]!);
+    if (!list) byItem.set(items[p]!, (list = []));
+    list.push(p);
+  }
+  let sum = 0;
+  let n = 0;
+  for (const list of byItem.values()) {
+    const a = auc(list.map((p) => scores[p]!), list.map((p) => labels[p]!));
+    if (Number.isNaN(a)) continue;
+    sum += a;
+    n++;
+  }
+  return { auc: n ? sum / n : Number.NaN, items: n };
+}
+
+/**
+ * prec@K as the spec defines it:
  *   prec@K = (1/N) Σ_u |top_K(u) ∩ read(u)| / min(K, |read(u)|),
+ * or, with `denominator` 'k', divided by K (the reading under which prec@50 < prec@10, as
+ * in the paper's Table 1, when users read fewer than 10 items),
  * summed over the users u of `readsPerUser` with at least one read; N is their
  * number. top_K(u) = the first K entries of `rankedItemsPerUser.get(u)` (a
  * user with reads but no ranking scores 0 and still counts). Dividing by
@@ -20,6 +47,7 @@ export function precisionAtK(
   rankedItemsPerUser: ReadonlyMap<number, ArrayLike<number>>,
   readsPerUser: ReadonlyMap<number, ReadonlySet<number>>,
   k: number,
+  denominator: 'min' | 'k' = 'min',
 ): number {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`K must be a positive integer, got ${k}`);
   let sum = 0;
@@ -34,7 +62,7 @@ export function precisionAtK(
     for (let r = 0; r < Math.min(k, ranked.length); r++) top.add(ranked[r]!);
     let hits = 0;
     for (const i of top) if (read.has(i)) hits++;
-    sum += hits / Math.min(k, read.size);
+    sum += hits / (denominator === 'k' ? k : Math.min(k, read.size));
   }
   return users === 0 ? Number.NaN : sum / users;
 }
@@ -42,6 +70,8 @@ export function precisionAtK(
 export interface RankOptions {
   /** Most (user, item) pairs per `scorer.score` call. Default 65,536. */
   batchPairs?: number;
+  /** Per user, items left out of their ranking (what they already read before the cutoff). */
+  exclude?: ReadonlyMap<number, ReadonlySet<number>>;
 }
 
 /**
@@ -80,10 +110,12 @@ export function rankTopK(
     if (scores.length !== pairUsers.length) throw new Error(`${scorer.name} returned ${scores.length} scores for ${pairUsers.length} pairs`);
     for (let j = 0; j < count; j++) {
       let size = 0;
+      const skip = options.exclude?.get(users[first + j]!);
       for (let c = 0; c < nc; c++) {
         const raw = scores[j * nc + c]!;
         const s = Number.isNaN(raw) ? -Infinity : raw;
         const item = pairItems[j * nc + c]!;
+        if (skip?.has(item)) continue;
         if (size < keep) {
           size = heapPush(heapScore, heapItem, size, s, item);
         } else if (better(s, item, heapScore[0]!, heapItem[0]!)) {

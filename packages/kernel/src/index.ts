@@ -4,3 +4,4 @@ export { referenceKernel } from './reference';
 export { typescriptKernel } from './typescript';
 export { loadKernel, loadNativeKernel, nativeStatus, ADDON_PATH, type NativeStatus } from './native';
 export { explainCandidate, type Explanation } from './explain';
+export { rankingScore, DEFAULT_ITEM_PRIOR_WEIGHT } from './prior';

@@ -57,6 +57,12 @@ export interface TrainHooks {
   resumeFrom?: Checkpoint;
   /** Aborting stops at the next batch with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * A time limit per phase (epoch ms, by `now`): past it the phase ends after the batch in
+   * progress (its validation still runs) and starts no further epoch; the model's metrics
+   * record `<phase>_stopped_at_deadline`. `ralm eval --budget-minutes` holds by this.
+   */
+  deadline?: (phase: Phase) => number;
   /** Identifies the run in the model's info. */
   jobId?: string;
   now?: () => number;
@@ -93,6 +99,8 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
     temperature: config.temperature ?? 0,
   }, { userIds: dataset.users.ids, universal: new Float32Array(0), lookalike: new Float32Array(0) });
 
+  const late = (phase: Phase) => hooks.deadline !== undefined && now() >= hooks.deadline(phase);
+  const stopped = (phase: Phase) => (model.info.metrics[`${phase}_stopped_at_deadline`] = 1);
   const resume = hooks.resumeFrom;
   if (resume) for (const p of model.allParams()) p.write(resume.weights);
   const validationAuc: Record<Phase, number> = resume?.validationAuc ?? { user_representation: Number.NaN, lookalike: Number.NaN };
@@ -113,7 +121,11 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
     if (resume?.phase === 'user_representation') optimizer.write(resume.optimizer);
     const start = resume?.phase === 'user_representation' ? resume.epochsDone : 0;
     for (let epoch = start; epoch < config.phase1Epochs; epoch++) {
-      validationAuc.user_representation = await phase1Epoch(model, data, config, optimizer, epoch, hooks, validationAuc.user_representation);
+      if (late('user_representation')) {
+        stopped('user_representation');
+        break;
+      }
+      validationAuc.user_representation = await phase1Epoch(model, data, config, optimizer, epoch, { ...hooks, late: () => late('user_representation') }, validationAuc.user_representation);
       await checkpoint('user_representation', epoch + 1, optimizer);
     }
     optimizer.dispose();
@@ -130,7 +142,12 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
     if (start === 0) await checkpoint('lookalike', 0, optimizer, universal);
     const state: Phase2State = { best: resume?.phase === 'lookalike' ? resume.best : undefined, startAuc: resume?.phase2StartAuc };
     for (let epoch = start; epoch < config.phase2Epochs; epoch++) {
-      validationAuc.lookalike = await phase2Epoch(model, data, config, optimizer, universal, epoch, hooks, validationAuc.lookalike, state);
+      // Epoch 0 always starts: it calibrates and measures the untrained start.
+      if (epoch > 0 && late('lookalike')) {
+        stopped('lookalike');
+        break;
+      }
+      validationAuc.lookalike = await phase2Epoch(model, data, config, optimizer, universal, epoch, { ...hooks, late: () => late('lookalike') }, validationAuc.lookalike, state);
       await checkpoint('lookalike', epoch + 1, optimizer, universal, state);
     }
     optimizer.dispose();
@@ -150,7 +167,9 @@ export async function train(dataset: Dataset, config: ModelConfig, hooks: TrainH
   return model;
 }
 
-async function phase1Epoch(model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: Adam, epoch: number, hooks: TrainHooks, lastAuc: number): Promise<number> {
+type EpochHooks = TrainHooks & { late(): boolean };
+
+async function phase1Epoch(model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: Adam, epoch: number, hooks: EpochHooks, lastAuc: number): Promise<number> {
   const rng = epochRng(config.seed, 'user_representation', epoch);
   const { itemOfRank } = rankItemsByClicks(data.clicksPerItem);
   const sampler = new LogUniformSampler(itemOfRank.length);
@@ -163,6 +182,7 @@ async function phase1Epoch(model: RalmModel, data: TrainingData, config: ModelCo
   const started = performance.now();
   for (let b = 0; b < total; b++) {
     if (hooks.signal?.aborted) throw hooks.signal.reason;
+    if (b > 0 && hooks.late()) break;
     const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
     const users = Int32Array.from(idx, (i) => data.phase1.users[i]!);
     const positives = Int32Array.from(idx, (i) => data.phase1.items[i]!);
@@ -255,7 +275,7 @@ function meanScore(model: RalmModel, clusters: ItemClusters, universal: Float32A
 }
 
 async function phase2Epoch(
-  model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: Adam, universal: Float32Array, epoch: number, hooks: TrainHooks, lastAuc: number, state: Phase2State,
+  model: RalmModel, data: TrainingData, config: ModelConfig, optimizer: Adam, universal: Float32Array, epoch: number, hooks: EpochHooks, lastAuc: number, state: Phase2State,
 ): Promise<number> {
   const rng = epochRng(config.seed, 'lookalike', epoch);
   // Iterative training: clusters follow the current transform.
@@ -282,6 +302,7 @@ async function phase2Epoch(
   const vars = model.lookalike.params.named();
   for (let b = 0; b < total; b++) {
     if (hooks.signal?.aborted) throw hooks.signal.reason;
+    if (b > 0 && hooks.late()) break;
     const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
     const batch = phase2Batch(clusters, universal, config, Int32Array.from(idx, (i) => s.users[i]!), Int32Array.from(idx, (i) => s.items[i]!), Float32Array.from(idx, (i) => s.labels[i]!));
     if (batch.size > 0) {

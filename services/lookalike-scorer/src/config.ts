@@ -39,6 +39,11 @@ const schema = z.object({
   BATCH_WINDOW_MS: env.nonNegativeInt(0),
   /** Most users scored in one product. */
   MAX_BATCH_USERS: env.positiveInt(32),
+  /**
+   * γ of the ranking across candidates when a request leaves `item_prior_weight` unset:
+   * ranking_score = score + γ·ln(1 + seeds) (kernel `rankingScore`). 0 ranks by the raw look-alike score.
+   */
+  ITEM_PRIOR_WEIGHT: z.coerce.number().finite().min(0).max(10).default(0),
   /** Scoring kernel: `auto` (the native OpenBLAS addon when built, else TypeScript) or one of them explicitly. */
   SCORING_KERNEL: z.enum(['auto', 'native', 'typescript']).default('auto'),
 });

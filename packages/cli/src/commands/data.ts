@@ -1,7 +1,7 @@
-import { importToDir, synthesizeToDir } from '@ralm/data';
+import { importToDir, synthesizeToDir, synthesizeV2ToDir } from '@ralm/data';
 
 /** `ralm data synth`: a deterministic synthetic dataset (docs/DATA.md). */
-export async function synthCommand(o: { users: number; items: number; seed: number; out: string; write: (l: string) => void }): Promise<number> {
+export async function synthCommand(o: { users: number; items: number; seed: number; generator?: 'v1' | 'v2'; out: string; write: (l: string) => void }): Promise<number> {
   for (const [flag, v] of [['--users', o.users], ['--items', o.items]] as const) {
     if (!Number.isInteger(v) || v < 1) {
       o.write(`ralm data synth: ${flag} must be a positive integer, got ${v}`);
@@ -13,7 +13,8 @@ export async function synthCommand(o: { users: number; items: number; seed: numb
     return 2;
   }
   const started = Date.now();
-  const d = await synthesizeToDir({ users: o.users, items: o.items, seed: o.seed }, o.out);
+  const options = { users: o.users, items: o.items, seed: o.seed };
+  const d = o.generator === 'v1' ? await synthesizeToDir(options, o.out) : await synthesizeV2ToDir(options, o.out);
   const clicks = d.events.label.reduce((a, b) => a + b, 0);
   o.write(`${o.out}: ${d.users.ids.length} users, ${d.items.ids.length} items, ${d.events.user.length} events (${clicks} clicks), ${d.fingerprint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return 0;

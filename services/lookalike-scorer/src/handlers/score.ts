@@ -1,4 +1,5 @@
 import { EmbeddingSource, NotServableReason, type CandidateScore, type ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { rankingScore } from '@ralm/kernel';
 import { embedRawFeatures } from '@ralm/model';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type CallContext } from '@ralm/platform';
 import { topK } from '../domain/top-k';
@@ -47,9 +48,14 @@ export async function scoreResolved(
 ): Promise<ScoreResponse> {
   const { table } = state;
   const scores: CandidateScore[] = [];
-  const scored = (slot: number, score: number): CandidateScore => ({
+  const prior = request.itemPriorWeight ?? deps.config.ITEM_PRIOR_WEIGHT;
+  /** Scores (of `slots[i]`, or slot i) to what candidates are ranked by. */
+  const ranked = (values: Float32Array, slots?: number[]) =>
+    prior === 0 ? values : Float32Array.from(values, (v, i) => rankingScore(v, table.seedCountAt(slots ? slots[i]! : i), prior));
+  const scored = (slot: number, score: number, ranking: number): CandidateScore => ({
     candidateId: table.candidateAt(slot),
     score,
+    rankingScore: ranking,
     servable: true,
     notServableReason: NotServableReason.NOT_SERVABLE_REASON_UNSPECIFIED,
     clusterVersion: table.clusterVersionAt(slot),
@@ -58,7 +64,8 @@ export async function scoreResolved(
   const idOf = (slot: number) => table.candidateAt(slot);
   if (request.candidateIds.length === 0) {
     const row = table.count === 0 ? new Float32Array(0) : await state.batcher.score(eu);
-    for (const i of topK(row, undefined, idOf, request.topK)) scores.push(scored(i, row[i]!));
+    const order = ranked(row);
+    for (const i of topK(order, undefined, idOf, request.topK)) scores.push(scored(i, row[i]!, order[i]!));
     deps.metrics.candidates.inc({ servable: 'true' }, row.length);
     return { userId: request.userId, modelVersion: state.version, scores, embeddingSource: source, ...assignment(deps, request.userId) };
   }
@@ -77,6 +84,7 @@ export async function scoreResolved(
     notServable.push({
       candidateId: id,
       score: 0,
+      rankingScore: 0,
       servable: false,
       notServableReason: deps.book.reason(id, state.version, false),
       clusterVersion: info?.announced?.modelVersion === state.version ? info.announced.clusterVersion : 0,
@@ -90,7 +98,8 @@ export async function scoreResolved(
   } else {
     values = servable.length === 0 ? new Float32Array(0) : state.kernel.scoreSubset(table.kernelTable(), eu, Int32Array.from(servable), state.serving.alpha, state.serving.beta);
   }
-  for (const i of topK(values, servable, idOf, request.topK)) scores.push(scored(servable[i]!, values[i]!));
+  const order = ranked(values, servable);
+  for (const i of topK(order, servable, idOf, request.topK)) scores.push(scored(servable[i]!, values[i]!, order[i]!));
   deps.metrics.candidates.inc({ servable: 'true' }, servable.length);
   deps.metrics.candidates.inc({ servable: 'false' }, notServable.length);
   return { userId: request.userId, modelVersion: state.version, scores: [...scores, ...notServable], embeddingSource: source, ...assignment(deps, request.userId) };

@@ -170,6 +170,15 @@ export interface ScoreRequest {
    * candidates named in `candidate_ids` are listed in addition to these.
    */
   topK: number;
+  /**
+   * How scored candidates are ranked against each other: by
+   *   ranking_score = score + item_prior_weight * ln(1 + seed_count)
+   * (docs/MODEL.md, "Ranking across candidates"). The look-alike score alone carries no
+   * prior for the candidate, so ranking many candidates by it favours small, tight seed
+   * sets; the prior adds the candidate's audience size. 0 ranks by the raw score. Unset:
+   * the scorer's ITEM_PRIOR_WEIGHT (default 0). Finite, in [0, 10].
+   */
+  itemPriorWeight?: number | undefined;
 }
 
 /** Response of LookalikeScorerService.Score (and one entry of a ScoreBatch). */
@@ -179,7 +188,7 @@ export interface ScoreResponse {
   /** The model version of the user embedding and of every cluster used. Never empty. */
   modelVersion: string;
   /**
-   * Servable candidates first, by score descending (ties by candidate_id ascending),
+   * Servable candidates first, by ranking_score descending (ties by candidate_id ascending),
    * cut to `top_k`; then the non-servable candidates named in the request, unscored, in
    * request order. Empty when nothing is servable or the user is missing.
    */
@@ -222,6 +231,11 @@ export interface CandidateScore {
    * to the scorer when there is no clustering); >= 0.
    */
   seedCount: number;
+  /**
+   * What the candidates are ordered by: `score` plus the request's item prior (equal to
+   * `score` when the prior weight is 0). 0 when `servable` is false.
+   */
+  rankingScore: number;
 }
 
 /** Request of LookalikeScorerService.ScoreBatch. */
@@ -237,7 +251,7 @@ export interface ScoreBatchResponse {
 }
 
 function createBaseScoreRequest(): ScoreRequest {
-  return { userId: "", features: undefined, candidateIds: [], topK: 0 };
+  return { userId: "", features: undefined, candidateIds: [], topK: 0, itemPriorWeight: undefined };
 }
 
 export const ScoreRequest: MessageFns<ScoreRequest> = {
@@ -253,6 +267,9 @@ export const ScoreRequest: MessageFns<ScoreRequest> = {
     }
     if (message.topK !== 0) {
       writer.uint32(32).int32(message.topK);
+    }
+    if (message.itemPriorWeight !== undefined) {
+      writer.uint32(41).double(message.itemPriorWeight);
     }
     return writer;
   },
@@ -302,6 +319,14 @@ export const ScoreRequest: MessageFns<ScoreRequest> = {
             message.topK = reader.int32();
             continue;
           }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.itemPriorWeight = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -332,6 +357,11 @@ export const ScoreRequest: MessageFns<ScoreRequest> = {
         : isSet(object.top_k)
         ? globalThis.Number(object.top_k)
         : 0,
+      itemPriorWeight: isSet(object.itemPriorWeight)
+        ? globalThis.Number(object.itemPriorWeight)
+        : isSet(object.item_prior_weight)
+        ? globalThis.Number(object.item_prior_weight)
+        : undefined,
     };
   },
 
@@ -349,6 +379,9 @@ export const ScoreRequest: MessageFns<ScoreRequest> = {
     if (message.topK !== 0) {
       obj.topK = Math.round(message.topK);
     }
+    if (message.itemPriorWeight !== undefined) {
+      obj.itemPriorWeight = floatToJson(message.itemPriorWeight);
+    }
     return obj;
   },
 
@@ -363,6 +396,7 @@ export const ScoreRequest: MessageFns<ScoreRequest> = {
       : undefined;
     message.candidateIds = object.candidateIds?.map((e) => e) || [];
     message.topK = object.topK ?? 0;
+    message.itemPriorWeight = object.itemPriorWeight ?? undefined;
     return message;
   },
 };
@@ -533,7 +567,15 @@ export const ScoreResponse: MessageFns<ScoreResponse> = {
 };
 
 function createBaseCandidateScore(): CandidateScore {
-  return { candidateId: "", score: 0, servable: false, notServableReason: 0, clusterVersion: 0, seedCount: 0 };
+  return {
+    candidateId: "",
+    score: 0,
+    servable: false,
+    notServableReason: 0,
+    clusterVersion: 0,
+    seedCount: 0,
+    rankingScore: 0,
+  };
 }
 
 export const CandidateScore: MessageFns<CandidateScore> = {
@@ -555,6 +597,9 @@ export const CandidateScore: MessageFns<CandidateScore> = {
     }
     if (message.seedCount !== 0) {
       writer.uint32(48).int32(message.seedCount);
+    }
+    if (message.rankingScore !== 0) {
+      writer.uint32(61).float(message.rankingScore);
     }
     return writer;
   },
@@ -620,6 +665,14 @@ export const CandidateScore: MessageFns<CandidateScore> = {
             message.seedCount = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 61) {
+              break;
+            }
+
+            message.rankingScore = reader.float();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -656,6 +709,11 @@ export const CandidateScore: MessageFns<CandidateScore> = {
         : isSet(object.seed_count)
         ? globalThis.Number(object.seed_count)
         : 0,
+      rankingScore: isSet(object.rankingScore)
+        ? globalThis.Number(object.rankingScore)
+        : isSet(object.ranking_score)
+        ? globalThis.Number(object.ranking_score)
+        : 0,
     };
   },
 
@@ -679,6 +737,9 @@ export const CandidateScore: MessageFns<CandidateScore> = {
     if (message.seedCount !== 0) {
       obj.seedCount = Math.round(message.seedCount);
     }
+    if (message.rankingScore !== 0) {
+      obj.rankingScore = floatToJson(message.rankingScore);
+    }
     return obj;
   },
 
@@ -693,6 +754,7 @@ export const CandidateScore: MessageFns<CandidateScore> = {
     message.notServableReason = object.notServableReason ?? 0;
     message.clusterVersion = object.clusterVersion ?? 0;
     message.seedCount = object.seedCount ?? 0;
+    message.rankingScore = object.rankingScore ?? 0;
     return message;
   },
 };
