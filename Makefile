@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help deps system-deps native native-deps proto proto-check build typecheck lint helm-lint images test test-unit demo up status clean data-movielens eval-synth eval-movielens bench-train bench-score
+.PHONY: help deps system-deps native native-deps proto proto-check build typecheck lint helm-lint images test test-unit demo up status clean data-movielens eval-synth eval-synth-v1 eval-movielens bench-train bench-score
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -86,12 +86,16 @@ data-movielens: deps ## fetch MovieLens (Debian r-cran-dslabs) and import it int
 	bash scripts/fetch-movielens.sh $(MOVIELENS_DIR)/raw
 	npx ralm data import movielens --input $(MOVIELENS_DIR)/raw/movielens.csv --out $(MOVIELENS_DIR)/dataset
 
-eval-synth: deps ## Table 1 / Figures 5-6 on 20,000 synthetic users (a few minutes)
-	npx ralm data synth --users 20000 --items 2000 --seed 1 --out $(EVAL_DIR)/synth/data
-	npx ralm eval --data $(EVAL_DIR)/synth/data --out $(EVAL_DIR)/synth/report
+eval-synth: deps ## Table 1 (real-time and warm) / Figures 5-6 on 20,000 synthetic-v2 users, within 14 minutes
+	npx ralm data synth --users 20000 --items 500 --seed 1 --out $(EVAL_DIR)/synth/data
+	npx ralm eval --data $(EVAL_DIR)/synth/data --out $(EVAL_DIR)/synth/report --budget-minutes 14
+
+eval-synth-v1: deps ## the same on the first generator (v1), for comparison
+	npx ralm data synth --generator v1 --users 20000 --items 2000 --seed 1 --out $(EVAL_DIR)/synth-v1/data
+	npx ralm eval --data $(EVAL_DIR)/synth-v1/data --out $(EVAL_DIR)/synth-v1/report --budget-minutes 14
 
 eval-movielens: data-movielens ## the same evaluation on MovieLens
-	npx ralm eval --data $(MOVIELENS_DIR)/dataset --out $(EVAL_DIR)/movielens/report
+	npx ralm eval --data $(MOVIELENS_DIR)/dataset --out $(EVAL_DIR)/movielens/report --budget-minutes 14
 
 bench-train: deps ## training throughput of both phases on wasm and cpu
 	npx tsx bench/train.ts

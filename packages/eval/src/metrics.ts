@@ -6,31 +6,7 @@ import type { PairScorer } from './types';
 
 // One AUC for training and evaluation alike: the rank-sum statistic with tied scores at their average rank.
 export { auc } from '@ralm/model';
-import { auc } from '@ralm/model';
-
-/**
- * The look-alike metric proper: AUC within each item (which of its exposed users click),
- * averaged over the items that have both clicks and non-clicks. Any per-item constant (an
- * item prior) leaves it unchanged; pooled AUC mixes that in with the per-item ranking.
- * @returns the mean and the number of items it averages (NaN and 0 when none qualifies)
- */
-export function itemAveragedAuc(scores: ArrayLike<number>, labels: ArrayLike<number>, items: ArrayLike<number>): { auc: number; items: number } {
-  const byItem = new Map<number, number[]>();
-  for (let p = 0; p < items.length; p++) {
-    let list = byItem.get(items[p]!);
-    if (!list) byItem.set(items[p]!, (list = []));
-    list.push(p);
-  }
-  let sum = 0;
-  let n = 0;
-  for (const list of byItem.values()) {
-    const a = auc(list.map((p) => scores[p]!), list.map((p) => labels[p]!));
-    if (Number.isNaN(a)) continue;
-    sum += a;
-    n++;
-  }
-  return { auc: n ? sum / n : Number.NaN, items: n };
-}
+export { itemAveragedAuc } from '@ralm/model';
 
 /**
  * prec@K as the spec defines it:

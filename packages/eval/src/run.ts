@@ -1,6 +1,6 @@
 import type { Dataset } from '@ralm/data';
 import { DEFAULT_ITEM_PRIOR_WEIGHT, rankingScore } from '@ralm/kernel';
-import { DEFAULT_MODEL_CONFIG, Rng, train, type Checkpoint, type ModelConfig, type Phase, type RalmModel } from '@ralm/model';
+import { DEFAULT_MODEL_CONFIG, Rng, train, type Checkpoint, type ModelConfig, type Phase, type Progress, type RalmModel } from '@ralm/model';
 import { cosMeanScorer, maxCentroidScorer, seedCountScorer } from './competitors/floors';
 import { fitLogisticRegressionPerCandidate } from './competitors/lr';
 import { fitNeural, lookalikeScorer, trainView, youtubeScorer, type CurvePoint } from './competitors/neural';
@@ -287,9 +287,12 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
   }
   const figure5: EvalReport['figure5'] = { attention: [], concatenation: [] };
   const deadline = (phase1Share: number, phase2Share: number) => (phase: Phase) => by(phase === 'user_representation' ? phase1Share : phase2Share);
+  const progress = (name: string) => (p: Progress) => {
+    if (p.batch === p.batches) log(`  ${name}, ${p.phase === 'lookalike' ? 'phase 2' : 'phase 1'} epoch ${p.epoch}/${p.epochs}: train loss ${p.loss.toFixed(4)}`);
+  };
   if (only.has('YouTube DNN')) {
     log('YouTube DNN: phase 1 with the concatenation tower');
-    const fit = await fitNeural(split, { ...config, tower: 'concatenation', phase2Epochs: 0 }, warmTest, 8, { deadline: deadline(0.3, 0.3) });
+    const fit = await fitNeural(split, { ...config, tower: 'concatenation', phase2Epochs: 0 }, warmTest, 8, { deadline: deadline(0.3, 0.3), onProgress: progress('YouTube DNN') });
     figure5.concatenation = fit.curve;
     add({
       model: 'YouTube DNN', kind: 'trained', seconds: fit.seconds, warm: measure(youtubeScorer(fit.model), warm, trainReads), realtime: null, realtime100: null,
@@ -304,6 +307,7 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
     let phase2Start: Checkpoint | undefined;
     const fit = await fitNeural(split, { ...config, tower: 'attention_merge' }, warmTest, 8, {
       deadline: deadline(0.48, 0.66),
+      onProgress: progress('RALM'),
       onCheckpoint: async (c) => {
         if (c.phase === 'lookalike' && c.epochsDone === 0) phase2Start = c;
       },

@@ -24,3 +24,28 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   if (positives === 0 || negatives === 0) return Number.NaN;
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
+
+/**
+ * The look-alike metric proper: AUC within each item (which of its exposed users click),
+ * averaged over the items that have both clicks and non-clicks. Any per-item constant (an
+ * item prior, a per-item offset) leaves it unchanged; pooled AUC mixes that in.
+ * @returns the mean and the number of items it averages (NaN and 0 when none qualifies)
+ */
+export function itemAveragedAuc(scores: ArrayLike<number>, labels: ArrayLike<number>, items: ArrayLike<number>): { auc: number; items: number } {
+  if (scores.length !== labels.length || items.length !== labels.length) throw new RangeError(`scores (${scores.length}), labels (${labels.length}) and items (${items.length}) differ in length`);
+  const byItem = new Map<number, number[]>();
+  for (let p = 0; p < items.length; p++) {
+    let list = byItem.get(items[p]!);
+    if (!list) byItem.set(items[p]!, (list = []));
+    list.push(p);
+  }
+  let sum = 0;
+  let n = 0;
+  for (const list of byItem.values()) {
+    const a = auc(list.map((p) => scores[p]!), list.map((p) => labels[p]!));
+    if (Number.isNaN(a)) continue;
+    sum += a;
+    n++;
+  }
+  return { auc: n ? sum / n : Number.NaN, items: n };
+}

@@ -40,6 +40,15 @@ export interface ModelConfig {
   seedPooling: 'attention' | 'average';
   /** Phase-2 samples drawn per epoch (a fresh uniform sample each epoch); 0 = every sample. */
   phase2SamplesPerEpoch: number;
+  /**
+   * Phase-2 loss with a fixed per-item offset, logit(item click rate) − logit(click rate)
+   * (smoothed), added to the logit: the score is then trained only on *which of an item's
+   * exposed users click* — the look-alike question — instead of also on which items are
+   * clicked more, which it cannot know for a new item (docs/MODEL.md). Ranking is unchanged.
+   */
+  phase2ItemOffset: boolean;
+  /** Local and global attention weigh each seed cluster by its size as well (see LookalikeConfig). */
+  clusterSizePrior: boolean;
 }
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
@@ -65,10 +74,12 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   sampledNegatives: 1,
   seedPooling: 'attention',
   phase2SamplesPerEpoch: 0,
+  phase2ItemOffset: true,
+  clusterSizePrior: true,
 };
 
 /** A training request's settings as the proto TrainingConfig and the CLI carry them: 0 means the default. */
-export type TrainingConfigInput = Omit<ModelConfig, 'tower' | 'temperature' | 'hidden' | 'maxSeedsPerItem' | 'sampledNegatives' | 'seedPooling' | 'phase2SamplesPerEpoch'> & {
+export type TrainingConfigInput = Omit<ModelConfig, 'tower' | 'temperature' | 'hidden' | 'maxSeedsPerItem' | 'sampledNegatives' | 'seedPooling' | 'phase2SamplesPerEpoch' | 'phase2ItemOffset' | 'clusterSizePrior'> & {
   dataDir: string;
   tower: ModelConfig['tower'] | 'unspecified';
   /** 0 = learned. */

@@ -7,7 +7,7 @@ export { saveModel, loadModel, assignVersion, readManifest, ModelArtifactError, 
 export { saveCheckpoint, loadCheckpoint, runKey } from './checkpoint';
 export { kmeans, kmeansPlusPlus, type KMeansResult } from './kmeans';
 export { nearestCentroids, fitSample, scalableKmeans, sampleIndices, AssignmentAccumulator, type NearestOutput, type FitOptions, type FittedCentroids, type ScalableKmeansOptions, type AccumulatedClusters } from './kmeans-scalable';
-export { auc } from './auc';
+export { auc, itemAveragedAuc } from './auc';
 export { Rng } from './rng';
 export { LogUniformSampler, rankItemsByClicks } from './sampler';
 export { precomputeCandidates } from './serving';

@@ -16,6 +16,11 @@ export interface LookalikeConfig {
   /** Fixed temperature τ, or undefined to learn it (initialised at 5). */
   temperature: number | undefined;
   seedPooling: 'attention' | 'average';
+  /**
+   * Both attentions weigh a cluster by its share of the seeds as well: logits gain
+   * ln(size), i.e. w_j ∝ n_j·exp(tanh(z_j)) and g_j ∝ n_j·exp(v_g·tanh(…)) (docs/MODEL.md).
+   */
+  clusterSizePrior: boolean;
 }
 
 const EPS = 1e-12;
@@ -92,7 +97,11 @@ export class LookalikeModel {
       const score = tf.mul(this.config.alpha + this.config.beta, rowCosine(eu, eAvg)) as tf.Tensor1D;
       return { score, local: weights, global: weights, eu };
     }
-    const maskLogits = tf.mul(tf.sub(1, mask), -1e9);
+    // A k-means cluster of 3 seeds and one of 300 are not equally good evidence of the audience:
+    // with the size prior each attention weighs a cluster by its share of seeds as well.
+    const maskLogits = this.config.clusterSizePrior && sizes
+      ? tf.add(tf.mul(tf.sub(1, mask), -1e9), tf.log(tf.add(tf.mul(sizes, mask), 1e-6)))
+      : tf.mul(tf.sub(1, mask), -1e9);
 
     // Local: w_j = softmax_j(tanh(E_s[j] W_l · e_u)).
     const projected = tf.reshape(tf.matMul(tf.reshape(Es, [B * k, h]), this.params.get('lookalike.local.w')), [B, k, h]);
@@ -115,8 +124,9 @@ export class LookalikeModel {
     return tf.add(tf.mul(score, this.temperature()), this.params.get('lookalike.logit_bias')) as tf.Tensor1D;
   }
 
-  /** Sigmoid cross-entropy of σ(τ·score + b) against the labels, averaged. */
-  loss(score: tf.Tensor1D, labels: tf.Tensor1D): tf.Scalar {
-    return tf.losses.sigmoidCrossEntropy(labels, this.logit(score)) as tf.Scalar;
+  /** Sigmoid cross-entropy of σ(τ·score + b [+ offset]) against the labels, averaged; `offset` is a fixed per-sample term (the item's). */
+  loss(score: tf.Tensor1D, labels: tf.Tensor1D, offset?: tf.Tensor1D): tf.Scalar {
+    const logit = offset ? tf.add(this.logit(score), offset) : this.logit(score);
+    return tf.losses.sigmoidCrossEntropy(labels, logit) as tf.Scalar;
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '@ralm/data';
 import { Adam, type NamedWeights } from './adam';
-import { auc } from './auc';
+import { auc, itemAveragedAuc } from './auc';
 import type { ModelConfig } from './config';
 import { buildFeatureSchema } from './features';
 import { RalmModel } from './model';
@@ -300,13 +300,14 @@ async function phase2Epoch(
   let trained = 0;
   const started = performance.now();
   const vars = model.lookalike.params.named();
+  const offsets = config.phase2ItemOffset ? itemOffsets(data) : undefined;
   for (let b = 0; b < total; b++) {
     if (hooks.signal?.aborted) throw hooks.signal.reason;
     if (b > 0 && hooks.late()) break;
     const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
-    const batch = phase2Batch(clusters, universal, config, Int32Array.from(idx, (i) => s.users[i]!), Int32Array.from(idx, (i) => s.items[i]!), Float32Array.from(idx, (i) => s.labels[i]!));
+    const batch = phase2Batch(clusters, universal, config, Int32Array.from(idx, (i) => s.users[i]!), Int32Array.from(idx, (i) => s.items[i]!), Float32Array.from(idx, (i) => s.labels[i]!), offsets);
     if (batch.size > 0) {
-      const loss = optimizer.minimize(() => model.lookalike.loss(model.lookalike.score(batch.u, batch.centroids, batch.mask, batch.sizes).score, batch.labels), vars);
+      const loss = optimizer.minimize(() => model.lookalike.loss(model.lookalike.score(batch.u, batch.centroids, batch.mask, batch.sizes).score, batch.labels, batch.offset), vars);
       lossSum += loss * batch.size;
       trained += batch.size;
     }
@@ -324,8 +325,28 @@ async function phase2Epoch(
   return validation;
 }
 
+/** Prior strength (in samples) pulling an item's click rate to the overall one in `itemOffsets`. */
+const OFFSET_PRIOR_SAMPLES = 20;
+
+/** Per item, logit(smoothed click rate of its phase-2 samples) − logit(overall rate). */
+function itemOffsets(data: TrainingData): Float32Array {
+  const s = data.phase2;
+  const n = new Float64Array(data.dataset.items.ids.length);
+  const clicks = new Float64Array(n.length);
+  let total = 0;
+  for (let i = 0; i < s.items.length; i++) {
+    n[s.items[i]!]!++;
+    clicks[s.items[i]!]! += s.labels[i]!;
+    total += s.labels[i]!;
+  }
+  const clamp = (p: number) => Math.min(1 - 1e-4, Math.max(1e-4, p));
+  const p = clamp(total / Math.max(1, s.items.length));
+  const logit = (x: number) => Math.log(x / (1 - x));
+  return Float32Array.from(n, (count, i) => logit(clamp((clicks[i]! + OFFSET_PRIOR_SAMPLES * p) / (count + OFFSET_PRIOR_SAMPLES))) - logit(p));
+}
+
 /** Tensors of one phase-2 batch, keeping only samples whose item still has a cluster after removing the target. */
-function phase2Batch(clusters: ItemClusters, universal: Float32Array, config: ModelConfig, users: Int32Array, items: Int32Array, labels: Float32Array) {
+function phase2Batch(clusters: ItemClusters, universal: Float32Array, config: ModelConfig, users: Int32Array, items: Int32Array, labels: Float32Array, offsets?: Float32Array) {
   const { centroids, mask, sizes, usable } = centroidsForSamples(clusters, universal, users, items);
   const keep: number[] = [];
   usable.forEach((ok, b) => ok && keep.push(b));
@@ -337,7 +358,11 @@ function phase2Batch(clusters: ItemClusters, universal: Float32Array, config: Mo
   const m = new Float32Array(B * k);
   const n = new Float32Array(B * k);
   const y = new Float32Array(B);
+  const o = new Float32Array(B);
+  const keptItems = new Int32Array(B);
   keep.forEach((b, r) => {
+    keptItems[r] = items[b]!;
+    if (offsets) o[r] = offsets[items[b]!]!;
     u.set(universal.subarray(users[b]! * d, users[b]! * d + d), r * d);
     c.set(centroids.subarray(b * k * d, (b + 1) * k * d), r * k * d);
     m.set(mask.subarray(b * k, (b + 1) * k), r * k);
@@ -345,9 +370,11 @@ function phase2Batch(clusters: ItemClusters, universal: Float32Array, config: Mo
     y[r] = labels[b]!;
   });
   const tensors =
-    B === 0 ? undefined : { u: tf.tensor2d(u, [B, d]), centroids: tf.tensor3d(c, [B, k, d]), mask: tf.tensor2d(m, [B, k]), sizes: tf.tensor2d(n, [B, k]), labels: tf.tensor1d(y) };
+    B === 0 ? undefined : { u: tf.tensor2d(u, [B, d]), centroids: tf.tensor3d(c, [B, k, d]), mask: tf.tensor2d(m, [B, k]), sizes: tf.tensor2d(n, [B, k]), labels: tf.tensor1d(y), offset: tf.tensor1d(o) };
   return {
     size: B,
+    items: keptItems,
+    offset: offsets ? (tensors?.offset as tf.Tensor1D) : undefined,
     u: tensors?.u as tf.Tensor2D,
     centroids: tensors?.centroids as tf.Tensor3D,
     mask: tensors?.mask as tf.Tensor2D,
@@ -362,6 +389,7 @@ function phase2ValidationAuc(model: RalmModel, data: TrainingData, config: Model
   const limit = Math.min(v.users.length, 50_000);
   const scores: number[] = [];
   const labels: number[] = [];
+  const items: number[] = [];
   for (let start = 0; start < limit; start += 1024) {
     const end = Math.min(limit, start + 1024);
     const batch = phase2Batch(clusters, universal, config, v.users.subarray(start, end), v.items.subarray(start, end), v.labels.subarray(start, end));
@@ -371,11 +399,13 @@ function phase2ValidationAuc(model: RalmModel, data: TrainingData, config: Model
       for (let i = 0; i < s.length; i++) {
         scores.push(s[i]!);
         labels.push(y[i]!);
+        items.push(batch.items[i]!);
       }
     }
     batch.dispose();
   }
-  return scores.length ? auc(scores, labels) : Number.NaN;
+  // Item-averaged: the look-alike question (who among an item's exposed users clicks), which the item offset trains.
+  return scores.length ? itemAveragedAuc(scores, labels, items).auc : Number.NaN;
 }
 
 export { sampledSoftmaxLoss };

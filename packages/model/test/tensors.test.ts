@@ -66,7 +66,7 @@ describe.each(['cpu', 'wasm'] as const)('tensor code on the %s backend', (backen
     const d = 5;
     const h = 4;
     const k = 3;
-    const model = new LookalikeModel({ userDim: d, lookalikeDim: h, attentionSize: 6, alpha: 0.3, beta: 0.7, temperature: undefined, seedPooling: 'attention' }, new Rng(11));
+    const model = new LookalikeModel({ userDim: d, lookalikeDim: h, attentionSize: 6, alpha: 0.3, beta: 0.7, temperature: undefined, seedPooling: 'attention', clusterSizePrior: false }, new Rng(11));
     const rng = new Rng(4);
     const B = 4;
     const u = Float32Array.from({ length: B * d }, () => rng.normal());
