@@ -132,9 +132,17 @@ program
   .option('--quick', 'small models and samples, for tests and smoke runs', false)
   .option('--budget-minutes <n>', 'overall time cap (LR trains fewer items, the k sweep stops early)', num)
   .option('--seed <n>', 'random seed', num, 1)
+  .option('--fresh-days <n>', 'real-time protocol: an item is fresh when its first event is within n days before the cutoff (default 4)', num)
+  .option('--fresh-min-seeds <n>', 'real-time protocol: seeds before the cutoff a fresh item needs (default 50)', num)
+  .option('--prior-weight <g>', 'γ of the "+ seed-count prior" row: score + γ·ln(1 + seeds) (default 0.05)', num)
   .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'cpu']).default('auto'))
   .action(async (o) => {
-    await run(() => evalCommand({ data: o.data, out: o.out, only: o.only, quick: o.quick, budgetMinutes: o.budgetMinutes, seed: o.seed, backend: o.backend, write: print }));
+    await run(() =>
+      evalCommand({
+        data: o.data, out: o.out, only: o.only, quick: o.quick, budgetMinutes: o.budgetMinutes, seed: o.seed, backend: o.backend, write: print,
+        freshDays: o.freshDays, freshMinSeeds: o.freshMinSeeds, priorWeight: o.priorWeight,
+      }),
+    );
   });
 
 program

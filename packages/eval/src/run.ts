@@ -128,12 +128,12 @@ export interface EvalReport {
 function evalConfig(quick: boolean, seed: number): ModelConfig {
   return quick
     ? { ...DEFAULT_MODEL_CONFIG, userDim: 32, lookalikeDim: 32, fieldDim: 16, attentionSize: 16, hidden: [64], clusters: 10, phase1Epochs: 3, phase2Epochs: 2, batchSize: 128, learningRate: 0.005, phase2SamplesPerEpoch: 8000, validationFraction: 0.05, seed }
-    : { ...DEFAULT_MODEL_CONFIG, phase1Epochs: 4, phase2Epochs: 3, learningRate: 0.002, phase2SamplesPerEpoch: 40_000, validationFraction: 0.05, seed };
+    : { ...DEFAULT_MODEL_CONFIG, phase1Epochs: 3, phase2Epochs: 2, learningRate: 0.002, phase2SamplesPerEpoch: 30_000, validationFraction: 0.05, seed };
 }
 
 /** Figure 6 retrains phase 2 once per k on a smaller, equal budget, so its points compare with each other rather than with Table 1. */
 function sweepConfig(config: ModelConfig, quick: boolean): ModelConfig {
-  return { ...config, phase2Epochs: 1, phase2SamplesPerEpoch: quick ? 4000 : 20_000 };
+  return { ...config, phase2Epochs: 1, phase2SamplesPerEpoch: quick ? 4000 : 10_000 };
 }
 
 interface Samples {
@@ -252,12 +252,12 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
       `warm AUC ${f3(row.warm?.auc ?? NaN)}, item-AUC ${f3(row.warm?.itemAuc ?? NaN)}, prec@10 ${f3(row.warm?.['prec@10'] ?? NaN)} (${row.seconds.toFixed(0)} s)`);
   };
   /** Measures a model under all three seed sets; `make` builds its scorer for one. */
-  const row = async (model: RowName, kind: Table1Row['kind'], seconds: number, make: (seeds: Int32Array[], which: 'warm' | 'rt' | 'rt100') => PairScorer | Promise<PairScorer>) => {
+  const row = async (model: RowName, kind: Table1Row['kind'], seconds: number | (() => number), make: (seeds: Int32Array[], which: 'warm' | 'rt' | 'rt100') => PairScorer | Promise<PairScorer>) => {
     const w = await make(split.trainSeeds, 'warm');
     const r = await make(rtSeeds, 'rt');
     const r100 = await make(rt100Seeds, 'rt100');
     const m100 = measure(r100, { ...rt, precUsers: [] }, trainReads, false);
-    add({ model, kind, seconds, warm: measure(w, warm, trainReads), realtime: measure(r, rt, trainReads), realtime100: { auc: m100.auc, itemAuc: m100.itemAuc, items: m100.items } });
+    add({ model, kind, seconds: typeof seconds === 'number' ? seconds : seconds(), warm: measure(w, warm, trainReads), realtime: measure(r, rt, trainReads), realtime100: { auc: m100.auc, itemAuc: m100.itemAuc, items: m100.items } });
     for (const s of [w, r, r100]) s.dispose?.();
   };
   const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
@@ -269,21 +269,19 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
 
   if (only.has('LR')) {
     let seconds = 0;
-    await row('LR', 'trained', 0, async (seeds, which) => {
+    await row('LR', 'trained', () => seconds, async (seeds, which) => {
       const [scorer, s] = await timed(() => fitLogisticRegressionPerCandidate({ ...split, trainSeeds: seeds }, { seed, budgetMs: fitBudget(which === 'warm' ? 0.06 : which === 'rt' ? 0.08 : 0.1) }));
       if (which === 'warm') seconds = s;
       return scorer;
     });
-    rows.at(-1)!.seconds = seconds;
   }
   if (only.has('Yahoo Look-alike Model')) {
     let seconds = 0;
-    await row('Yahoo Look-alike Model', 'trained', 0, async (seeds, which) => {
+    await row('Yahoo Look-alike Model', 'trained', () => seconds, async (seeds, which) => {
       const [scorer, s] = await timed(() => fitYahooLookalike({ ...split, trainSeeds: seeds }, { seed }));
       if (which === 'warm') seconds = s;
       return scorer;
     });
-    rows.at(-1)!.seconds = seconds;
   }
   const figure5: EvalReport['figure5'] = { attention: [], concatenation: [] };
   const deadline = (phase1Share: number, phase2Share: number) => (phase: Phase) => by(phase === 'user_representation' ? phase1Share : phase2Share);
@@ -292,7 +290,7 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
   };
   if (only.has('YouTube DNN')) {
     log('YouTube DNN: phase 1 with the concatenation tower');
-    const fit = await fitNeural(split, { ...config, tower: 'concatenation', phase2Epochs: 0 }, warmTest, 8, { deadline: deadline(0.3, 0.3), onProgress: progress('YouTube DNN') });
+    const fit = await fitNeural(split, { ...config, tower: 'concatenation', phase2Epochs: 0 }, warmTest, 8, { deadline: deadline(0.32, 0.32), onProgress: progress('YouTube DNN') });
     figure5.concatenation = fit.curve;
     add({
       model: 'YouTube DNN', kind: 'trained', seconds: fit.seconds, warm: measure(youtubeScorer(fit.model), warm, trainReads), realtime: null, realtime100: null,
@@ -306,7 +304,7 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
     log('RALM: phase 1 with the attention merge tower, then phase 2');
     let phase2Start: Checkpoint | undefined;
     const fit = await fitNeural(split, { ...config, tower: 'attention_merge' }, warmTest, 8, {
-      deadline: deadline(0.48, 0.66),
+      deadline: deadline(0.54, 0.7),
       onProgress: progress('RALM'),
       onCheckpoint: async (c) => {
         if (c.phase === 'lookalike' && c.epochsDone === 0) phase2Start = c;
@@ -334,7 +332,7 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
       untrained.dispose();
     }
     if (only.has('RALM with average')) {
-      const [avg, s] = await timed(() => fromStart({ ...config, seedPooling: 'average' }, 0.74));
+      const [avg, s] = await timed(() => fromStart({ ...config, seedPooling: 'average' }, 0.8));
       await row('RALM with average', 'trained', s, scorerOf(avg, 'RALM with average'));
       avg.dispose();
     }
@@ -343,10 +341,11 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
       await row(WITH_PRIOR, 'ranking', 0, (seeds) => withSeedPrior(lookalikeScorer(fit.model, split, 'RALM', seed, undefined, seeds), seeds, priorWeight));
     }
     const sweep = sweepConfig(config, quick);
-    let lastMs = 0;
+    // A phase-2 sample costs about linearly in k: the next k is started only if it should fit.
+    let last = { k: 1, ms: 0 };
     for (const k of kSweep) {
       const remaining = by(0.95) - Date.now();
-      if (remaining < Math.max(30_000, lastMs * (k / Math.max(1, kSweep[0]!)) ** 0.5)) {
+      if (remaining < Math.max(30_000, (last.ms * k) / last.k)) {
         notes.push(`Figure 6 stopped before k = ${k}: the time budget ran out.`);
         break;
       }
@@ -359,7 +358,7 @@ export async function evaluate(dataset: Dataset, options: EvalOptions = {}): Pro
       figure6.push({ k, realtimeItemAuc: r.itemAuc, realtime100ItemAuc: r100.itemAuc, warmAuc: w.auc, warmItemAuc: w.itemAuc, 'prec@10': r['prec@10'], 'prec@50': r['prec@50'] });
       log(`  k = ${k}: real time item-AUC ${f3(r.itemAuc)}, warm AUC ${f3(w.auc)}`);
       model.dispose();
-      lastMs = Date.now() - t;
+      last = { k, ms: Date.now() - t };
     }
     figure6.sort((a, b) => a.k - b.k);
     fit.model.dispose();

@@ -10,6 +10,9 @@ export interface EvalCommandOptions {
   budgetMinutes?: number;
   seed: number;
   backend: 'auto' | 'wasm' | 'cpu';
+  freshDays?: number;
+  freshMinSeeds?: number;
+  priorWeight?: number;
   write: (line: string) => void;
 }
 
@@ -24,6 +27,13 @@ export async function evalCommand(o: EvalCommandOptions): Promise<number> {
       return 2;
     }
   }
+  for (const [flag, v, integer] of [['--fresh-days', o.freshDays, false], ['--fresh-min-seeds', o.freshMinSeeds, true], ['--prior-weight', o.priorWeight, false]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && (!integer || Number.isInteger(v)))) {
+      o.write(`ralm eval: ${flag} must be a non-negative ${integer ? 'integer' : 'number'}, got ${v}`);
+      return 2;
+    }
+  }
+  const fresh = { ...(o.freshDays !== undefined ? { days: o.freshDays } : {}), ...(o.freshMinSeeds !== undefined ? { minSeeds: o.freshMinSeeds } : {}) };
   const backend = await selectBackend(o.backend === 'auto' ? undefined : o.backend);
   o.write(`tfjs backend: ${backend.name}`);
   let dataset;
@@ -37,7 +47,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<number> {
     throw err;
   }
   const started = Date.now();
-  const report = await evaluate(dataset, { only, quick: o.quick, budgetMinutes: o.budgetMinutes, seed: o.seed, log: o.write });
+  const report = await evaluate(dataset, { only, quick: o.quick, budgetMinutes: o.budgetMinutes, seed: o.seed, fresh, priorWeight: o.priorWeight, log: o.write });
   const files = await writeReport(report, o.out);
   o.write('');
   o.write(table1Markdown(report));
