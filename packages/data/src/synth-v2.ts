@@ -28,6 +28,7 @@
  */
 import { fingerprintOf } from './serialize';
 import { Rng, WeightedSampler } from './rng';
+import { drawInterests } from './synth-world';
 import { writeDataset } from './write';
 import type { Dataset, Events, FieldColumn, Schema } from './types';
 
@@ -251,22 +252,7 @@ function makeUsers(o: ResolvedV2, w: World): UsersV2 {
   for (let u = 0; u < n; u++) {
     const k = Math.min(1 + howMany.sample(rng), MAX_INTERESTS, o.topics);
     const base = u * MAX_INTERESTS;
-    let total = 0;
-    for (let j = 0; j < k; j++) {
-      let t: number;
-      do t = w.topicPrior.sample(rng);
-      while (topic.subarray(base, base + j).includes(t));
-      topic[base + j] = t;
-      weight[base + j] = rng.exponential();
-      total += weight[base + j]!;
-    }
-    for (let j = 0; j < k; j++) weight[base + j]! /= total;
-    for (let j = 1; j < k; j++) {
-      for (let m = j; m > 0 && weight[base + m]! > weight[base + m - 1]!; m--) {
-        [weight[base + m], weight[base + m - 1]] = [weight[base + m - 1]!, weight[base + m]!];
-        [topic[base + m], topic[base + m - 1]] = [topic[base + m - 1]!, topic[base + m]!];
-      }
-    }
+    drawInterests(rng, w.topicPrior, topic, weight, base, k);
     style[u] = rng.int(o.styles);
     propensity[u] = o.click.userSpread * rng.normal();
     activity[u] = o.meanExposures * Math.exp(0.8 * rng.normal() - 0.32);

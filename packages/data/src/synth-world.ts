@@ -161,6 +161,30 @@ export interface UserWorld {
   exposures: Int32Array;
 }
 
+/**
+ * Fills slots base..base+k−1 with k distinct topics from `prior` and exponential weights
+ * normalised to 1, strongest first (the demographic fields lean on slot 0). Both
+ * generators draw a user's interests this way, in this order of random draws.
+ */
+export function drawInterests(rng: Rng, prior: WeightedSampler, topic: Int32Array, weight: Float64Array, base: number, k: number): void {
+  let total = 0;
+  for (let j = 0; j < k; j++) {
+    let t: number;
+    do t = prior.sample(rng);
+    while (topic.subarray(base, base + j).includes(t));
+    topic[base + j] = t;
+    weight[base + j] = rng.exponential();
+    total += weight[base + j]!;
+  }
+  for (let j = 0; j < k; j++) weight[base + j]! /= total;
+  for (let j = 1; j < k; j++) {
+    for (let m = j; m > 0 && weight[base + m]! > weight[base + m - 1]!; m--) {
+      [weight[base + m], weight[base + m - 1]] = [weight[base + m - 1]!, weight[base + m]!];
+      [topic[base + m], topic[base + m - 1]] = [topic[base + m - 1]!, topic[base + m]!];
+    }
+  }
+}
+
 export function makeUsers(o: Resolved, w: World): UserWorld {
   const rng = new Rng(o.seed, 'users');
   const n = o.users;
@@ -173,23 +197,7 @@ export function makeUsers(o: Resolved, w: World): UserWorld {
   for (let u = 0; u < n; u++) {
     const k = Math.min(1 + howMany.sample(rng), maxInterests);
     const base = u * MAX_INTERESTS;
-    let total = 0;
-    for (let j = 0; j < k; j++) {
-      let t: number;
-      do t = w.topicPrior.sample(rng);
-      while (topic.subarray(base, base + j).includes(t));
-      topic[base + j] = t;
-      weight[base + j] = rng.exponential();
-      total += weight[base + j]!;
-    }
-    for (let j = 0; j < k; j++) weight[base + j]! /= total;
-    // Strongest interest first: the demographic fields lean on slot 0.
-    for (let j = 1; j < k; j++) {
-      for (let m = j; m > 0 && weight[base + m]! > weight[base + m - 1]!; m--) {
-        [weight[base + m], weight[base + m - 1]] = [weight[base + m - 1]!, weight[base + m]!];
-        [topic[base + m], topic[base + m - 1]] = [topic[base + m - 1]!, topic[base + m]!];
-      }
-    }
+    drawInterests(rng, w.topicPrior, topic, weight, base, k);
     propensity[u] = o.click.userSpread * rng.normal();
     // Log-normal with mean meanExposures: most users see a few items, some see hundreds.
     const activity = o.meanExposures * Math.exp(ACTIVITY_SIGMA * rng.normal() - (ACTIVITY_SIGMA * ACTIVITY_SIGMA) / 2);
