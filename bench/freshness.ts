@@ -1,6 +1,6 @@
 /**
  * Freshness of a brand-new candidate: how long after the click that gives it
- * its 100th distinct clicker (SERVABLE_MIN_SEEDS = CLUSTER_MIN_SEEDS = 100) its
+ * its 100th distinct clicker (SERVABLE_MIN_SEEDS = 100) its
  * clusters are served, through the five services started in-process (startMesh)
  * with a tiny trained model, on the embedded bus and on a real nats-server with
  * JetStream. Per candidate: register it, publish its first 99 clicks (99
@@ -157,7 +157,7 @@ async function runMode(bus: 'memory' | 'nats', root: string, userIds: string[]) 
 (async () => {
   console.log(`bench/freshness: ${machineFacts('freshness')}`);
   console.log(
-    `${candidates} brand-new candidates per bus (after ${warmup} warm-up), sequential; ${SEEDS} distinct clickers each (SERVABLE_MIN_SEEDS = CLUSTER_MIN_SEEDS = ${SEEDS}); ` +
+    `${candidates} brand-new candidates per bus (after ${warmup} warm-up), sequential; ${SEEDS} distinct clickers each (SERVABLE_MIN_SEEDS = ${SEEDS}); ` +
       `tiny trained model (d = 16, so k-means on 100 seeds costs next to nothing); every other setting at its default`,
   );
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-bench-freshness-'));

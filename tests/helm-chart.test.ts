@@ -128,6 +128,19 @@ describe.each(Object.keys(VALUE_SETS))('the chart with %s values', (name) => {
     expect(experimentOf('lookalike-scorer')).toEqual(experimentOf('seed-collector'));
     expect(experimentOf('seed-collector')[2]).toBe(name === 'gpu-all-on' ? 'control:45,treatment:45,canary:10' : 'control:50,treatment:50');
   });
+
+  it('hands the look-alike rules (minimum seeds, k) to the seed collector, clusterer and scorer from one value each', () => {
+    const rulesOf = (svc: string) => {
+      const containers = workloads.find((w) => w.component === svc)!.spec.containers[0];
+      const names = containers.env.map((e: { name: string }) => e.name);
+      // Once each: a second entry (a component's own env) would silently win in Kubernetes.
+      expect(names.filter((n: string) => n === 'SERVABLE_MIN_SEEDS' || n === 'CLUSTER_K')).toHaveLength(2);
+      const env = envOf(containers);
+      return [env['SERVABLE_MIN_SEEDS'], env['CLUSTER_K']];
+    };
+    for (const svc of ['seed-collector', 'clusterer', 'lookalike-scorer']) expect(rulesOf(svc)).toEqual(['100', '20']);
+    expect(envOf(workloads.find((w) => w.component === 'user-embedding')!.spec.containers[0])['CLUSTER_K']).toBeUndefined();
+  });
 });
 
 describe('NetworkPolicies', () => {
@@ -252,6 +265,8 @@ describe('rollout values', () => {
       [['--set', 'nats.url=http://nats:4222'], /nats\.url/],
       [['--set', 'components.seedCollector.strategy.type=BlueGreen'], /strategy\.type/],
       [['--set', 'unknownKey=1'], /unknownKey/],
+      [['--set', 'components.clusterer.env.CLUSTER_K=10'], /components\.clusterer\.env/],
+      [['--set', 'lookalike.k=0'], /lookalike\.k/],
     ];
     for (const [args, why] of bad) {
       const r = helm(['template', 'ralm', CHART, ...args]);

@@ -85,6 +85,12 @@ app.kubernetes.io/component: {{ .c.service }}
   value: {{ $root.Values.experiment.salt | quote }}
 - name: EXPERIMENT_ARMS
   value: {{ $root.Values.experiment.arms | quote }}
+{{- if has $c.service (list "seed-collector" "clusterer" "lookalike-scorer") }}
+- name: SERVABLE_MIN_SEEDS
+  value: {{ $root.Values.lookalike.servableMinSeeds | quote }}
+- name: CLUSTER_K
+  value: {{ $root.Values.lookalike.k | quote }}
+{{- end }}
 {{- if eq $c.service "clusterer" }}
 - name: SEED_COLLECTOR_ADDR
   value: {{ include "ralm.address" (dict "root" $root "target" "seedCollector") | quote }}

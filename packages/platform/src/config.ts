@@ -83,5 +83,26 @@ export const commonConfigShape = {
   LOG_LEVEL: env.logLevel(),
 };
 
+/** A variable that was renamed: set, it fails the start naming its replacement, rather than being ignored. */
+export function replacedBy(name: string, why = '') {
+  return z.undefined({ error: `was replaced by ${name}${why ? `: ${why}` : ''}; set that instead` }).optional();
+}
+
+/**
+ * The look-alike rules that span services, spelled once: the seed collector reports
+ * the minimum, the clusterer starts clustering at it and the scorer refuses to score
+ * below it whatever clusters exist; the clusterer clusters into k and the scorer's
+ * table has k slots per candidate. A deployment sets each from one value (the Helm
+ * chart's `lookalike.servableMinSeeds` and `lookalike.k`).
+ */
+export const lookalikeRulesShape = {
+  /** Seeds (distinct clickers) a candidate needs to be clustered and scored (paper: 100). */
+  SERVABLE_MIN_SEEDS: env.positiveInt(100),
+  /** k: clusters per candidate (paper: 20). */
+  CLUSTER_K: z.coerce.number().int().min(1).max(256).default(20),
+  CLUSTER_MIN_SEEDS: replacedBy('SERVABLE_MIN_SEEDS', 'one minimum for every service'),
+  SCORER_K: replacedBy('CLUSTER_K', 'one k for every service'),
+};
+
 export const commonConfigSchema = z.object(commonConfigShape);
 export type CommonConfig = z.output<typeof commonConfigSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonConfigSchema, ConfigError, env, loadConfig } from '@ralm/platform';
+import { commonConfigSchema, ConfigError, env, loadConfig, lookalikeRulesShape } from '@ralm/platform';
 
 describe('loadConfig', () => {
   const schema = z.object({ PORT: env.port(50051), NAME: z.string().min(1), RATE: env.fraction(0.5), ON: env.bool(false) });
@@ -43,5 +43,24 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_SECONDS: 10,
       LOG_LEVEL: 'info',
     });
+  });
+});
+
+describe('lookalikeRulesShape', () => {
+  const schema = z.object({ ...lookalikeRulesShape });
+
+  it('gives every service the same defaults', () => {
+    expect(loadConfig(schema, {})).toMatchObject({ SERVABLE_MIN_SEEDS: 100, CLUSTER_K: 20 });
+  });
+
+  it.each([
+    ['CLUSTER_MIN_SEEDS', 'SERVABLE_MIN_SEEDS'],
+    ['SCORER_K', 'CLUSTER_K'],
+  ])('refuses the retired %s, naming %s, instead of ignoring it', (old, replacement) => {
+    expect(() => loadConfig(schema, { [old]: '50' })).toThrow(new RegExp(`${old}.*replaced by ${replacement}`));
+  });
+
+  it('bounds k', () => {
+    expect(() => loadConfig(schema, { CLUSTER_K: '0' })).toThrow(/CLUSTER_K/);
   });
 });

@@ -1,14 +1,12 @@
 import { z } from 'zod';
-import { commonConfigShape, env, loadConfig } from '@ralm/platform';
+import { commonConfigShape, env, loadConfig, lookalikeRulesShape } from '@ralm/platform';
 
 const address = (fallback: string) => z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default(fallback);
 
 const schema = z.object({
   ...commonConfigShape,
-  /** Seeds a candidate needs before it is clustered (paper: 100). */
-  CLUSTER_MIN_SEEDS: env.positiveInt(100),
-  /** k: clusters per candidate (paper: 20). */
-  CLUSTER_K: env.positiveInt(20),
+  // SERVABLE_MIN_SEEDS (clustering starts there) and CLUSTER_K, shared with the scorer.
+  ...lookalikeRulesShape,
   /** Seconds after which a candidate whose seeds changed is re-clustered (paper: every 5 minutes). */
   RECLUSTER_INTERVAL_SECONDS: env.positiveInt(300),
   /** Re-cluster sooner once the seed count grew by this fraction since the last clustering (0.5 = by half). */

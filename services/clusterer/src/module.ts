@@ -24,7 +24,7 @@ export interface ClustererSources {
 /** Opens the store and restores the stored clusters before anything is served. */
 export async function createClusterer(config: ClustererConfig, platform: ServiceDeps, sources?: ClustererSources): Promise<ClustererModule> {
   const tracker = new SeedTracker({
-    minSeeds: config.CLUSTER_MIN_SEEDS,
+    minSeeds: config.SERVABLE_MIN_SEEDS,
     intervalMs: config.RECLUSTER_INTERVAL_SECONDS * 1000,
     growthFraction: config.RECLUSTER_GROWTH_FRACTION,
   });

@@ -41,7 +41,7 @@ describe('Clusterer (in-process, fake seed and embedding sources)', () => {
   };
   const deps = () => harness!.module.deps;
   const start = async (env: NodeJS.ProcessEnv = {}, shared: Parameters<typeof startClusterer>[2] = {}) => {
-    harness = await startClusterer({ CLUSTER_K: String(BLOBS), CLUSTER_MIN_SEEDS: '100', ...env }, { seeds: fakeSeeds(seedSets), embeddings: fakeEmbeddings(() => model) }, { bus, ...shared });
+    harness = await startClusterer({ CLUSTER_K: String(BLOBS), SERVABLE_MIN_SEEDS: '100', ...env }, { seeds: fakeSeeds(seedSets), embeddings: fakeEmbeddings(() => model) }, { bus, ...shared });
     return harness;
   };
 

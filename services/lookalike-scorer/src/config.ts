@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { experimentConfigShape } from '@ralm/experiment';
-import { commonConfigShape, env, loadConfig } from '@ralm/platform';
+import { commonConfigShape, env, loadConfig, lookalikeRulesShape } from '@ralm/platform';
 
 const schema = z.object({
   ...commonConfigShape,
   ...experimentConfigShape,
+  // SERVABLE_MIN_SEEDS (fewer is TOO_FEW_SEEDS, never scored, whatever clusters exist) and CLUSTER_K (slots per candidate).
+  ...lookalikeRulesShape,
   /** Where the trainer writes model versions (`<MODEL_ROOT>/<version>/`); the newest is loaded at start, unless MODEL_VERSION pins one. */
   MODEL_ROOT: env.path('.ralm/models'),
   /**
@@ -31,10 +33,6 @@ const schema = z.object({
   DURABLE_INACTIVE_SECONDS: env.nonNegativeInt(0),
   /** The clusterer's gRPC address (GetClusters). */
   CLUSTERER_ADDR: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('clusterer:50051'),
-  /** Seeds a candidate needs to be servable (paper: 100); fewer is reported as TOO_FEW_SEEDS, never scored. */
-  SERVABLE_MIN_SEEDS: env.positiveInt(100),
-  /** Clusters per candidate in the scoring table (the clusterer's CLUSTER_K). */
-  SCORER_K: env.positiveInt(20),
   /** How long a Score call waits for others to share one matrix–matrix product; 0 = only calls of the same event-loop turn. */
   BATCH_WINDOW_MS: env.nonNegativeInt(0),
   /** Most users scored in one product. */

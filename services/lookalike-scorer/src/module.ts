@@ -45,7 +45,7 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
     ...modelRootSource(config.MODEL_ROOT),
     pinned: config.MODEL_VERSION,
     onSwap(next, previous) {
-      const fresh = new ScoringState(next, kernel, config.SCORER_K, { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS });
+      const fresh = new ScoringState(next, kernel, config.CLUSTER_K, { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS });
       fresh.batcher.onBatch = (users) => metrics.batchUsers.observe(users);
       state = fresh;
       previous?.model.dispose();

@@ -1,18 +1,18 @@
 import { z } from 'zod';
 import { experimentConfigShape } from '@ralm/experiment';
-import { commonConfigShape, env, loadConfig } from '@ralm/platform';
+import { commonConfigShape, env, loadConfig, lookalikeRulesShape } from '@ralm/platform';
 
 /** Slots of the A/B window at most: a week of hours, or a day of 10-minute slots and then some. */
 const MAX_AB_SLOTS = 168;
 
 const schema = z.object({
   ...commonConfigShape,
+  // SERVABLE_MIN_SEEDS is reported in GetSeedStats and marks the click that makes a candidate servable.
+  ...lookalikeRulesShape,
   /** Most distinct clickers kept per candidate, the latest ones (paper: 3,000,000). */
   SEED_CAP: env.positiveInt(3_000_000),
   /** Event ids remembered for idempotence beyond the bus's own duplicate window; ~100 bytes each. */
   DEDUPE_CAP: env.positiveInt(2_000_000),
-  /** Seeds a candidate needs before it is servable by look-alike (paper: 100); reported in GetSeedStats. */
-  SERVABLE_MIN_SEEDS: env.positiveInt(100),
   /** Allowed clock skew: clicks stamped further in the future are rejected. */
   CLICK_MAX_FUTURE_SKEW_SECONDS: env.nonNegativeInt(300),
   /** Click window: older clicks are rejected. */

@@ -42,7 +42,6 @@ async function statusOf(p: Promise<unknown>): Promise<string> {
 
 const AUDIENCES = 3;
 const SEEDS = 120;
-const MIN_SEEDS = 100;
 
 /**
  * The whole story on embedded defaults, in about a minute: synthetic data, a
@@ -196,22 +195,25 @@ async function streamNewCandidates(mesh: Mesh, clients: MeshClients, audiences: 
   for (const [a, audience] of audiences.entries()) {
     const id = `new-article-${a + 1}-${run}`;
     await callUnary(sc.registerCandidate.bind(sc), { candidateId: id, category: 'long-tail', tags: [`segment-${a + 1}`] });
+    // The mesh's own minimum (SERVABLE_MIN_SEEDS, one setting for every service), as the seed collector reports it.
+    const minSeeds = (await callUnary(sc.getSeedStats.bind(sc), { candidateId: id })).servableMinSeeds;
+    if (SEEDS <= minSeeds) throw new Error(`the demo streams ${SEEDS} clickers per candidate, but SERVABLE_MIN_SEEDS is ${minSeeds}`);
     const servable = async () => (await callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId: audience[SEEDS]!, candidateIds: [id] }))).scores[0]!;
     let reachedMin = 0;
     let before = '';
     for (let i = 0; i < SEEDS; i++) {
       const eventId = `${run}-${a}-${i}`;
-      if (i === MIN_SEEDS - 1) {
+      if (i === minSeeds - 1) {
         // Just under the minimum: the scorer says why it will not score it yet.
-        await waitFor(() => callUnary(sc.getSeedStats.bind(sc), { candidateId: id }), (s) => s.seedCount === MIN_SEEDS - 1, 10_000);
-        before = `at ${MIN_SEEDS - 1} seeds Score says ${(await servable()).notServableReason === 3 ? 'TOO_FEW_SEEDS' : 'not servable'}`;
+        await waitFor(() => callUnary(sc.getSeedStats.bind(sc), { candidateId: id }), (s) => s.seedCount === minSeeds - 1, 10_000);
+        before = `at ${minSeeds - 1} seeds Score says ${(await servable()).notServableReason === 3 ? 'TOO_FEW_SEEDS' : 'not servable'}`;
         reachedMin = performance.now();
       }
       await mesh.bus.publish(Subjects.clickRecorded, { eventId, userId: audience[i]!, candidateId: id, timestampMs: Date.now() }, { msgId: eventId });
     }
     const s = await waitFor(servable, (r) => r.servable, 10_000, 1);
     const took = ms(reachedMin);
-    say(`   ${id}: ${before}; servable ${took} after its ${MIN_SEEDS}th clicker (clusters v${s.clusterVersion}, ${s.seedCount} seeds)`);
+    say(`   ${id}: ${before}; servable ${took} after its ${minSeeds}th clicker (clusters v${s.clusterVersion}, ${s.seedCount} seeds)`);
     out.push({ id, audience: a });
   }
   return out;
