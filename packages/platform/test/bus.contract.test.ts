@@ -195,6 +195,22 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>, kin
       expect(again.seen.map((s) => s.id)).toEqual(['sentinel']);
     });
 
+    it('counts what a subscription has not acknowledged yet, down to 0 once it caught up', async () => {
+      const subject = testSubject();
+      await publishAll(bus, subject, ids(6));
+      const gate = deferred();
+      let handled = 0;
+      // One message in flight at a time, held at the gate: the other five wait in the stream.
+      const sub = await bus.subscribe(subject, async () => void (await gate.promise, handled++), { durable: 'lagging', maxAckPending: 1 });
+      await waitForAsync('the backlog seen', async () => (await sub.pending()) === 6);
+      gate.resolve();
+      await waitFor('all handled', () => handled === 6);
+      await waitForAsync('caught up', async () => (await sub.pending()) === 0);
+      await bus.publish(subject, { id: 'late' });
+      await waitForAsync('caught up again', async () => handled === 7 && (await sub.pending()) === 0);
+      await sub.stop();
+    });
+
     it('drops a publish whose msgId was already seen', async () => {
       const subject = testSubject();
       await bus.publish(subject, { id: 'a' }, { msgId: `${subject.name}:x` });

@@ -8,6 +8,7 @@ export type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishA
 export { createMemoryBus, openMemoryBus, type MemoryBusOptions } from './memory';
 export { connectNatsBus, consumerName, type NatsBusOptions, type NatsStreamOptions } from './nats';
 export { BusClosedError, type BusLogger } from './shared';
+export { CatchUp } from './catch-up';
 
 export interface BusFromUrlOptions {
   /** NATS connection name: the service name. */

@@ -248,7 +248,15 @@ class Durable {
         await subscription.drain();
         this.expireWhenInactive();
       },
+      pending: async () => this.pending(),
     };
+  }
+
+  /** Committed messages of the subject at or past the cursor, plus the unacknowledged. */
+  pending(): number {
+    let count = this.unacked.size;
+    for (let m = this.log.next(this.subject, this.cursor); m && m.seq <= this.log.committedSeq; m = this.log.next(this.subject, m.seq + 1)) count++;
+    return count;
   }
 
   /** Stops every subscription and forgets pending timers: the bus is going away. */

@@ -206,6 +206,12 @@ class NatsBus implements EventBus {
         this.subscriptions.delete(subscription);
         await subscription.stop();
       },
+      pending: async () => {
+        const info = await this.jsm.consumers.info(this.stream, name).catch((err: unknown) => {
+          throw asUnavailable(err, 'nats bus', `pending of ${options.durable} on ${subject.name}`);
+        });
+        return info.num_pending + info.num_ack_pending;
+      },
     };
   }
 

@@ -114,6 +114,12 @@ export type Handler<T> = (message: T, delivery: Delivery) => Promise<void>;
 export interface BusSubscription {
   /** Stops delivering; in-flight handlers finish (and ack) before this resolves. Unacked messages stay with the durable. */
   stop(): Promise<void>;
+  /**
+   * Messages of this subscription's durable not yet acknowledged: stored and not
+   * delivered, plus delivered and not acknowledged. 0 = caught up with the stream
+   * (e.g. a replay from the start has been applied), which readiness checks need.
+   */
+  pending(): Promise<number>;
 }
 
 export interface EventBus {
