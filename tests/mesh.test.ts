@@ -59,6 +59,7 @@ describe.each(['memory', 'nats'] as const)('the mesh on the %s bus', (busKind) =
 
     const noModel = await expectStatus(callUnary(ue.getEmbeddings.bind(ue), { userIds: ['u1'], kind: 0, modelVersion: '' }), status.FAILED_PRECONDITION);
     expect(noModel.details).toMatch(/no model is loaded/);
+    expect((await expectStatus(callUnary(ue.getModel.bind(ue), {}), status.FAILED_PRECONDITION)).details).toMatch(/no model is loaded/);
     // The clusterer learns seed counts from seeds.updated: below the minimum it says so.
     const tooFew = await waitFor(
       () => expectStatus(callUnary(cl.getClusters.bind(cl), { candidateId }), status.FAILED_PRECONDITION).catch(() => undefined),

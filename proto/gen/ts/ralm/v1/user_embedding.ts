@@ -73,6 +73,22 @@ export function embeddingKindToJSON(object: EmbeddingKind): string {
   }
 }
 
+/** Request of UserEmbeddingService.GetModel. */
+export interface GetModelRequest {
+}
+
+/** Response of UserEmbeddingService.GetModel. */
+export interface GetModelResponse {
+  /** The version every reply of this replica comes from now. */
+  modelVersion: string;
+  /** d: length of universal embeddings. */
+  userDim: number;
+  /** h: length of look-alike embeddings. */
+  lookalikeDim: number;
+  /** Users with a stored embedding. */
+  users: number;
+}
+
 /** Request of UserEmbeddingService.GetEmbeddings. */
 export interface GetEmbeddingsRequest {
   /**
@@ -143,6 +159,187 @@ export interface EmbedFeaturesResponse {
   /** The kind actually served (UNSPECIFIED in the request is resolved to LOOKALIKE). */
   kind: EmbeddingKind;
 }
+
+function createBaseGetModelRequest(): GetModelRequest {
+  return {};
+}
+
+export const GetModelRequest: MessageFns<GetModelRequest> = {
+  encode(_: GetModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetModelRequest {
+    return {};
+  },
+
+  toJSON(_: GetModelRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetModelRequest>, I>>(base?: I): GetModelRequest {
+    return GetModelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetModelRequest>, I>>(_: I): GetModelRequest {
+    const message = createBaseGetModelRequest();
+    return message;
+  },
+};
+
+function createBaseGetModelResponse(): GetModelResponse {
+  return { modelVersion: "", userDim: 0, lookalikeDim: 0, users: 0 };
+}
+
+export const GetModelResponse: MessageFns<GetModelResponse> = {
+  encode(message: GetModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelVersion !== "") {
+      writer.uint32(10).string(message.modelVersion);
+    }
+    if (message.userDim !== 0) {
+      writer.uint32(16).int32(message.userDim);
+    }
+    if (message.lookalikeDim !== 0) {
+      writer.uint32(24).int32(message.lookalikeDim);
+    }
+    if (message.users !== 0) {
+      writer.uint32(32).int32(message.users);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.modelVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.userDim = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lookalikeDim = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.users = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetModelResponse {
+    return {
+      modelVersion: isSet(object.modelVersion)
+        ? globalThis.String(object.modelVersion)
+        : isSet(object.model_version)
+        ? globalThis.String(object.model_version)
+        : "",
+      userDim: isSet(object.userDim)
+        ? globalThis.Number(object.userDim)
+        : isSet(object.user_dim)
+        ? globalThis.Number(object.user_dim)
+        : 0,
+      lookalikeDim: isSet(object.lookalikeDim)
+        ? globalThis.Number(object.lookalikeDim)
+        : isSet(object.lookalike_dim)
+        ? globalThis.Number(object.lookalike_dim)
+        : 0,
+      users: isSet(object.users) ? globalThis.Number(object.users) : 0,
+    };
+  },
+
+  toJSON(message: GetModelResponse): unknown {
+    const obj: any = {};
+    if (message.modelVersion !== "") {
+      obj.modelVersion = message.modelVersion;
+    }
+    if (message.userDim !== 0) {
+      obj.userDim = Math.round(message.userDim);
+    }
+    if (message.lookalikeDim !== 0) {
+      obj.lookalikeDim = Math.round(message.lookalikeDim);
+    }
+    if (message.users !== 0) {
+      obj.users = Math.round(message.users);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetModelResponse>, I>>(base?: I): GetModelResponse {
+    return GetModelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetModelResponse>, I>>(object: I): GetModelResponse {
+    const message = createBaseGetModelResponse();
+    message.modelVersion = object.modelVersion ?? "";
+    message.userDim = object.userDim ?? 0;
+    message.lookalikeDim = object.lookalikeDim ?? 0;
+    message.users = object.users ?? 0;
+    return message;
+  },
+};
 
 function createBaseGetEmbeddingsRequest(): GetEmbeddingsRequest {
   return { userIds: [], kind: 0, modelVersion: "" };
@@ -758,6 +955,19 @@ export const UserEmbeddingServiceService = {
       Buffer.from(EmbedFeaturesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EmbedFeaturesResponse => EmbedFeaturesResponse.decode(value),
   },
+  /**
+   * Says which model this replica serves now: how the clusterer learns that a
+   * published model is loaded here before it clusters with it.
+   */
+  getModel: {
+    path: "/ralm.v1.UserEmbeddingService/GetModel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetModelRequest): Buffer => Buffer.from(GetModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetModelRequest => GetModelRequest.decode(value),
+    responseSerialize: (value: GetModelResponse): Buffer => Buffer.from(GetModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetModelResponse => GetModelResponse.decode(value),
+  },
 } as const;
 
 export interface UserEmbeddingServiceServer extends UntypedServiceImplementation {
@@ -765,6 +975,11 @@ export interface UserEmbeddingServiceServer extends UntypedServiceImplementation
   getEmbeddings: handleUnaryCall<GetEmbeddingsRequest, GetEmbeddingsResponse>;
   /** Computes embeddings on the fly from raw features, for users the store never saw. */
   embedFeatures: handleUnaryCall<EmbedFeaturesRequest, EmbedFeaturesResponse>;
+  /**
+   * Says which model this replica serves now: how the clusterer learns that a
+   * published model is loaded here before it clusters with it.
+   */
+  getModel: handleUnaryCall<GetModelRequest, GetModelResponse>;
 }
 
 export interface UserEmbeddingServiceClient extends Client {
@@ -799,6 +1014,25 @@ export interface UserEmbeddingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EmbedFeaturesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Says which model this replica serves now: how the clusterer learns that a
+   * published model is loaded here before it clusters with it.
+   */
+  getModel(
+    request: GetModelRequest,
+    callback: (error: ServiceError | null, response: GetModelResponse) => void,
+  ): ClientUnaryCall;
+  getModel(
+    request: GetModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetModelResponse) => void,
+  ): ClientUnaryCall;
+  getModel(
+    request: GetModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetModelResponse) => void,
   ): ClientUnaryCall;
 }
 
