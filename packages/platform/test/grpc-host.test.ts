@@ -66,6 +66,7 @@ function testModule() {
     recluster: async () => {
       throw new Error('secret internal detail');
     },
+    listClusters: async () => undefined,
   });
   return {
     seen,

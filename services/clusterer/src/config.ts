@@ -31,6 +31,12 @@ const schema = z.object({
    * a rollout) and ignores `model.published` for others. Unset: it follows the published models.
    */
   MODEL_VERSION: env.modelVersion(),
+  /** How often UserEmbedding is asked which model it serves (besides each model.published), so a swap no event announced is seen. */
+  MODEL_PROBE_INTERVAL_MS: env.positiveInt(5000),
+  /** How long a published model may take to be served by UserEmbedding before the clusterer logs an error and stops asking early. */
+  MODEL_WAIT_SECONDS: env.positiveInt(600),
+  /** Seed memberships per group of a bulk re-clustering (a new model): each group's distinct users are fetched once. */
+  BULK_GROUP_SEEDS: env.positiveInt(250_000),
   /** Pinned and the pinned version not served yet: how long planned work waits before asking again. */
   PINNED_MODEL_RETRY_MS: env.positiveInt(5000),
   /** Durable consumer name prefix for this deployment's bus subscriptions (one owner: kept forever, never per replica). */

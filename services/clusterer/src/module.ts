@@ -1,4 +1,4 @@
-import type { BusSubscription, ServiceDeps, ServiceModule } from '@ralm/platform';
+import { CatchUp, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
 import { grpcEmbeddingSource, grpcSeedSource } from './adapters/grpc-sources';
 import { loadClusters, type ClusterRecord } from './cluster-book';
 import type { ClustererConfig } from './config';
@@ -12,7 +12,7 @@ import { ClusterWorker } from './worker';
 export interface ClustererModule extends ServiceModule {
   readonly deps: ClustererDeps;
   /** Runs clusterings; exposed for in-process tests. */
-  readonly worker: Pick<ClusterWorker, 'runNow' | 'kick'>;
+  readonly worker: Pick<ClusterWorker, 'runNow' | 'kick' | 'caughtUp' | 'refreshModel'>;
 }
 
 /** Sources of seeds and embeddings; the gRPC clients by default, replaceable in tests. */
@@ -31,23 +31,27 @@ export async function createClusterer(config: ClustererConfig, platform: Service
   const clusters = new Map<string, ClusterRecord>();
   const store = await platform.openStore('clusterer');
   await loadClusters(store, clusters, tracker, platform.logger);
-  // After loading: the stored clusterings of other versions then plan as 'model' re-clusterings.
-  if (config.MODEL_VERSION) tracker.modelVersion = config.MODEL_VERSION;
   const { seeds, embeddings } = sources ?? { seeds: grpcSeedSource(config.SEED_COLLECTOR_ADDR), embeddings: grpcEmbeddingSource(config.USER_EMBEDDING_ADDR) };
   const metrics = createClustererMetrics(platform.metrics, () => clusters.size);
   const deps: ClustererDeps = { config, tracker, clusters, seeds, embeddings, store, bus: platform.bus, metrics, now: platform.now };
-  const worker = new ClusterWorker(deps, platform.logger);
   let subscriptions: BusSubscription[] = [];
+  // Ready once the replayed lifecycle is applied and the clusterings it made due are done.
+  const catchUp = new CatchUp(() => subscriptions);
+  // Pinned, the model is set here, after loading: stored clusterings of other versions then plan as 'model' re-clusterings.
+  const worker = new ClusterWorker(deps, platform.logger, () => catchUp.done);
   return {
     deps,
     worker,
     bindings: [clustererBinding(deps, worker)],
     protoFiles: [CLUSTERER_PROTO],
     async start() {
-      subscriptions = await subscribeClusterer(platform.bus, deps, platform.logger, (what) => (what === 'model' ? worker.modelChanged() : worker.kick()));
+      subscriptions = await subscribeClusterer(platform.bus, deps, platform.logger, { seeds: () => worker.kick(), published: (v) => worker.published(v) });
+      catchUp.start();
       worker.start();
     },
+    isReady: () => catchUp.done && worker.caughtUp,
     async stop() {
+      catchUp.stop();
       await Promise.all(subscriptions.map((s) => s.stop()));
       await worker.stop();
       seeds.close?.();

@@ -1,4 +1,4 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { EventBus, StateStore } from '@ralm/platform';
 import type { ClustererConfig } from './config';
 import type { FetchEmbeddings } from './domain/cluster-seeds';
@@ -13,6 +13,8 @@ export interface SeedSource {
 /** Embeddings of users from the current model (UserEmbeddingService). */
 export interface EmbeddingSource {
   fetch: FetchEmbeddings;
+  /** The model version UserEmbedding serves now (GetModel); undefined when it has none. */
+  model(): Promise<string | undefined>;
 }
 
 export interface ClustererMetrics {
@@ -20,6 +22,10 @@ export interface ClustererMetrics {
   runs: Counter<'outcome' | 'reason'>;
   /** Seconds per clustering, fetches included. */
   seconds: Histogram<string>;
+  /** Records the model UserEmbedding said it serves (undefined: none). */
+  servedModel(version: string | undefined): void;
+  /** Progress of the bulk re-clustering for a new model: candidates in it, and done so far. */
+  rollout: Gauge<'state'>;
 }
 
 export interface ClustererDeps {

@@ -6,9 +6,14 @@ import type { ClustererDeps } from './ports';
  * Keeps the tracker in step with candidate lifecycle, seed counts and the model.
  * The tracker lives in memory, so every start replays these subjects from the
  * beginning of the stream (startSeq 1): the events are small and idempotent, and
- * the replay rebuilds what a restart forgot. `onChange` wakes the worker.
+ * the replay rebuilds what a restart forgot. `on` wakes the worker.
  */
-export async function subscribeClusterer(bus: EventBus, deps: ClustererDeps, logger: Logger, onChange: (what: 'seeds' | 'model') => void = () => {}): Promise<BusSubscription[]> {
+export async function subscribeClusterer(
+  bus: EventBus,
+  deps: ClustererDeps,
+  logger: Logger,
+  on: { seeds(): void; published(version: string): void } = { seeds() {}, published() {} },
+): Promise<BusSubscription[]> {
   const prefix = deps.config.DURABLE_PREFIX;
   /**
    * The candidate id of a lifecycle event, or undefined (logged) when a foreign or
@@ -40,19 +45,15 @@ export async function subscribeClusterer(bus: EventBus, deps: ClustererDeps, log
       Subjects.seedsUpdated,
       async (e) => {
         deps.tracker.seedsUpdated(e.candidateId, e.seedCount, e.seedVersion);
-        onChange('seeds');
+        on.seeds();
       },
       { durable: `${prefix}-seeds`, startSeq: 1 },
     ),
     bus.subscribe(
       Subjects.modelPublished,
+      // Only a hint to ask UserEmbedding sooner: the model clustered with is the one it says it serves.
       async (e) => {
-        const pinned = deps.config.MODEL_VERSION;
-        if (pinned && e.modelVersion !== pinned) return;
-        if (e.modelVersion && e.modelVersion !== deps.tracker.modelVersion) {
-          deps.tracker.modelVersion = e.modelVersion;
-          onChange('model');
-        }
+        if (e.modelVersion) on.published(e.modelVersion);
       },
       { durable: `${prefix}-models`, startSeq: 1 },
     ),

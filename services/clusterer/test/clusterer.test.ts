@@ -115,6 +115,61 @@ describe('Clusterer (in-process, fake seed and embedding sources)', () => {
     await waitFor('clustered once a model exists', () => deps().clusters.has('c1'));
   });
 
+  const publish = (modelVersion: string) =>
+    bus.publish(Subjects.modelPublished, { modelVersion, artifactUri: `file:///${modelVersion}`, userDim: 6, lookalikeDim: 8, publishedAtMs: Date.now(), metrics: {} });
+
+  it('a candidate due before the first model is clustered once user-embedding serves it, although model.published came first (stall 1)', async () => {
+    model = undefined;
+    await start({ PINNED_MODEL_RETRY_MS: '50', MODEL_PROBE_INTERVAL_MS: '60000' });
+    await seeds('early', 100);
+    await waitFor('tried without a model', () => deps().tracker.has('early'));
+    await new Promise((r) => setTimeout(r, 100));
+    // The event reaches the clusterer before user-embedding has loaded the model it announces.
+    await publish('m1');
+    await new Promise((r) => setTimeout(r, 300));
+    ({ model, blobOf } = blobModel('m1', users, BLOBS));
+    await waitFor('the early candidate clustered with m1', () => deps().clusters.get('early')?.modelVersion === 'm1', 3000);
+    await seeds('later', 100);
+    await waitFor('a later candidate clustered too', () => deps().clusters.get('later')?.modelVersion === 'm1', 3000);
+  });
+
+  it('a second model: every candidate is re-clustered with it once served, Recluster never calls old clusters UP_TO_DATE, new candidates too (stall 2)', async () => {
+    await start({ PINNED_MODEL_RETRY_MS: '50', MODEL_PROBE_INTERVAL_MS: '60000' });
+    for (const c of ['a', 'b', 'c']) await seeds(c, 100);
+    await waitFor('clustered with m1', () => ['a', 'b', 'c'].every((c) => deps().clusters.get(c)?.modelVersion === 'm1'));
+    await publish('m2'); // user-embedding still serves m1 for a while
+    await new Promise((r) => setTimeout(r, 300));
+    expect(['a', 'b', 'c'].map((c) => deps().clusters.get(c)!.modelVersion)).toEqual(['m1', 'm1', 'm1']);
+    ({ model, blobOf } = blobModel('m2', users, BLOBS, 8, 6, 2));
+    // Asked at once, Recluster answers with m2 clusters (made now, or already by the job), never m1 ones as UP_TO_DATE.
+    await expect(recluster({ candidateId: 'a', force: false }, deps(), harness!.module.worker)).resolves.toMatchObject({ modelVersion: 'm2' });
+    await waitFor('all re-clustered with m2', () => ['a', 'b', 'c'].every((c) => deps().clusters.get(c)?.modelVersion === 'm2'), 3000);
+    await seeds('after', 100);
+    await waitFor('a candidate seeded after the swap', () => deps().clusters.get('after')?.modelVersion === 'm2', 3000);
+    expectClustersMatch(deps().clusters.get('b')!.clusters, blobMeans(model!, blobOf, users.slice(0, 100)));
+  });
+
+  it('re-clusters every candidate for a new model as one bulk job: each distinct user fetched once per group, the same clusters as one by one', async () => {
+    const many = Array.from({ length: 30 }, (_, i) => `bulk-${i}`);
+    const embeddings = fakeEmbeddings(() => model);
+    harness = await startClusterer({ CLUSTER_K: String(BLOBS), EMBEDDING_BATCH: '1000', MODEL_PROBE_INTERVAL_MS: '60000' }, { seeds: fakeSeeds(seedSets), embeddings }, { bus });
+    for (const [i, c] of many.entries()) {
+      seedSets.set(c, { userIds: users.slice(i, i + 100 + i), seedVersion: 1 });
+      await bus.publish(Subjects.seedsUpdated, { candidateId: c, seedCount: 100 + i, seedVersion: 1, updatedAtMs: Date.now() });
+    }
+    await waitFor('clustered with m1', () => many.every((c) => deps().clusters.get(c)?.modelVersion === 'm1'), 5000);
+    ({ model, blobOf } = blobModel('m2', users, BLOBS, 8, 6, 2));
+    const before = embeddings.calls;
+    await publish('m2');
+    await waitFor('all on m2', () => many.every((c) => deps().clusters.get(c)?.modelVersion === 'm2'), 5000);
+    // 30 candidates, 400 distinct users: one fetch for the group (one by one it would be 90).
+    expect(embeddings.calls - before).toBe(1);
+    const metrics = await harness.metrics.registry.getSingleMetricAsString('ralm_clusterer_model_rollout_candidates');
+    expect(metrics).toMatch(/state="total"[^}]*} 30/);
+    expect(metrics).toMatch(/state="done"[^}]*} 30/);
+    for (const [i, c] of many.entries()) expectClustersMatch(deps().clusters.get(c)!.clusters, blobMeans(model!, blobOf, users.slice(i, i + 100 + i)));
+  });
+
   it('survives a restart: stored clusters are served at once and unchanged seeds are not recomputed', async () => {
     const store = new Map<string, Uint8Array>();
     await start({}, { store });

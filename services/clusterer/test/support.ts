@@ -37,6 +37,9 @@ export function blobModel(version: string, users: string[], blobs: number, h = 8
 export function fakeEmbeddings(current: () => FakeModel | undefined): EmbeddingSource & { calls: number } {
   const source = {
     calls: 0,
+    async model() {
+      return current()?.version;
+    },
     async fetch(userIds: string[], { universal, pin }: { universal: boolean; pin: string | undefined }): Promise<EmbeddingBatch> {
       source.calls++;
       const model = current();
@@ -70,6 +73,7 @@ export interface Harness {
   bus: EventBus;
   store: Map<string, Uint8Array>;
   module: ClustererModule;
+  metrics: ReturnType<typeof createServiceMetrics>;
 }
 
 export async function startClusterer(
@@ -79,19 +83,20 @@ export async function startClusterer(
 ): Promise<Harness> {
   const bus = shared.bus ?? createMemoryBus();
   const store = shared.store ?? new Map<string, Uint8Array>();
+  const metrics = createServiceMetrics('clusterer');
   const module = await createClusterer(
     loadClustererConfig({ PLANNER_TICK_MS: '20', ...env }),
     {
       bus,
       logger: createLogger('clusterer', 'silent'),
-      metrics: createServiceMetrics('clusterer'),
+      metrics,
       now: shared.now ?? Date.now,
       openStore: async () => createMemoryStateStore(store),
     },
     sources,
   );
   await module.start!();
-  return { bus, store, module };
+  return { bus, store, module, metrics };
 }
 
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 8000): Promise<void> {

@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { SeedCollectorServiceClient, type ListSeedsResponse } from '@ralm/proto/seed_collector';
 import { EmbeddingKind, UserEmbeddingServiceClient } from '@ralm/proto/user_embedding';
 import { callUnary } from '@ralm/platform';
@@ -43,6 +43,14 @@ export function grpcEmbeddingSource(address: string): EmbeddingSource & { close(
   const get = (userIds: string[], kind: EmbeddingKind, modelVersion: string) =>
     callUnary(client.getEmbeddings.bind(client), { userIds, kind, modelVersion }, { timeoutMs: CALL_TIMEOUT_MS });
   return {
+    async model() {
+      try {
+        return (await callUnary(client.getModel.bind(client), {}, { timeoutMs: CALL_TIMEOUT_MS })).modelVersion;
+      } catch (err) {
+        if ((err as ServiceError).code === status.FAILED_PRECONDITION) return undefined;
+        throw err;
+      }
+    },
     async fetch(userIds, { universal, pin }): Promise<EmbeddingBatch> {
       const la = await get(userIds, EmbeddingKind.EMBEDDING_KIND_LOOKALIKE, pin ?? '');
       // Pinned to the version the first reply came from, so both kinds describe the same model.

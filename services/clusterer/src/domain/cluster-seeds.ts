@@ -94,7 +94,8 @@ export async function clusterSeeds(userIds: string[], fetch: FetchEmbeddings, op
   return { modelVersion: pin, dimension: d, clusters, inertia: result.inertia, clustered: result.count };
 }
 
-function concat(parts: Float32Array[]): Float32Array {
+/** The parts, end to end, in one buffer. */
+export function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
   for (const p of parts) {

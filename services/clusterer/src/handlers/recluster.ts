@@ -3,9 +3,11 @@ import { requireId } from '@ralm/platform';
 import type { ClustererDeps } from '../ports';
 import type { ClusterWorker } from '../worker';
 
-export async function recluster(request: ReclusterRequest, deps: ClustererDeps, worker: Pick<ClusterWorker, 'runNow'>): Promise<ReclusterResponse> {
+export async function recluster(request: ReclusterRequest, deps: ClustererDeps, worker: Pick<ClusterWorker, 'runNow' | 'refreshModel'>): Promise<ReclusterResponse> {
   const id = requireId(request.candidateId, 'candidate_id');
   deps.tracker.get(id); // NOT_FOUND before queueing anything
+  // UP_TO_DATE must mean "with the model served now", not the one last heard of.
+  await worker.refreshModel();
   const { record, skipped } = await worker.runNow(id, request.force);
   return {
     candidateId: id,

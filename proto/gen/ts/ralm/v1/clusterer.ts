@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -134,6 +136,18 @@ export interface GetClustersResponse {
    * their look-alike embedding to their cluster's look-alike mean; >= 0 (lower = tighter).
    */
   inertia: number;
+}
+
+/** Request of ClustererService.ListClusters. */
+export interface ListClustersRequest {
+  /** Only clusterings made with this model version; empty = every model. */
+  modelVersion: string;
+}
+
+/** One page of ClustererService.ListClusters (at most 256 candidates). */
+export interface ListClustersResponse {
+  /** The candidates of this page, each as GetClusters returns it. */
+  candidates: GetClustersResponse[];
 }
 
 /** Request of ClustererService.Recluster. */
@@ -599,6 +613,150 @@ export const GetClustersResponse: MessageFns<GetClustersResponse> = {
   },
 };
 
+function createBaseListClustersRequest(): ListClustersRequest {
+  return { modelVersion: "" };
+}
+
+export const ListClustersRequest: MessageFns<ListClustersRequest> = {
+  encode(message: ListClustersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelVersion !== "") {
+      writer.uint32(10).string(message.modelVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListClustersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListClustersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.modelVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListClustersRequest {
+    return {
+      modelVersion: isSet(object.modelVersion)
+        ? globalThis.String(object.modelVersion)
+        : isSet(object.model_version)
+        ? globalThis.String(object.model_version)
+        : "",
+    };
+  },
+
+  toJSON(message: ListClustersRequest): unknown {
+    const obj: any = {};
+    if (message.modelVersion !== "") {
+      obj.modelVersion = message.modelVersion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListClustersRequest>, I>>(base?: I): ListClustersRequest {
+    return ListClustersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListClustersRequest>, I>>(object: I): ListClustersRequest {
+    const message = createBaseListClustersRequest();
+    message.modelVersion = object.modelVersion ?? "";
+    return message;
+  },
+};
+
+function createBaseListClustersResponse(): ListClustersResponse {
+  return { candidates: [] };
+}
+
+export const ListClustersResponse: MessageFns<ListClustersResponse> = {
+  encode(message: ListClustersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.candidates) {
+      GetClustersResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListClustersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListClustersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.candidates.push(GetClustersResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListClustersResponse {
+    return {
+      candidates: globalThis.Array.isArray(object?.candidates)
+        ? object.candidates.map((e: any) => GetClustersResponse.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListClustersResponse): unknown {
+    const obj: any = {};
+    if (message.candidates?.length) {
+      obj.candidates = message.candidates.map((e) => GetClustersResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListClustersResponse>, I>>(base?: I): ListClustersResponse {
+    return ListClustersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListClustersResponse>, I>>(object: I): ListClustersResponse {
+    const message = createBaseListClustersResponse();
+    message.candidates = object.candidates?.map((e) => GetClustersResponse.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseReclusterRequest(): ReclusterRequest {
   return { candidateId: "", force: false };
 }
@@ -997,6 +1155,22 @@ export const ClustererServiceService = {
     responseSerialize: (value: ReclusterResponse): Buffer => Buffer.from(ReclusterResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReclusterResponse => ReclusterResponse.decode(value),
   },
+  /**
+   * Streams the latest clusters of every active candidate clustered with `model_version`
+   * (with any model when empty), in pages: how a scorer fills a whole table in one call,
+   * at start and when it rolls out a new model. Candidates below the minimum seeds and
+   * retired candidates are left out.
+   */
+  listClusters: {
+    path: "/ralm.v1.ClustererService/ListClusters" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ListClustersRequest): Buffer => Buffer.from(ListClustersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListClustersRequest => ListClustersRequest.decode(value),
+    responseSerialize: (value: ListClustersResponse): Buffer =>
+      Buffer.from(ListClustersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListClustersResponse => ListClustersResponse.decode(value),
+  },
 } as const;
 
 export interface ClustererServiceServer extends UntypedServiceImplementation {
@@ -1010,6 +1184,13 @@ export interface ClustererServiceServer extends UntypedServiceImplementation {
    * of seeds: use a generous deadline). NOT_FOUND if the candidate is unknown.
    */
   recluster: handleUnaryCall<ReclusterRequest, ReclusterResponse>;
+  /**
+   * Streams the latest clusters of every active candidate clustered with `model_version`
+   * (with any model when empty), in pages: how a scorer fills a whole table in one call,
+   * at start and when it rolls out a new model. Candidates below the minimum seeds and
+   * retired candidates are left out.
+   */
+  listClusters: handleServerStreamingCall<ListClustersRequest, ListClustersResponse>;
 }
 
 export interface ClustererServiceClient extends Client {
@@ -1051,6 +1232,21 @@ export interface ClustererServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReclusterResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Streams the latest clusters of every active candidate clustered with `model_version`
+   * (with any model when empty), in pages: how a scorer fills a whole table in one call,
+   * at start and when it rolls out a new model. Candidates below the minimum seeds and
+   * retired candidates are left out.
+   */
+  listClusters(
+    request: ListClustersRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ListClustersResponse>;
+  listClusters(
+    request: ListClustersRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ListClustersResponse>;
 }
 
 export const ClustererServiceClient = makeGenericClientConstructor(
