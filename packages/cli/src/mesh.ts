@@ -52,6 +52,8 @@ export interface MeshOptions {
    * reads `process.env` implicitly: the CLI passes it, tests pass `{}`.
    */
   baseEnv: NodeJS.ProcessEnv;
+  /** How long each service may take to be SERVING before the next starts anyway. Default 10 s. */
+  readyTimeoutMs?: number;
   /** Per-service unix-ms clock; Date.now by default. */
   now?: () => number;
 }
@@ -113,6 +115,8 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       const module = await s.create(config, { bus, logger, metrics, now: options.now ?? Date.now, openStore });
       const host = await hostService({ name: s.name, config, logger, metrics, bus, module });
       running.push({ name: s.name, host, module });
+      // Dependencies first, and ready first: a scorer started before the clusterer caught up would only wait on it.
+      if (!(await host.whenServing(options.readyTimeoutMs ?? 10_000))) logger.warn({ service: s.name }, 'not SERVING yet; starting the next service anyway (health says why it waits)');
       addresses[`${s.name.toUpperCase().replace(/-/g, '_')}_ADDR`] = host.address;
     }
   } catch (err) {

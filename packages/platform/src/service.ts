@@ -26,6 +26,8 @@ export interface ServiceHost {
   readonly address: string;
   /** Graceful stop: NOT_SERVING → drain calls (grace) → module.stop → metrics server closed. Idempotent. */
   stop(): Promise<void>;
+  /** Resolves true once health says SERVING (checked every 20 ms meanwhile), false if `timeoutMs` passes first. */
+  whenServing(timeoutMs: number): Promise<boolean>;
 }
 
 export interface HostOptions {
@@ -96,6 +98,16 @@ export async function hostService(options: HostOptions): Promise<ServiceHost> {
     metricsPort: metricsServer.port,
     address: `${config.GRPC_HOST}:${grpc.port}`,
     stop,
+    async whenServing(timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        if (stopping) return false;
+        evaluate();
+        if (serving) return true;
+        if (performance.now() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
   };
 }
 

@@ -33,6 +33,13 @@ const schema = z.object({
   DURABLE_INACTIVE_SECONDS: env.nonNegativeInt(0),
   /** The clusterer's gRPC address (GetClusters). */
   CLUSTERER_ADDR: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('clusterer:50051'),
+  /**
+   * Longest a new model's table may take to be complete (every servable candidate
+   * clustered with it and loaded) before the scorer serves with what it has: at a
+   * rollout the previous model answers meanwhile, at a start the scorer is NOT_SERVING.
+   * 0 = wait forever.
+   */
+  ROLLOUT_TIMEOUT_SECONDS: env.nonNegativeInt(900),
   /** How long a Score call waits for others to share one matrix–matrix product; 0 = only calls of the same event-loop turn. */
   BATCH_WINDOW_MS: env.nonNegativeInt(0),
   /** Most users scored in one product. */

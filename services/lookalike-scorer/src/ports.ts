@@ -1,6 +1,6 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { ArmAssigner } from '@ralm/experiment';
-import type { GetClustersResponse } from '@ralm/proto/clusterer';
+import type { GetClustersResponse, ListClustersResponse } from '@ralm/proto/clusterer';
 import type { LookalikeScorerConfig } from './config';
 import type { CandidateBook } from './domain/candidate-book';
 import type { ScoringState } from './scoring-state';
@@ -9,6 +9,10 @@ import type { ScoringState } from './scoring-state';
 export interface ClusterSource {
   /** The latest clusters, or undefined when the candidate has none (NOT_FOUND / FAILED_PRECONDITION). */
   get(candidateId: string): Promise<GetClustersResponse | undefined>;
+  /** Every servable candidate's clusters made with `modelVersion`, page by page (ListClusters). */
+  list(modelVersion: string, signal?: AbortSignal): AsyncIterable<ListClustersResponse>;
+  /** How far the clusterer is with `modelVersion`: servable candidates, and those clustered with it. */
+  counts(modelVersion: string): Promise<{ servable: number; clusteredWithModel: number }>;
 }
 
 export interface ScorerMetrics {
@@ -16,8 +20,13 @@ export interface ScorerMetrics {
   candidates: Counter<'servable'>;
   /** Users per kernel call (the batcher's batch size). */
   batchUsers: Histogram<string>;
-  /** Candidate precomputations by outcome (loaded, stale, failed). */
+  /** Candidate precomputations by outcome (loaded, stale, not_active, too_few_seeds, failed). */
   loads: Counter<'outcome'>;
+  /** While a table is being completed: the clusterer's servable candidates and those clustered with its model. */
+  completion: Gauge<'model_version' | 'state'>;
+  /** Rollouts of a new model by outcome (complete, timeout) and their seconds. */
+  rollouts: Counter<'outcome'>;
+  rolloutSeconds: Histogram<string>;
   /** Score replies by experiment arm (`ralm_ab_assignments_total`). */
   assignments: Counter<'arm'>;
 }
@@ -25,7 +34,7 @@ export interface ScorerMetrics {
 export interface LookalikeScorerDeps {
   readonly config: LookalikeScorerConfig;
   readonly book: CandidateBook;
-  /** The state of the current model; undefined until one is loaded. */
+  /** The state replies are answered from; undefined until a model is loaded. */
   state(): ScoringState | undefined;
   readonly metrics: ScorerMetrics;
   /** Puts every scored user in an experiment arm. */

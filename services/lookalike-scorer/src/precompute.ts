@@ -4,29 +4,30 @@ import type { GetClustersResponse } from '@ralm/proto/clusterer';
 import type { CandidateRows } from './domain/scoring-table';
 
 /**
- * What depends only on a candidate's seeds (spec §5): E_s = T(c_j), P = E_s W_l,
- * G = E_s E_sᵀ and ê_glb, from its clusters, padded to the table's k. With more
- * clusters than k the largest k are kept (the Clusterer's k is normally the same).
+ * What depends only on candidates' seeds (spec §5): E_s = T(c_j), P = E_s W_l,
+ * G = E_s E_sᵀ and ê_glb, from their clusters, padded to the table's k, for many
+ * candidates in one pass of the model (a table restored or rolled out is thousands).
+ * With more clusters than k the largest k are kept (the Clusterer's k is the same setting).
  */
-export function candidateRows(serving: ServingModel, clusters: GetClustersResponse, k: number): CandidateRows {
+export function candidateRowsMany(serving: ServingModel, list: GetClustersResponse[], k: number): CandidateRows[] {
   const d = serving.userDim;
-  const kept = [...clusters.clusters].sort((a, b) => b.size - a.size).slice(0, k);
-  const centroids = new Float32Array(k * d);
-  const mask = new Float32Array(k);
-  const sizes = new Float32Array(k);
-  kept.forEach((c, j) => {
-    centroids.set(c.centroid, j * d);
-    mask[j] = 1;
-    sizes[j] = c.size;
+  const n = list.length;
+  if (n === 0) return [];
+  const centroids = new Float32Array(n * k * d);
+  const mask = new Float32Array(n * k);
+  const sizes = new Float32Array(n * k);
+  list.forEach((clusters, c) => {
+    const kept = [...clusters.clusters].sort((a, b) => b.size - a.size).slice(0, k);
+    kept.forEach((cluster, j) => {
+      centroids.set(cluster.centroid, (c * k + j) * d);
+      mask[c * k + j] = 1;
+      sizes[c * k + j] = cluster.size;
+    });
   });
-  const { es, projected, gram, globalUnit } = slotParts(precomputeCandidates(serving.model, centroids, mask, 1, sizes), 0);
-  return {
-    es,
-    projected,
-    gram,
-    globalUnit,
-    mask,
+  const table = precomputeCandidates(serving.model, centroids, mask, n, sizes);
+  return list.map((clusters, c) => ({
+    ...slotParts(table, c),
     clusterVersion: clusters.clusterVersion,
     seedCount: clusters.seedCount,
-  };
+  }));
 }

@@ -6,12 +6,16 @@ import { ScoringTable } from './domain/scoring-table';
 /**
  * Everything one model version serves with: the model (user embeddings, towers,
  * α, β), the table of candidates clustered with that model, and the batcher that
- * scores against that table. A new model gets a new state, swapped in whole, so
- * a reply never mixes versions; candidates join it as they are re-clustered.
+ * scores against that table. A new model gets a new state, filled in the background
+ * and swapped in whole once complete (ModelStates), so a reply never mixes versions.
  */
 export class ScoringState {
   readonly table: ScoringTable;
   readonly batcher: ScoreBatcher;
+  /** Every candidate servable with this model is in the table (or the wait for it ran out). */
+  complete = false;
+  /** Announced while the table was being completed; checked once it is. */
+  readonly deferred = new Set<string>();
 
   constructor(
     readonly serving: ServingModel,

@@ -1,5 +1,6 @@
 import { Subjects, type BusSubscription, type EventBus, type Logger } from '@ralm/platform';
 import type { ClusterLoader } from './cluster-loader';
+import type { ModelStates } from './model-states';
 import type { LookalikeScorerDeps } from './ports';
 
 /**
@@ -9,7 +10,7 @@ import type { LookalikeScorerDeps } from './ports';
  * replica (DURABLE_PREFIX), so they expire after DURABLE_INACTIVE_SECONDS
  * without their replica; a replay at start never needs an old one.
  */
-export async function subscribeScorer(bus: EventBus, deps: LookalikeScorerDeps, loader: ClusterLoader, logger: Logger): Promise<BusSubscription[]> {
+export async function subscribeScorer(bus: EventBus, deps: LookalikeScorerDeps, states: ModelStates, loader: ClusterLoader, logger: Logger): Promise<BusSubscription[]> {
   const prefix = deps.config.DURABLE_PREFIX;
   const replica = (name: string) => ({ durable: `${prefix}-${name}`, startSeq: 1, inactiveAfterSeconds: deps.config.DURABLE_INACTIVE_SECONDS });
   const idOf = (e: { candidate?: { candidateId: string } | undefined }, subject: string) => {
@@ -26,13 +27,15 @@ export async function subscribeScorer(bus: EventBus, deps: LookalikeScorerDeps, 
       const id = idOf(e, d.subject);
       if (!id) return;
       deps.book.retired(id);
-      deps.state()?.table.remove(id);
+      states.active?.table.remove(id);
+      states.next?.table.remove(id);
     }, replica('retired')),
     bus.subscribe(Subjects.seedsUpdated, async (e) => deps.book.seedsUpdated(e.candidateId, e.seedCount, e.seedVersion), replica('seeds')),
     bus.subscribe(Subjects.clustersUpdated, async (e) => {
       const newer = deps.book.clustersAnnounced(e.candidateId, e.clusterVersion, e.modelVersion, e.seedCount);
+      const state = states.stateFor(e.modelVersion);
       // Not awaited: a slow GetClusters must not hold up the other announcements.
-      if (newer && e.modelVersion === deps.state()?.version) void loader.refresh(e.candidateId);
+      if (newer && state) void loader.refresh(state, e.candidateId);
     }, replica('clusters')),
   ]);
 }

@@ -84,6 +84,27 @@ export class SeedTracker {
     return tracked;
   }
 
+  /** Active with at least the minimum seeds: what the scorer may serve, once clustered. */
+  servable(candidateId: string): boolean {
+    const t = this.candidates.get(candidateId);
+    return t !== undefined && t.active && t.seedCount >= this.options.minSeeds;
+  }
+
+  /**
+   * Servable candidates, and how many of them have been clustered (or found to have
+   * no seed with an embedding) with `modelVersion` (with any model when undefined).
+   */
+  coverage(modelVersion: string | undefined): { servable: number; clusteredWithModel: number } {
+    let servable = 0;
+    let clusteredWithModel = 0;
+    for (const t of this.candidates.values()) {
+      if (!t.active || t.seedCount < this.options.minSeeds) continue;
+      servable++;
+      if (t.clustered && (modelVersion === undefined || t.clustered.modelVersion === modelVersion)) clusteredWithModel++;
+    }
+    return { servable, clusteredWithModel };
+  }
+
   /** Throws when a candidate cannot be clustered yet, saying why. */
   requireClusterable(candidateId: string): TrackedCandidate {
     const tracked = this.get(candidateId);

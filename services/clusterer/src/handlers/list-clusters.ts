@@ -9,19 +9,23 @@ export async function listClusters(request: ListClustersRequest, deps: Clusterer
   const version = request.modelVersion;
   if (version !== '' && !VERSION.test(version)) throw new InvalidArgumentError('model_version', 'must be a model version name (letters, digits, . _ -; at most 128)');
   const { tracker } = deps;
+  const { servable, clusteredWithModel } = tracker.coverage(version || undefined);
+  if (request.countsOnly) return send({ candidates: [], servable, clusteredWithModel });
   // Ids first: the map may change while pages wait on flow control; each record is read when sent.
   const ids = [...deps.clusters.keys()];
   let page: GetClustersResponse[] = [];
+  let sent = false;
   for (const id of ids) {
     const record = deps.clusters.get(id);
     if (!record || (version !== '' && record.modelVersion !== version)) continue;
-    if (!tracker.has(id) || !tracker.get(id).active || record.seedCount < tracker.options.minSeeds) continue;
+    if (!tracker.servable(id) || record.seedCount < tracker.options.minSeeds) continue;
     page.push(record);
     if (page.length === PAGE) {
       ctx.throwIfDone();
-      await send({ candidates: page });
+      await send({ candidates: page, servable, clusteredWithModel });
+      sent = true;
       page = [];
     }
   }
-  if (page.length > 0) await send({ candidates: page });
+  if (page.length > 0 || !sent) await send({ candidates: page, servable, clusteredWithModel });
 }

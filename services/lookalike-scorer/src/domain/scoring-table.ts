@@ -50,6 +50,11 @@ export class ScoringTable {
     return this.slotOf.get(candidateId);
   }
 
+  /** The candidates in the table, in slot order (a copy). */
+  candidateIds(): string[] {
+    return this.ids.slice();
+  }
+
   candidateAt(slot: number): string {
     return this.ids[slot]!;
   }

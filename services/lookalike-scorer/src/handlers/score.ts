@@ -1,7 +1,7 @@
 import { EmbeddingSource, NotServableReason, type CandidateScore, type ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { rankingScore } from '@ralm/kernel';
 import { embedRawFeatures } from '@ralm/model';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type CallContext } from '@ralm/platform';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type CallContext } from '@ralm/platform';
 import { topK } from '../domain/top-k';
 import type { LookalikeScorerDeps } from '../ports';
 import type { ScoringState } from '../scoring-state';
@@ -10,6 +10,8 @@ import { validateScoreRequest } from './validate';
 export function requireState(deps: LookalikeScorerDeps): ScoringState {
   const state = deps.state();
   if (!state) throw new FailedPreconditionError('no look-alike model is loaded yet: train and publish one (`npx ralm train`) before scoring');
+  // Answering from a partial table would silently drop candidates: say so and let the caller retry (or another replica answer).
+  if (!state.complete) throw new UnavailableError(`the scoring table of model '${state.version}' is being restored (${state.table.count} candidates so far); retry shortly`);
   return state;
 }
 

@@ -142,12 +142,25 @@ export interface GetClustersResponse {
 export interface ListClustersRequest {
   /** Only clusterings made with this model version; empty = every model. */
   modelVersion: string;
+  /** True: no candidates, one page with the counts only (to poll progress cheaply). */
+  countsOnly: boolean;
 }
 
 /** One page of ClustererService.ListClusters (at most 256 candidates). */
 export interface ListClustersResponse {
   /** The candidates of this page, each as GetClusters returns it. */
   candidates: GetClustersResponse[];
+  /**
+   * Candidates servable by the seed rule (active, at least the minimum seeds) that the
+   * clusterer knows of, when the stream started.
+   */
+  servable: number;
+  /**
+   * Of those, the ones whose latest clustering was made with `model_version` (including
+   * those found to have no seed with an embedding in it, which have no clusters). Equal
+   * to `servable`: every candidate that can be served with that model is in this stream.
+   */
+  clusteredWithModel: number;
 }
 
 /** Request of ClustererService.Recluster. */
@@ -614,13 +627,16 @@ export const GetClustersResponse: MessageFns<GetClustersResponse> = {
 };
 
 function createBaseListClustersRequest(): ListClustersRequest {
-  return { modelVersion: "" };
+  return { modelVersion: "", countsOnly: false };
 }
 
 export const ListClustersRequest: MessageFns<ListClustersRequest> = {
   encode(message: ListClustersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.modelVersion !== "") {
       writer.uint32(10).string(message.modelVersion);
+    }
+    if (message.countsOnly !== false) {
+      writer.uint32(16).bool(message.countsOnly);
     }
     return writer;
   },
@@ -646,6 +662,14 @@ export const ListClustersRequest: MessageFns<ListClustersRequest> = {
             message.modelVersion = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.countsOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -665,6 +689,11 @@ export const ListClustersRequest: MessageFns<ListClustersRequest> = {
         : isSet(object.model_version)
         ? globalThis.String(object.model_version)
         : "",
+      countsOnly: isSet(object.countsOnly)
+        ? globalThis.Boolean(object.countsOnly)
+        : isSet(object.counts_only)
+        ? globalThis.Boolean(object.counts_only)
+        : false,
     };
   },
 
@@ -672,6 +701,9 @@ export const ListClustersRequest: MessageFns<ListClustersRequest> = {
     const obj: any = {};
     if (message.modelVersion !== "") {
       obj.modelVersion = message.modelVersion;
+    }
+    if (message.countsOnly !== false) {
+      obj.countsOnly = message.countsOnly;
     }
     return obj;
   },
@@ -682,18 +714,25 @@ export const ListClustersRequest: MessageFns<ListClustersRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListClustersRequest>, I>>(object: I): ListClustersRequest {
     const message = createBaseListClustersRequest();
     message.modelVersion = object.modelVersion ?? "";
+    message.countsOnly = object.countsOnly ?? false;
     return message;
   },
 };
 
 function createBaseListClustersResponse(): ListClustersResponse {
-  return { candidates: [] };
+  return { candidates: [], servable: 0, clusteredWithModel: 0 };
 }
 
 export const ListClustersResponse: MessageFns<ListClustersResponse> = {
   encode(message: ListClustersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.candidates) {
       GetClustersResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.servable !== 0) {
+      writer.uint32(16).int32(message.servable);
+    }
+    if (message.clusteredWithModel !== 0) {
+      writer.uint32(24).int32(message.clusteredWithModel);
     }
     return writer;
   },
@@ -719,6 +758,22 @@ export const ListClustersResponse: MessageFns<ListClustersResponse> = {
             message.candidates.push(GetClustersResponse.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.servable = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.clusteredWithModel = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -736,6 +791,12 @@ export const ListClustersResponse: MessageFns<ListClustersResponse> = {
       candidates: globalThis.Array.isArray(object?.candidates)
         ? object.candidates.map((e: any) => GetClustersResponse.fromJSON(e))
         : [],
+      servable: isSet(object.servable) ? globalThis.Number(object.servable) : 0,
+      clusteredWithModel: isSet(object.clusteredWithModel)
+        ? globalThis.Number(object.clusteredWithModel)
+        : isSet(object.clustered_with_model)
+        ? globalThis.Number(object.clustered_with_model)
+        : 0,
     };
   },
 
@@ -743,6 +804,12 @@ export const ListClustersResponse: MessageFns<ListClustersResponse> = {
     const obj: any = {};
     if (message.candidates?.length) {
       obj.candidates = message.candidates.map((e) => GetClustersResponse.toJSON(e));
+    }
+    if (message.servable !== 0) {
+      obj.servable = Math.round(message.servable);
+    }
+    if (message.clusteredWithModel !== 0) {
+      obj.clusteredWithModel = Math.round(message.clusteredWithModel);
     }
     return obj;
   },
@@ -753,6 +820,8 @@ export const ListClustersResponse: MessageFns<ListClustersResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListClustersResponse>, I>>(object: I): ListClustersResponse {
     const message = createBaseListClustersResponse();
     message.candidates = object.candidates?.map((e) => GetClustersResponse.fromPartial(e)) || [];
+    message.servable = object.servable ?? 0;
+    message.clusteredWithModel = object.clusteredWithModel ?? 0;
     return message;
   },
 };
@@ -1159,7 +1228,8 @@ export const ClustererServiceService = {
    * Streams the latest clusters of every active candidate clustered with `model_version`
    * (with any model when empty), in pages: how a scorer fills a whole table in one call,
    * at start and when it rolls out a new model. Candidates below the minimum seeds and
-   * retired candidates are left out.
+   * retired candidates are left out. Every page also says how far the clusterer is with
+   * that model, so the scorer knows when a table is complete.
    */
   listClusters: {
     path: "/ralm.v1.ClustererService/ListClusters" as const,
@@ -1188,7 +1258,8 @@ export interface ClustererServiceServer extends UntypedServiceImplementation {
    * Streams the latest clusters of every active candidate clustered with `model_version`
    * (with any model when empty), in pages: how a scorer fills a whole table in one call,
    * at start and when it rolls out a new model. Candidates below the minimum seeds and
-   * retired candidates are left out.
+   * retired candidates are left out. Every page also says how far the clusterer is with
+   * that model, so the scorer knows when a table is complete.
    */
   listClusters: handleServerStreamingCall<ListClustersRequest, ListClustersResponse>;
 }
@@ -1236,7 +1307,8 @@ export interface ClustererServiceClient extends Client {
    * Streams the latest clusters of every active candidate clustered with `model_version`
    * (with any model when empty), in pages: how a scorer fills a whole table in one call,
    * at start and when it rolls out a new model. Candidates below the minimum seeds and
-   * retired candidates are left out.
+   * retired candidates are left out. Every page also says how far the clusterer is with
+   * that model, so the scorer knows when a table is complete.
    */
   listClusters(
     request: ListClustersRequest,
