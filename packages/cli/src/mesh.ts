@@ -70,6 +70,8 @@ export interface Mesh {
   service(name: ServiceName): RunningService;
   /** Stops services in reverse start order, then closes the bus. Idempotent. */
   stop(): Promise<void>;
+  /** Stops one service and starts it again on the same ports, with the same bus and state (a pod restart). */
+  restart(name: ServiceName): Promise<RunningService>;
 }
 
 /**
@@ -106,18 +108,22 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     for (const s of [...running].reverse()) await s.host.stop();
     await bus.close();
   };
+  const launch = async (i: number, ports: NodeJS.ProcessEnv = {}): Promise<RunningService> => {
+    const s = SERVICES[i]!;
+    const config = s.load(environment(i, { ...addresses, ...ports }));
+    const logger = createLogger(s.name, config.LOG_LEVEL);
+    const metrics = createServiceMetrics(s.name);
+    const openStore = stateStoreOpener(config, logger);
+    const module = await s.create(config, { bus, logger, metrics, now: options.now ?? Date.now, openStore });
+    const host = await hostService({ name: s.name, config, logger, metrics, bus, module });
+    // Dependencies first, and ready first: a scorer started before the clusterer caught up would only wait on it.
+    if (!(await host.whenServing(options.readyTimeoutMs ?? 10_000))) logger.warn({ service: s.name }, 'not SERVING yet; starting the next service anyway (health says why it waits)');
+    return { name: s.name, host, module };
+  };
   try {
     for (const [i, s] of SERVICES.entries()) {
-      const config = s.load(environment(i, addresses));
-      const logger = createLogger(s.name, config.LOG_LEVEL);
-      const metrics = createServiceMetrics(s.name);
-      const openStore = stateStoreOpener(config, logger);
-      const module = await s.create(config, { bus, logger, metrics, now: options.now ?? Date.now, openStore });
-      const host = await hostService({ name: s.name, config, logger, metrics, bus, module });
-      running.push({ name: s.name, host, module });
-      // Dependencies first, and ready first: a scorer started before the clusterer caught up would only wait on it.
-      if (!(await host.whenServing(options.readyTimeoutMs ?? 10_000))) logger.warn({ service: s.name }, 'not SERVING yet; starting the next service anyway (health says why it waits)');
-      addresses[`${s.name.toUpperCase().replace(/-/g, '_')}_ADDR`] = host.address;
+      running.push(await launch(i));
+      addresses[`${s.name.toUpperCase().replace(/-/g, '_')}_ADDR`] = running[i]!.host.address;
     }
   } catch (err) {
     await stopAll();
@@ -133,5 +139,14 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       return found;
     },
     stop: () => (stopping ??= stopAll()),
+    async restart(name) {
+      const i = running.findIndex((r) => r.name === name);
+      if (i < 0) throw new Error(`no service ${name}`);
+      const { host } = running[i]!;
+      await host.stop();
+      // On its own ports again, as a restarted pod behind the same address.
+      running[i] = await launch(i, { GRPC_PORT: String(host.grpcPort), METRICS_PORT: String(host.metricsPort) });
+      return running[i]!;
+    },
   };
 }
