@@ -129,9 +129,11 @@ export class ClusterWorker {
         if (this.replayed()) this.backlogCleared = true;
         return;
       }
-      const model = due[0]!.reason === 'model' ? due.filter((d) => d.reason === 'model').map((d) => d.candidateId) : [];
-      if (model.length > 1) await this.bulk(model);
-      else await this.run(due[0]!.candidateId, due[0]!.reason, false).catch(() => undefined);
+      // Several due for the same reason (a new model; a replay or a burst of new candidates): one bulk job.
+      const reason = due[0]!.reason;
+      const same = due.filter((d) => d.reason === reason).map((d) => d.candidateId);
+      if (same.length > 1) await this.bulk(same, reason);
+      else await this.run(due[0]!.candidateId, reason, false).catch(() => undefined);
     }
   }
 
@@ -267,27 +269,28 @@ export class ClusterWorker {
   }
 
   /**
-   * Re-clusters `ids` (all due because the model changed) in groups of about
+   * Clusters `ids` (all due for `reason`, e.g. a new model) in groups of about
    * BULK_GROUP_SEEDS seed memberships: each group's seed lists are read a few at a
    * time, its distinct users' embeddings fetched once, and every candidate clustered
    * from that cache. Candidates too large for a group go the per-candidate way
    * (sampled fit, streamed pass). RPC requests are served between groups; a newer
    * model ends the job (its candidates are due again, for that model).
    */
-  private async bulk(ids: string[]): Promise<void> {
+  private async bulk(ids: string[], reason: DueReason): Promise<void> {
     const { deps, logger } = this;
     const { config } = deps;
     const version = deps.tracker.modelVersion!;
     const started = performance.now();
+    const rollout = reason === 'model';
     let done = 0;
     let lastLog = started;
     const progress = (force = false) => {
-      deps.metrics.rollout.set({ state: 'done' }, done);
+      if (rollout) deps.metrics.rollout.set({ state: 'done' }, done);
       if (!force && performance.now() - lastLog < PROGRESS_LOG_MS) return;
       lastLog = performance.now();
-      logger.info({ modelVersion: version, done, total: ids.length, seconds: Math.round((lastLog - started) / 100) / 10 }, 're-clustering for the new model');
+      logger.info({ modelVersion: version, reason, done, total: ids.length, seconds: Math.round((lastLog - started) / 100) / 10 }, rollout ? 're-clustering for the new model' : 'clustering in bulk');
     };
-    deps.metrics.rollout.set({ state: 'total' }, ids.length);
+    if (rollout) deps.metrics.rollout.set({ state: 'total' }, ids.length);
     progress(true);
     let i = 0;
     while (i < ids.length) {
@@ -303,7 +306,7 @@ export class ClusterWorker {
       while (i < ids.length && members < config.BULK_GROUP_SEEDS) {
         const slice = ids.slice(i, i + SEED_READS_IN_FLIGHT);
         i += slice.length;
-        const prepared = await Promise.all(slice.map((id) => this.prepare(id, 'model', false).catch(() => undefined)));
+        const prepared = await Promise.all(slice.map((id) => this.prepare(id, reason, false).catch(() => undefined)));
         for (const p of prepared) {
           if (!p || !('userIds' in p)) done++;
           else if (p.userIds.length > config.CLUSTER_SAMPLE_SIZE) large.push(p);
@@ -340,6 +343,6 @@ export class ClusterWorker {
       }
     }
     progress(true);
-    logger.info({ modelVersion: version, candidates: ids.length, seconds: Math.round((performance.now() - started) / 100) / 10 }, 're-clustered every candidate for the new model');
+    logger.info({ modelVersion: version, reason, candidates: ids.length, seconds: Math.round((performance.now() - started) / 100) / 10 }, rollout ? 're-clustered every candidate for the new model' : 'bulk clustering done');
   }
 }
