@@ -37,9 +37,9 @@ const schema = z.object({
    * Longest a new model's table may take to be complete (every servable candidate
    * clustered with it and loaded) before the scorer serves with what it has: at a
    * rollout the previous model answers meanwhile, at a start the scorer is NOT_SERVING.
-   * 0 = wait forever.
+   * 0 = wait forever. The default fits in the chart's 10-minute startup probe.
    */
-  ROLLOUT_TIMEOUT_SECONDS: env.nonNegativeInt(900),
+  ROLLOUT_TIMEOUT_SECONDS: env.nonNegativeInt(540),
   /** How long a Score call waits for others to share one matrix–matrix product; 0 = only calls of the same event-loop turn. */
   BATCH_WINDOW_MS: env.nonNegativeInt(0),
   /** Most users scored in one product. */

@@ -79,7 +79,6 @@ describe('CandidateBook', () => {
     expect(book.clustersAnnounced('a', 1, 'm1', 150)).toBe(false); // an older announcement, redelivered
     expect(book.reason('a', 'm1', false)).toBe(NotServableReason.NOT_SERVABLE_REASON_MODEL_MISMATCH);
     expect(book.reason('a', 'm0', true)).toBe(NotServableReason.NOT_SERVABLE_REASON_UNSPECIFIED);
-    expect(book.announcedFor('m0')).toEqual(['a']);
     book.retired('a');
     expect(book.reason('a', 'm0', true)).toBe(NotServableReason.NOT_SERVABLE_REASON_NOT_ACTIVE);
   });

@@ -54,11 +54,6 @@ export class CandidateBook {
     return this.candidates.get(candidateId);
   }
 
-  /** Candidates whose newest clustering was made with `modelVersion` (to load after a model switch). */
-  announcedFor(modelVersion: string): string[] {
-    return [...this.candidates.values()].filter((c) => c.announced?.modelVersion === modelVersion).map((c) => c.candidateId);
-  }
-
   /**
    * Why a candidate cannot be scored with `modelVersion`, or UNSPECIFIED when it
    * can (`loaded`: its clusters for that model are in the scoring table).
