@@ -41,9 +41,12 @@ describe.each(SERVICES)('%s main.ts', (name) => {
       STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), `ralm-${name}-state-`)),
     });
     const exit = exited(child);
+    // A service says SERVING once ready (the clusterer and the scorer after their replay), logged when it turns.
+    const serving = logLine(child, 'health SERVING');
     try {
       const started = await logLine(child, 'service started');
       expect(started).toMatchObject({ service: name, bus: 'memory' });
+      await serving;
       await expect(checkHealth(`127.0.0.1:${started.grpcPort}`)).resolves.toBe('SERVING');
       const stopped = logLine(child, 'stopped');
       child.kill('SIGTERM');
