@@ -4,18 +4,44 @@
  * bus acknowledged survives a crash of the process, as it would in JetStream.
  * Concurrent publishes share one write and one fdatasync (group commit).
  *
- * File layout: records of (u32 LE length, payload). The first payload is the
- * JSON header {format, streamId}; each later payload is (u32 LE header length,
- * JSON {seq, subject, publishedAtMs, headers}, message bytes). A torn record at
- * the end (a crash mid-write) is cut off on open.
+ * File layout: records of (u32 LE length, u32 LE CRC-32 of the payload, payload).
+ * The first payload is the JSON header {format, streamId}; each later payload is
+ * (u32 LE header length, JSON {seq, subject, publishedAtMs, headers}, message
+ * bytes). On open, a damaged record with no intact record after it is a torn tail
+ * (a crash or a full disk mid-write): it is cut off and logged. A damaged record
+ * followed by intact ones is corruption inside the file: the open fails with
+ * JournalCorruptError naming the file and the offset, rather than dropping the
+ * acknowledged messages after it. Format 1 files (no checksums) are read and
+ * rewritten in format 2.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { StoredMessage } from './memory-log';
 
-const FORMAT = 'ralm-bus-journal/1';
+const FORMAT = 'ralm-bus-journal/2';
+const FORMAT_V1 = 'ralm-bus-journal/1';
 const FILE = 'journal';
+/** No record is this large (a publish is at most a few MB); a larger length field is damage. */
+const MAX_RECORD = 256 * 2 ** 20;
+
+/** A journal damaged inside (not at its tail): the service must not start on it silently. */
+export class JournalCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    why: string,
+  ) {
+    super(`bus journal ${file} is corrupt at byte ${offset} (${why}), with intact records after it; nothing was truncated. Move the file aside to start empty, or restore it from a backup`);
+    this.name = 'JournalCorruptError';
+  }
+}
+
+/** Where the journal tells about what it repaired on open. */
+export interface JournalLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
 
 interface Pending {
   bytes: Uint8Array;
@@ -37,12 +63,16 @@ export class BusJournal {
     records: number,
     /** Called with the highest sequence made durable by a flush. */
     private readonly onDurable: (seq: number) => void,
+    /** Bytes of intact records in the file: a failed write is cut back to it. */
+    private size: number,
   ) {
     this.records = records;
   }
+  /** Set when a failed write could not be cut back: appending after damage would corrupt the file. */
+  private broken: Error | undefined;
 
   /** Opens (or creates) the journal in `dir` and returns what it holds, oldest first. */
-  static async open(dir: string, onDurable: (seq: number) => void): Promise<{ journal: BusJournal; messages: StoredMessage[] }> {
+  static async open(dir: string, onDurable: (seq: number) => void, log?: JournalLog): Promise<{ journal: BusJournal; messages: StoredMessage[] }> {
     await fs.mkdir(dir, { recursive: true });
     const target = path.join(dir, FILE);
     let bytes: Buffer;
@@ -52,16 +82,25 @@ export class BusJournal {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       bytes = Buffer.alloc(0);
     }
-    const { streamId, messages, validBytes } = parse(bytes);
+    const { streamId, messages, validBytes, format } = parse(bytes, target);
     if (streamId === undefined) {
       const id = `memory:${randomUUID()}`;
-      await writeAtomically(target, [record(Buffer.from(JSON.stringify({ format: FORMAT, streamId: id })))]);
+      const head = headerRecord(id);
+      await writeAtomically(target, [head]);
       const file = await fs.open(target, 'a');
-      return { journal: new BusJournal(dir, file, id, 0, onDurable), messages: [] };
+      return { journal: new BusJournal(dir, file, id, 0, onDurable, head.length), messages: [] };
     }
-    if (validBytes < bytes.length) await fs.truncate(target, validBytes);
+    if (validBytes < bytes.length) {
+      log?.warn({ file: target, offset: validBytes, bytes: bytes.length - validBytes, kept: messages.length }, 'bus journal: a torn record at the end (a crash or a full disk mid-write) was cut off; every record before it is intact');
+    }
+    if (format !== FORMAT || validBytes < bytes.length) {
+      // Rewritten whole (format 1 gains checksums; a torn tail is dropped) before anything is appended.
+      const parts = [headerRecord(streamId), ...messages.map(encodeMessage)];
+      await writeAtomically(target, parts);
+    }
     const file = await fs.open(target, 'a');
-    return { journal: new BusJournal(dir, file, streamId, messages.length, onDurable), messages };
+    const size = (await file.stat()).size;
+    return { journal: new BusJournal(dir, file, streamId, messages.length, onDurable, size), messages };
   }
 
   /** Resolves once `message` is on disk; messages become durable in sequence order. */
@@ -90,11 +129,14 @@ export class BusJournal {
     try {
       const messages = kept();
       const target = path.join(this.dir, FILE);
-      await writeAtomically(target, [record(Buffer.from(JSON.stringify({ format: FORMAT, streamId: this.streamId }))), ...messages.map(encodeMessage)]);
+      const parts = [headerRecord(this.streamId), ...messages.map(encodeMessage)];
+      await writeAtomically(target, parts);
       const previous = this.file;
       this.file = await fs.open(target, 'a');
       await previous.close();
       this.records = messages.length;
+      this.size = parts.reduce((n, p) => n + p.length, 0);
+      this.broken = undefined;
     } finally {
       this.flushing = false;
       if (this.pending.length > 0) {
@@ -109,17 +151,43 @@ export class BusJournal {
     await this.file.close();
   }
 
+  /** Writes every byte: a write may write fewer than asked (a full disk), and the rest must follow or fail. */
+  private async writeAll(bytes: Buffer): Promise<void> {
+    for (let at = 0; at < bytes.length; ) {
+      const { bytesWritten } = await this.file.write(bytes, at, bytes.length - at);
+      if (bytesWritten <= 0) throw Object.assign(new Error('bus journal: the disk took no bytes (full?)'), { code: 'ENOSPC' });
+      at += bytesWritten;
+    }
+  }
+
+  /**
+   * After a failed write, cuts the file back to its last intact record, so the next
+   * append does not land after a torn one. If even that fails, every later append
+   * is refused rather than written after damage.
+   */
+  private async cutBack(): Promise<void> {
+    try {
+      await this.file.truncate(this.size);
+    } catch (err) {
+      this.broken = Object.assign(new Error(`bus journal: a failed write could not be cut back (${(err as Error).message}); refusing appends until restart`), { cause: err });
+    }
+  }
+
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
       try {
-        await this.file.write(Buffer.concat(batch.map((p) => p.bytes)));
+        if (this.broken) throw this.broken;
+        const bytes = Buffer.concat(batch.map((p) => p.bytes));
+        await this.writeAll(bytes);
         await this.file.datasync();
+        this.size += bytes.length;
         this.records += batch.length;
         this.onDurable(batch[batch.length - 1]!.seq);
         for (const p of batch) p.resolve();
       } catch (err) {
+        await this.cutBack();
         for (const p of batch) p.reject(err);
       }
     }
@@ -128,10 +196,15 @@ export class BusJournal {
 }
 
 function record(payload: Uint8Array): Uint8Array {
-  const out = Buffer.alloc(4 + payload.length);
+  const out = Buffer.alloc(8 + payload.length);
   out.writeUInt32LE(payload.length, 0);
-  out.set(payload, 4);
+  out.writeUInt32LE(crc32(payload), 4);
+  out.set(payload, 8);
   return out;
+}
+
+function headerRecord(streamId: string): Uint8Array {
+  return record(Buffer.from(JSON.stringify({ format: FORMAT, streamId })));
 }
 
 function encodeMessage(m: StoredMessage): Uint8Array {
@@ -143,26 +216,82 @@ function encodeMessage(m: StoredMessage): Uint8Array {
   return record(payload);
 }
 
-function parse(bytes: Buffer): { streamId: string | undefined; messages: StoredMessage[]; validBytes: number } {
-  let at = 0;
-  let streamId: string | undefined;
-  const messages: StoredMessage[] = [];
-  while (at + 4 <= bytes.length) {
-    const length = bytes.readUInt32LE(at);
-    if (at + 4 + length > bytes.length) break; // torn tail
-    const payload = bytes.subarray(at + 4, at + 4 + length);
-    if (streamId === undefined) {
-      const header = JSON.parse(payload.toString('utf8')) as { format: string; streamId: string };
-      if (header.format !== FORMAT) throw new Error(`bus journal: unknown format '${header.format}'`);
-      streamId = header.streamId;
-    } else {
-      const headerLength = payload.readUInt32LE(0);
-      const meta = JSON.parse(payload.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredMessage, 'data'>;
-      messages.push({ ...meta, headers: Object.freeze(meta.headers), data: Uint8Array.from(payload.subarray(4 + headerLength)) });
+interface Parsed {
+  streamId: string | undefined;
+  messages: StoredMessage[];
+  validBytes: number;
+  format: string | undefined;
+}
+
+/** The intact record at `at`, or why there is none. */
+function readRecord(bytes: Buffer, at: number, checksummed: boolean): { payload: Buffer; next: number } | string {
+  const head = checksummed ? 8 : 4;
+  if (at + head > bytes.length) return 'a record header cut short';
+  const length = bytes.readUInt32LE(at);
+  if (length > MAX_RECORD) return `a length of ${length}`;
+  if (at + head + length > bytes.length) return `a length of ${length} past the end`;
+  const payload = bytes.subarray(at + head, at + head + length);
+  if (checksummed && crc32(payload) !== bytes.readUInt32LE(at + 4)) return 'a checksum mismatch';
+  return { payload, next: at + head + length };
+}
+
+function decodePayload(payload: Buffer): StoredMessage {
+  const headerLength = payload.readUInt32LE(0);
+  const meta = JSON.parse(payload.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredMessage, 'data'>;
+  return { ...meta, headers: Object.freeze(meta.headers), data: Uint8Array.from(payload.subarray(4 + headerLength)) };
+}
+
+/** True when an intact record starts anywhere after `from`: the damage at `from` is then inside the file, not a torn tail. */
+function intactRecordAfter(bytes: Buffer, from: number): boolean {
+  for (let p = from + 1; p + 8 <= bytes.length; p++) {
+    const r = readRecord(bytes, p, true);
+    if (typeof r === 'string' || r.payload.length < 4) continue;
+    try {
+      decodePayload(r.payload);
+      return true;
+    } catch {
+      // A checksum can match by chance on garbage; only a record that also decodes counts.
     }
-    at += 4 + length;
   }
-  return { streamId, messages, validBytes: streamId === undefined ? 0 : at };
+  return false;
+}
+
+function parse(bytes: Buffer, file: string): Parsed {
+  if (bytes.length === 0) return { streamId: undefined, messages: [], validBytes: 0, format: undefined };
+  // The header decides the format: format 1 records carry no checksum.
+  const v1 = readRecord(bytes, 0, false);
+  let checksummed = true;
+  let first = readRecord(bytes, 0, true);
+  if (typeof first === 'string' && typeof v1 !== 'string' && v1.payload.toString('utf8').includes(FORMAT_V1)) {
+    first = v1;
+    checksummed = false;
+  }
+  if (typeof first === 'string') {
+    // A header torn before it was ever synced: the file held nothing acknowledged.
+    if (bytes.length < 64 && !intactRecordAfter(bytes, 0)) return { streamId: undefined, messages: [], validBytes: 0, format: undefined };
+    throw new JournalCorruptError(file, 0, `its header: ${first}`);
+  }
+  const header = JSON.parse(first.payload.toString('utf8')) as { format: string; streamId: string };
+  if (header.format !== FORMAT && header.format !== FORMAT_V1) throw new Error(`bus journal: unknown format '${header.format}'`);
+  const messages: StoredMessage[] = [];
+  let at = first.next;
+  while (at < bytes.length) {
+    const r = readRecord(bytes, at, checksummed);
+    let why = typeof r === 'string' ? r : undefined;
+    if (typeof r !== 'string') {
+      try {
+        messages.push(decodePayload(r.payload));
+        at = r.next;
+        continue;
+      } catch (err) {
+        why = `an undecodable record (${(err as Error).message})`;
+      }
+    }
+    if (checksummed && intactRecordAfter(bytes, at)) throw new JournalCorruptError(file, at, why!);
+    if (!checksummed && why!.startsWith('an undecodable')) throw new JournalCorruptError(file, at, why!);
+    break; // a torn tail
+  }
+  return { streamId: header.streamId, messages, validBytes: at, format: header.format };
 }
 
 async function writeAtomically(target: string, parts: Uint8Array[]): Promise<void> {

@@ -64,7 +64,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
  */
 export async function openMemoryBus(options: MemoryBusOptions & { journalDir: string }): Promise<EventBus> {
   let bus: MemoryBus | undefined;
-  const { journal, messages } = await BusJournal.open(options.journalDir, (seq) => bus!.committed(seq));
+  const { journal, messages } = await BusJournal.open(options.journalDir, (seq) => bus!.committed(seq), options.logger ?? silentLogger);
   bus = new MemoryBus(options, { journal, messages });
   (options.logger ?? silentLogger).info({ journalDir: options.journalDir, messages: messages.length, streamId: journal.streamId }, 'embedded bus journal opened');
   return bus;
