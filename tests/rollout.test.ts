@@ -19,6 +19,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { callUnary, checkHealth, Subjects } from '@ralm/platform';
 import { waitFor } from '@ralm/cli';
 import { NotServableReason, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import type { LookalikeScorerModule } from '@ralm/lookalike-scorer';
 import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
 import { TINY_MODEL, trainTinyModel } from './support/tiny-model';
 
@@ -162,7 +163,9 @@ describe.each(['memory', 'nats'] as const)('model rollouts on the %s bus', (busK
     await seed('small', 50, 200);
     const cl = loop.clients.clusterer;
     await waitFor(() => callUnary(cl.recluster.bind(cl), { candidateId: 'small', force: true }).catch(() => undefined), (r) => r !== undefined && !r.skipped, 10_000);
-    await new Promise((r) => setTimeout(r, 300)); // the announcement reaches the scorer
+    // Wait for the scorer to have heard of the forced clustering, so the checks below see it rather than its absence.
+    const scorer = loop.mesh.service('lookalike-scorer').module as LookalikeScorerModule;
+    await waitFor(async () => scorer.deps.book.get('small')?.announced, (a) => a !== undefined, 10_000);
     const named = await score({ candidateIds: ['small', 'early'] });
     expect(named.scores.map((s) => [s.candidateId, s.servable, s.notServableReason])).toEqual([
       ['early', true, NotServableReason.NOT_SERVABLE_REASON_UNSPECIFIED],
