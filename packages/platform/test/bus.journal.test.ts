@@ -99,17 +99,29 @@ describe('journaled memory bus', () => {
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     };
     try {
-      await expect(bus.publish(subject, 'x'.repeat(1000))).rejects.toThrow(/ENOSPC/);
+      // Three publishes in one flush, all refused; the retry of one (same msgId) must not pass for a duplicate.
+      const refused = await Promise.allSettled(['x'.repeat(1000), 'y', 'z'].map((m, i) => bus.publish(subject, m, { msgId: `m${i}` })));
+      expect(refused.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(String((refused[0] as PromiseRejectedResult).reason)).toMatch(/ENOSPC/);
     } finally {
       proto.write = write;
     }
     expect(fs.statSync(file).size).toBe(intact); // the half-written record is gone
+    await expect(bus.publish(subject, 'retried', { msgId: 'm1' })).resolves.toEqual({ duplicate: false });
     await bus.publish(subject, 'after');
     await bus.close();
     const bytes = fs.readFileSync(file);
     expect(bytes.subarray(intact).includes('after')).toBe(true);
     expect(bytes.subarray(intact).includes('xxxx')).toBe(false);
-    // Not yet: a restart after a refused publish finds a gap in the sequence numbers (issue 15).
+    // The refused sequence numbers were handed out again: a restart reads an unbroken stream.
+    const reopened = await openMemoryBus({ journalDir: dir });
+    const got = await drain(reopened, 'after-refusal', 3);
+    expect(got.map(([text, d]) => [text, d.streamSeq])).toEqual([
+      ['before', 1],
+      ['retried', 2],
+      ['after', 3],
+    ]);
+    await reopened.close();
   });
 
   it('rewrites the file to what retention keeps, without losing a concurrent publish', async () => {

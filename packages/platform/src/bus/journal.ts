@@ -43,6 +43,18 @@ export interface JournalLog {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
+/** How the journal tells its log what became durable, and what never will. */
+export interface JournalHooks {
+  /** Messages up to `seq` are on disk. */
+  durable(seq: number): void;
+  /**
+   * A write failed: messages from `seq` on were refused, and so were the ones appended
+   * after them (written after a gap they would make a journal no restart can read). The
+   * log forgets them and hands their sequence numbers out again.
+   */
+  refused(seq: number): void;
+}
+
 interface Pending {
   bytes: Uint8Array;
   seq: number;
@@ -61,8 +73,7 @@ export class BusJournal {
     private file: fs.FileHandle,
     readonly streamId: string,
     records: number,
-    /** Called with the highest sequence made durable by a flush. */
-    private readonly onDurable: (seq: number) => void,
+    private readonly hooks: JournalHooks,
     /** Bytes of intact records in the file: a failed write is cut back to it. */
     private size: number,
   ) {
@@ -72,7 +83,7 @@ export class BusJournal {
   private broken: Error | undefined;
 
   /** Opens (or creates) the journal in `dir` and returns what it holds, oldest first. */
-  static async open(dir: string, onDurable: (seq: number) => void, log?: JournalLog): Promise<{ journal: BusJournal; messages: StoredMessage[] }> {
+  static async open(dir: string, hooks: JournalHooks, log?: JournalLog): Promise<{ journal: BusJournal; messages: StoredMessage[] }> {
     await fs.mkdir(dir, { recursive: true });
     const target = path.join(dir, FILE);
     let bytes: Buffer;
@@ -88,7 +99,7 @@ export class BusJournal {
       const head = headerRecord(id);
       await writeAtomically(target, [head]);
       const file = await fs.open(target, 'a');
-      return { journal: new BusJournal(dir, file, id, 0, onDurable, head.length), messages: [] };
+      return { journal: new BusJournal(dir, file, id, 0, hooks, head.length), messages: [] };
     }
     if (validBytes < bytes.length) {
       log?.warn({ file: target, offset: validBytes, bytes: bytes.length - validBytes, kept: messages.length }, 'bus journal: a torn record at the end (a crash or a full disk mid-write) was cut off; every record before it is intact');
@@ -100,7 +111,7 @@ export class BusJournal {
     }
     const file = await fs.open(target, 'a');
     const size = (await file.stat()).size;
-    return { journal: new BusJournal(dir, file, streamId, messages.length, onDurable, size), messages };
+    return { journal: new BusJournal(dir, file, streamId, messages.length, hooks, size), messages };
   }
 
   /** Resolves once `message` is on disk; messages become durable in sequence order. */
@@ -184,11 +195,16 @@ export class BusJournal {
         await this.file.datasync();
         this.size += bytes.length;
         this.records += batch.length;
-        this.onDurable(batch[batch.length - 1]!.seq);
+        this.hooks.durable(batch[batch.length - 1]!.seq);
         for (const p of batch) p.resolve();
       } catch (err) {
         await this.cutBack();
-        for (const p of batch) p.reject(err);
+        // Everything queued meanwhile follows the refused messages: refuse it too, in
+        // the same tick as the log rolls back, so no later append can land after a gap.
+        const refused = [...batch, ...this.pending];
+        this.pending = [];
+        this.hooks.refused(batch[0]!.seq);
+        for (const p of refused) p.reject(err);
       }
     }
     this.flushing = false;

@@ -62,6 +62,19 @@ export class MessageLog {
     return message;
   }
 
+  /**
+   * Drops the uncommitted messages from `seq` on, so their sequence numbers are handed
+   * out again: a journal refused them, and a sequence that skipped them would leave a
+   * gap that a restart reads as damage.
+   */
+  forgetFrom(seq: number): void {
+    if (seq <= this.committedSeq) throw new Error(`message log: cannot forget committed sequence ${seq} (committed ${this.committedSeq})`);
+    if (seq > this.lastSeq) return;
+    const keep = this.items.length - (this.lastSeq - seq + 1);
+    this.items.length = Math.max(this.head, keep);
+    this.nextSeq = seq;
+  }
+
   get(seq: number): StoredMessage | undefined {
     return seq < this.firstSeq ? undefined : this.items[this.head + seq - this.firstSeq];
   }
@@ -121,6 +134,11 @@ export class DuplicateWindow {
     this.order.push({ id, expiresAt });
     while (this.expiries.size > this.maxIds) this.dropOldest();
     return false;
+  }
+
+  /** Forgets `id`: its publish was refused, and a retry must not be taken for a duplicate. */
+  forget(id: string): void {
+    this.expiries.delete(id);
   }
 
   private dropOldest(): void {

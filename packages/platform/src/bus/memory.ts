@@ -64,7 +64,11 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
  */
 export async function openMemoryBus(options: MemoryBusOptions & { journalDir: string }): Promise<EventBus> {
   let bus: MemoryBus | undefined;
-  const { journal, messages } = await BusJournal.open(options.journalDir, (seq) => bus!.committed(seq), options.logger ?? silentLogger);
+  const { journal, messages } = await BusJournal.open(
+    options.journalDir,
+    { durable: (seq) => bus!.committed(seq), refused: (seq) => bus!.refused(seq) },
+    options.logger ?? silentLogger,
+  );
   bus = new MemoryBus(options, { journal, messages });
   (options.logger ?? silentLogger).info({ journalDir: options.journalDir, messages: messages.length, streamId: journal.streamId }, 'embedded bus journal opened');
   return bus;
@@ -119,6 +123,7 @@ class MemoryBus implements EventBus {
       try {
         await this.journal.append(stored); // committed (and pumped) by the journal's flush
       } catch (err) {
+        if (options.msgId !== undefined) this.duplicates.forget(options.msgId);
         throw new UnavailableError(`embedded bus: journal write failed: ${(err as Error).message}`, { cause: err });
       }
       this.maybeCompact();
@@ -168,6 +173,11 @@ class MemoryBus implements EventBus {
       if (m) subjects.add(m.subject);
     }
     for (const subject of subjects) this.pumpSubject(subject);
+  }
+
+  /** The journal refused messages from `seq` on: they were never committed, so no consumer saw them. */
+  refused(seq: number): void {
+    this.log.forgetFrom(seq);
   }
 
   private pumpSubject(subject: string): void {
