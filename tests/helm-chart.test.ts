@@ -267,11 +267,24 @@ describe('rollout values', () => {
       [['--set', 'unknownKey=1'], /unknownKey/],
       [['--set', 'components.clusterer.env.CLUSTER_K=10'], /components\.clusterer\.env/],
       [['--set', 'lookalike.k=0'], /lookalike\.k/],
+      [['--set', 'components.lookalikeScorer.rpcLimits=Score=0/10'], /components\.lookalikeScorer\.rpcLimits/],
+      [['--set', 'defaults.grpcMaxConcurrentStreams=0'], /grpcMaxConcurrentStreams/],
     ];
     for (const [args, why] of bad) {
       const r = helm(['template', 'ralm', CHART, ...args]);
       expect({ args, status: r.status }).toEqual({ args, status: 1 });
       expect(r.stderr).toMatch(why);
+    }
+  });
+});
+
+describe('admission values', () => {
+  it("hand a component's rpcLimits to that component only, and the stream limit to every one", () => {
+    const objects = render('--set', 'components.lookalikeScorer.rpcLimits=Score=128/1024\\,ScoreBatch=512/2048', '--set', 'defaults.grpcMaxConcurrentStreams=500');
+    for (const p of pods(objects)) {
+      const env = envOf(p.spec.containers[0]);
+      expect({ [p.component]: env['RPC_LIMITS'] }).toEqual({ [p.component]: p.component === 'lookalike-scorer' ? 'Score=128/1024,ScoreBatch=512/2048' : undefined });
+      expect({ [p.component]: env['GRPC_MAX_CONCURRENT_STREAMS'] }).toEqual({ [p.component]: '500' });
     }
   });
 });

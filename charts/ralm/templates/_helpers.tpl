@@ -77,6 +77,12 @@ app.kubernetes.io/component: {{ .c.service }}
   value: {{ $c.logLevel | quote }}
 - name: SHUTDOWN_GRACE_SECONDS
   value: {{ $c.shutdownGraceSeconds | quote }}
+- name: GRPC_MAX_CONCURRENT_STREAMS
+  value: {{ $c.grpcMaxConcurrentStreams | quote }}
+{{- with $c.rpcLimits }}
+- name: RPC_LIMITS
+  value: {{ . | quote }}
+{{- end }}
 - name: STATE_DIR
   value: /tmp/state
 - name: EXPERIMENT_ID

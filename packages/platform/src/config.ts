@@ -52,6 +52,33 @@ export const env = {
       .optional(),
 };
 
+/**
+ * `Method=concurrency/queue` pairs, comma separated, e.g. `Score=64/512,LookalikeScorerService/ScoreBatch=512/2048`:
+ * admission limits per gRPC method, overriding the service's defaults.
+ */
+export function parseRpcLimits(text: string): Record<string, { concurrency: number; queue: number }> {
+  const limits: Record<string, { concurrency: number; queue: number }> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([A-Za-z][A-Za-z0-9]*(?:\/[A-Za-z][A-Za-z0-9]*)?)=(\d{1,9})\/(\d{1,9})$/.exec(part);
+    if (!match || Number(match[2]) < 1) throw new Error(`'${part.slice(0, 80)}' is not Method=concurrency/queue with concurrency >= 1 (e.g. Score=64/512)`);
+    limits[match[1]!] = { concurrency: Number(match[2]), queue: Number(match[3]) };
+  }
+  return limits;
+}
+
+const rpcLimits = () =>
+  z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      try {
+        return parseRpcLimits(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+
 const NATS_SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
 
 function isNatsUrlList(value: string): boolean {
@@ -78,6 +105,15 @@ export const commonConfigShape = {
    * Ignored when NATS_URL is set: state then lives in JetStream object stores.
    */
   STATE_DIR: env.path('.ralm/state'),
+  /**
+   * Admission limits per gRPC method, `Method=concurrency/queue,…` (e.g. `Score=64/512`).
+   * Beyond them a call is refused at once with RESOURCE_EXHAUSTED and a retry hint;
+   * unset methods keep their service's defaults (docs/DEPLOY.md lists them). A name
+   * that is no method of the service fails the start.
+   */
+  RPC_LIMITS: rpcLimits(),
+  /** HTTP/2 streams one client connection may have open at once; more wait on the client's side. */
+  GRPC_MAX_CONCURRENT_STREAMS: env.positiveInt(1000),
   /** Seconds SIGTERM waits for in-flight RPCs before forcing the server down. */
   SHUTDOWN_GRACE_SECONDS: env.positiveInt(10),
   LOG_LEVEL: env.logLevel(),

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** `seed-collector` → `ralm_seed_collector`: the prefix of every metric a service owns. */
 export function metricPrefix(service: string): string {
@@ -12,6 +12,12 @@ export interface RpcMetrics {
   duration: Histogram<'method' | 'code'>;
   /** Calls that ended with a status other than OK, by method and status code. */
   errors: Counter<'method' | 'code'>;
+  /** Calls turned away or skipped by admission control, by method and reason (queue_full, would_miss_deadline, expired_in_queue, cancelled_in_queue). */
+  shed: Counter<'method' | 'reason'>;
+  /** Units (calls, or a method's cost unit) running now, by method. */
+  running: Gauge<'method'>;
+  /** Units waiting for a turn now, by method. */
+  queued: Gauge<'method'>;
 }
 
 export interface ServiceMetrics {
@@ -43,6 +49,24 @@ export function createServiceMetrics(service: string): ServiceMetrics {
       name: `${prefix}_rpc_errors_total`,
       help: 'gRPC calls that ended with a non-OK status.',
       labelNames: ['method', 'code'],
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: `${prefix}_rpc_shed_total`,
+      help: 'gRPC calls admission control refused (queue_full, would_miss_deadline) or skipped because the caller left while it waited (expired_in_queue, cancelled_in_queue); none of them ran.',
+      labelNames: ['method', 'reason'],
+      registers: [registry],
+    }),
+    running: new Gauge({
+      name: `${prefix}_rpc_running_units`,
+      help: "Units of a method running now (calls, or the method's cost unit such as users for ScoreBatch).",
+      labelNames: ['method'],
+      registers: [registry],
+    }),
+    queued: new Gauge({
+      name: `${prefix}_rpc_queued_units`,
+      help: 'Units of a method waiting for a turn now.',
+      labelNames: ['method'],
       registers: [registry],
     }),
   };

@@ -32,7 +32,8 @@ export interface ServiceHost {
 
 export interface HostOptions {
   name: string;
-  config: Pick<CommonConfig, 'GRPC_HOST' | 'GRPC_PORT' | 'METRICS_PORT' | 'SHUTDOWN_GRACE_SECONDS'>;
+  config: Pick<CommonConfig, 'GRPC_HOST' | 'GRPC_PORT' | 'METRICS_PORT' | 'SHUTDOWN_GRACE_SECONDS'> &
+    Partial<Pick<CommonConfig, 'RPC_LIMITS' | 'GRPC_MAX_CONCURRENT_STREAMS'>>;
   logger: Logger;
   metrics: ServiceMetrics;
   bus: EventBus;
@@ -54,6 +55,8 @@ export async function hostService(options: HostOptions): Promise<ServiceHost> {
       metrics: options.metrics.rpc,
       logger,
       protoFiles: module.protoFiles,
+      limits: config.RPC_LIMITS,
+      maxConcurrentStreams: config.GRPC_MAX_CONCURRENT_STREAMS,
     });
   } catch (err) {
     await metricsServer.close();

@@ -42,6 +42,8 @@ describe('loadConfig', () => {
       STATE_DIR: '.ralm/state',
       SHUTDOWN_GRACE_SECONDS: 10,
       LOG_LEVEL: 'info',
+      RPC_LIMITS: {},
+      GRPC_MAX_CONCURRENT_STREAMS: 1000,
     });
   });
 });
@@ -62,5 +64,17 @@ describe('lookalikeRulesShape', () => {
 
   it('bounds k', () => {
     expect(() => loadConfig(schema, { CLUSTER_K: '0' })).toThrow(/CLUSTER_K/);
+  });
+});
+
+describe('RPC_LIMITS', () => {
+  it('parses Method=concurrency/queue pairs, by short or service-qualified name', () => {
+    const config = loadConfig(commonConfigSchema, { RPC_LIMITS: 'Score=64/512, LookalikeScorerService/ScoreBatch=512/0' });
+    expect(config.RPC_LIMITS).toEqual({ Score: { concurrency: 64, queue: 512 }, 'LookalikeScorerService/ScoreBatch': { concurrency: 512, queue: 0 } });
+    expect(loadConfig(commonConfigSchema, {}).RPC_LIMITS).toEqual({});
+  });
+
+  it.each(['Score=0/10', 'Score=10', 'Score=a/b', '=1/1', 'Score=1/1;rm'])('refuses %s, naming the variable', (bad) => {
+    expect(() => loadConfig(commonConfigSchema, { RPC_LIMITS: bad })).toThrow(/config RPC_LIMITS: .*is not Method=concurrency\/queue/);
   });
 });

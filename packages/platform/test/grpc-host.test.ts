@@ -3,7 +3,7 @@ import path from 'node:path';
 import { credentials, loadPackageDefinition, makeGenericClientConstructor, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
-import { ClustererServiceClient, ClustererServiceService, type GetClustersResponse } from '@ralm/proto/clusterer';
+import { ClustererServiceClient, ClustererServiceService, GetClustersResponse } from '@ralm/proto/clusterer';
 import { SeedCollectorServiceClient, SeedCollectorServiceService } from '@ralm/proto/seed_collector';
 import {
   bindService,
@@ -258,5 +258,76 @@ describe('server-streaming handlers', () => {
       await host.stop();
       await bus.close();
     }
+  });
+});
+
+describe('admission control over gRPC', () => {
+  it('queues within the limit, refuses beyond it with RESOURCE_EXHAUSTED and a retry hint, and never starts a call whose caller left while it waited', async () => {
+    const bus = createMemoryBus();
+    const metrics = createServiceMetrics('test-admit');
+    const started: string[] = [];
+    let releaseHeld!: () => void;
+    const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+    const binding = bindService('ralm.v1.ClustererService', ClustererServiceService, {
+      getClusters: async (req) => {
+        started.push(req.candidateId);
+        if (req.candidateId === 'hold') await held;
+        return GetClustersResponse.fromPartial({ candidateId: req.candidateId });
+      },
+      recluster: async () => ({}) as never,
+      listClusters: async () => undefined,
+    });
+    const host = await hostService({
+      name: 'test-admit',
+      config: { ...hostConfig(), RPC_LIMITS: { GetClusters: { concurrency: 1, queue: 2 } } },
+      logger: createLogger('test-admit', 'silent'),
+      metrics,
+      bus,
+      module: { bindings: [binding], protoFiles: ['ralm/v1/clusterer.proto'] },
+    });
+    const client = new ClustererServiceClient(host.address, credentials.createInsecure());
+    const call = (id: string, timeoutMs?: number) => callUnary(client.getClusters.bind(client), { candidateId: id }, timeoutMs ? { timeoutMs } : {});
+    try {
+      const first = call('hold');
+      await until('the first call running', () => started.length === 1);
+      const leaves = call('leaves', 150).catch((e: ServiceError) => e); // waits, and its deadline passes first
+      const waits = call('waits');
+      for (let i = 0; i < 500 && (await metrics.rpc.queued.get()).values.find((v) => v.labels.method === 'ClustererService/GetClusters')?.value !== 2; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const refused = (await call('refused').catch((e: ServiceError) => e)) as ServiceError;
+      expect(status[refused.code]).toBe('RESOURCE_EXHAUSTED');
+      expect(refused.details).toMatch(/ClustererService\/GetClusters is overloaded \(1 running, 2 waiting\); retry after \d+ ms/);
+      expect(Number(refused.metadata.get('grpc-retry-pushback-ms')[0])).toBeGreaterThan(0);
+      expect(status[((await leaves) as ServiceError).code]).toBe('DEADLINE_EXCEEDED');
+      // The server's clock for that deadline runs from the call's arrival, a little after the client's.
+      const expiredOnServer = async () => (await metrics.rpc.shed.get()).values.find((v) => v.labels.reason === 'expired_in_queue')?.value === 1;
+      for (let i = 0; i < 200 && !(await expiredOnServer()); i++) await new Promise((r) => setTimeout(r, 5));
+      releaseHeld();
+      await expect(first).resolves.toMatchObject({ candidateId: 'hold' });
+      await expect(waits).resolves.toMatchObject({ candidateId: 'waits' });
+      expect(started).toEqual(['hold', 'waits']); // 'leaves' and 'refused' never ran
+      const shed = Object.fromEntries((await metrics.rpc.shed.get()).values.map((v) => [v.labels.reason, v.value]));
+      expect(shed).toEqual({ queue_full: 1, expired_in_queue: 1 });
+    } finally {
+      client.close();
+      await host.stop();
+      await bus.close();
+    }
+  });
+
+  it('fails the start on an RPC_LIMITS name that is no method of the service', async () => {
+    const bus = createMemoryBus();
+    await expect(
+      hostService({
+        name: 'test-typo',
+        config: { ...hostConfig(), RPC_LIMITS: { GetCluster: { concurrency: 1, queue: 1 } } },
+        logger: createLogger('test-typo', 'silent'),
+        metrics: createServiceMetrics('test-typo'),
+        bus,
+        module: testModule().module,
+      }),
+    ).rejects.toThrow(/config RPC_LIMITS: GetCluster: no such method here \(methods: GetClusters, Recluster, ListClusters\)/);
+    await bus.close();
   });
 });

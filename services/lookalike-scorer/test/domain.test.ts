@@ -104,6 +104,26 @@ describe('ScoreBatcher', () => {
     expect(calls).toEqual([4, 2]); // capped at maxUsers, the rest in the next turn
   });
 
+  it('leaves out of the product a user whose caller left before the batch ran', async () => {
+    const stacked: number[][] = [];
+    const batcher = new ScoreBatcher(
+      (eu, users) => {
+        stacked.push(Array.from({ length: users }, (_, u) => eu[u * 2]!));
+        return { scores: Float32Array.from({ length: users }, (_, u) => eu[u * 2]!), count: 1 };
+      },
+      2,
+      0,
+      8,
+    );
+    const gone = new AbortController();
+    const left = batcher.score(Float32Array.of(2, 0), gone.signal);
+    const kept = batcher.score(Float32Array.of(3, 0), new AbortController().signal);
+    gone.abort(new Error('caller left'));
+    await expect(left).rejects.toThrow('caller left');
+    expect(Array.from(await kept)).toEqual([3]);
+    expect(stacked).toEqual([[3]]);
+  });
+
   it('fails every call of a batch whose kernel call throws', async () => {
     const batcher = new ScoreBatcher(() => {
       throw new Error('kernel exploded');

@@ -11,6 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { CancelledError, DeadlineExceededError } from '../errors';
 import type { RpcMetrics } from '../metrics';
+import { Admission, type MethodLimit } from './admission';
 import type { CallContext, ServiceBinding } from './handlers';
 import { ERROR_CODE_NAMES, statusName, toGrpcStatus, toServiceError } from './status';
 
@@ -20,7 +21,16 @@ type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, 'getDeadline' | 'metadata
 export interface BindDeps {
   metrics: RpcMetrics;
   logger: Logger;
+  /** Per-method limits that override the service's defaults, keyed `Service/Method` or `Method` (config RPC_LIMITS). */
+  limits?: Readonly<Record<string, MethodLimit>>;
 }
+
+/**
+ * Limits of a method nobody configured. A unary call waits its turn (bounded);
+ * a stream may live for minutes, so waiting behind one is pointless: refuse at once.
+ */
+export const DEFAULT_UNARY_LIMIT: MethodLimit = { concurrency: 64, queue: 256 };
+export const DEFAULT_STREAM_LIMIT: MethodLimit = { concurrency: 64, queue: 0 };
 
 /** Deadline of a call in unix ms; grpc-js reports "none" as Infinity. */
 function deadlineOf(call: AnyCall): number | undefined {
@@ -85,21 +95,58 @@ function zeroSeries(method: string, metrics: RpcMetrics): void {
   for (const code of ERROR_CODE_NAMES) metrics.errors.inc({ method, code }, 0);
 }
 
+/** `Service/Method` and `Method` names of a binding's RPCs: what RPC_LIMITS keys may be. */
+export function methodNames(binding: ServiceBinding): string[] {
+  const shortName = binding.name.split('.').pop()!;
+  return Object.values(binding.definition as Record<string, MethodDefinition<unknown, unknown>>).flatMap((def) => {
+    const rpc = def.path.split('/').pop()!;
+    return [rpc, `${shortName}/${rpc}`];
+  });
+}
+
 /** Adapts typed handlers to grpc-js' callback-style implementation, one wrapper per call shape. */
 export function toImplementation(binding: ServiceBinding, deps: BindDeps): UntypedServiceImplementation {
   const definition = binding.definition as Record<string, MethodDefinition<unknown, unknown>>;
   const handlers = binding.handlers as Record<string, (...args: never[]) => Promise<unknown>>;
   const shortName = binding.name.split('.').pop()!;
   const impl: UntypedServiceImplementation = {};
+  const policy = binding.admission as { limits?: Record<string, MethodLimit>; cost?: Record<string, (request: unknown) => number> };
+  const observer = {
+    shed: (method: string, reason: string) => deps.metrics.shed.inc({ method, reason }),
+    load: (method: string, running: number, queued: number) => {
+      deps.metrics.running.set({ method }, running);
+      deps.metrics.queued.set({ method }, queued);
+    },
+  };
   for (const [key, def] of Object.entries(definition)) {
     const handler = handlers[key] as (...args: unknown[]) => Promise<unknown>;
     if (typeof handler !== 'function') throw new Error(`${binding.name}: no handler for ${key}`);
-    const method = `${shortName}/${def.path.split('/').pop()}`;
+    const rpcName = def.path.split('/').pop()!;
+    const method = `${shortName}/${rpcName}`;
     zeroSeries(method, deps.metrics);
+    const limit =
+      deps.limits?.[method] ?? deps.limits?.[rpcName] ?? policy.limits?.[key] ?? (def.requestStream || def.responseStream ? DEFAULT_STREAM_LIMIT : DEFAULT_UNARY_LIMIT);
+    const admission = new Admission(method, limit, observer);
+    observer.load(method, 0, 0);
+    const costOf = policy.cost?.[key];
+    /** Waits for a turn, then runs the handler; the turn is given back when the handler itself settles. */
+    const admitted = <T>(work: () => Promise<T>, ctx: CallContext, request?: unknown): Promise<T> =>
+      run(
+        () =>
+          admission.acquire(ctx.signal, ctx.deadlineMs, costOf && request !== undefined ? costOf(request) : 1).then((release) => {
+            const working = Promise.resolve().then(() => {
+              ctx.throwIfDone();
+              return work();
+            });
+            void working.then(release, release);
+            return working;
+          }),
+        ctx,
+      );
     if (!def.requestStream && !def.responseStream) {
       impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const { ctx, finish } = openCall(method, call, deps);
-        run(() => handler(call.request, ctx), ctx).then(
+        admitted(() => handler(call.request, ctx), ctx, call.request).then(
           (response) => {
             finish(undefined);
             callback(null, response);
@@ -113,7 +160,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
     } else if (def.requestStream && !def.responseStream) {
       impl[key] = (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const { ctx, finish } = openCall(method, call, deps);
-        run(() => handler(call as AsyncIterable<unknown>, ctx), ctx).then(
+        admitted(() => handler(call as AsyncIterable<unknown>, ctx), ctx).then(
           (response) => {
             finish(undefined);
             callback(null, response);
@@ -144,7 +191,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
             call.once('drain', onDrain);
             ctx.signal.addEventListener('abort', onAbort, { once: true });
           });
-        run(() => handler(call.request, ctx, send), ctx).then(
+        admitted(() => handler(call.request, ctx, send), ctx, call.request).then(
           () => {
             finish(undefined);
             call.end();

@@ -1,4 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
+import type { MethodLimit } from './admission';
 
 /**
  * What a handler may know about its call. Handlers never see grpc-js call
@@ -35,14 +36,25 @@ type HandlerFor<M> = M extends { requestStream: false; responseStream: false }
 /** The handler map for a ts-proto generated service definition: one typed handler per RPC. */
 export type Handlers<D> = { [K in keyof D]: HandlerFor<D[K]> };
 
+/**
+ * A service's own view of its methods' load: the default limits (config's RPC_LIMITS
+ * overrides them) and, for a method whose calls differ widely in work, what one call
+ * costs in the limit's units (ScoreBatch: its users).
+ */
+export interface AdmissionPolicy<D> {
+  readonly limits?: { readonly [K in keyof D]?: MethodLimit };
+  readonly cost?: { readonly [K in keyof D]?: (request: RequestOf<D[K]>) => number };
+}
+
 /** A generated service definition with its handlers, ready to be added to a server. */
 export interface ServiceBinding<D = unknown> {
   /** Fully qualified proto name, e.g. `ralm.v1.SeedCollectorService` (health and reflection use it). */
   readonly name: string;
   readonly definition: D;
   readonly handlers: Handlers<D>;
+  readonly admission: AdmissionPolicy<D>;
 }
 
-export function bindService<D>(name: string, definition: D, handlers: Handlers<D>): ServiceBinding<D> {
-  return { name, definition, handlers };
+export function bindService<D>(name: string, definition: D, handlers: Handlers<D>, admission: AdmissionPolicy<D> = {}): ServiceBinding<D> {
+  return { name, definition, handlers, admission };
 }

@@ -6,7 +6,9 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { RpcMetrics } from '../metrics';
-import { toImplementation } from './bind';
+import { ConfigError } from '../errors';
+import { methodNames, toImplementation } from './bind';
+import type { MethodLimit } from './admission';
 import type { ServiceBinding } from './handlers';
 
 export interface GrpcServerOptions {
@@ -22,6 +24,10 @@ export interface GrpcServerOptions {
   protoRoot?: string;
   /** Largest accepted request in bytes. Default 16 MiB (a 10,000-user embedding batch is ~5 MiB). */
   maxReceiveMessageBytes?: number;
+  /** Streams one client connection may have open at once (HTTP/2 SETTINGS); more wait on the client. Default 1000. */
+  maxConcurrentStreams?: number;
+  /** Per-method admission limits overriding the services' defaults (config RPC_LIMITS). */
+  limits?: Readonly<Record<string, MethodLimit>>;
 }
 
 export interface RunningGrpcServer {
@@ -44,8 +50,12 @@ export function findProtoRoot(from: string = __dirname): string {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const known = new Set(options.services.flatMap(methodNames));
+  const unknown = Object.keys(options.limits ?? {}).filter((name) => !known.has(name));
+  if (unknown.length > 0) throw new ConfigError('RPC_LIMITS', `${unknown.join(', ')}: no such method here (methods: ${[...known].filter((n) => !n.includes('/')).join(', ')})`);
   const server = new Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
+    'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? 1000,
   });
   for (const binding of options.services) {
     server.addService(binding.definition as ServiceDefinition, toImplementation(binding, options));

@@ -10,6 +10,7 @@ import {
   UnavailableError,
   UnimplementedError,
 } from '../errors';
+import { OverloadedError } from './admission';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -42,6 +43,8 @@ export function toGrpcStatus(err: unknown): MappedStatus {
   for (const [cls, code] of TABLE) {
     if (err instanceof cls) {
       if (err instanceof InvalidArgumentError) metadata.set('ralm-field', err.field);
+      // gRFC A6: a client's retry policy waits this long before its next attempt.
+      if (err instanceof OverloadedError) metadata.set('grpc-retry-pushback-ms', String(err.retryAfterMs));
       return { code, details: err.message, metadata, expected: true };
     }
   }

@@ -5,7 +5,7 @@
  * With windowMs = 0 only calls that arrive in the same event-loop turn share a batch.
  */
 export class ScoreBatcher {
-  private pending: Array<{ eu: Float32Array; resolve(row: Float32Array): void; reject(err: unknown): void }> = [];
+  private pending: Array<{ eu: Float32Array; signal?: AbortSignal; resolve(row: Float32Array): void; reject(err: unknown): void }> = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /** Batches run and users scored, for the batch-size metric. */
   onBatch?: (users: number) => void;
@@ -18,10 +18,14 @@ export class ScoreBatcher {
     private readonly maxUsers: number,
   ) {}
 
-  /** Scores of one user against every slot of the table at the time the batch runs. */
-  score(eu: Float32Array): Promise<Float32Array> {
+  /**
+   * Scores of one user against every slot of the table at the time the batch runs.
+   * A user whose `signal` aborted before then (its caller left) is dropped from the
+   * product: under overload that work would be for nobody.
+   */
+  score(eu: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ eu, resolve, reject });
+      this.pending.push({ eu, signal, resolve, reject });
       if (this.pending.length >= this.maxUsers) this.flush();
       else if (!this.timer) this.timer = this.windowMs > 0 ? setTimeout(() => this.flush(), this.windowMs) : setImmediate(() => this.flush());
     });
@@ -33,7 +37,8 @@ export class ScoreBatcher {
       clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = undefined;
     }
-    const batch = this.pending;
+    const batch = this.pending.filter((p) => !p.signal?.aborted);
+    for (const p of this.pending) if (p.signal?.aborted) p.reject(p.signal.reason);
     this.pending = [];
     if (batch.length === 0) return;
     const h = this.h;

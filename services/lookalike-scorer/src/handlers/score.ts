@@ -47,6 +47,7 @@ export async function scoreResolved(
   request: ScoreRequest,
   eu: Float32Array,
   source: EmbeddingSource,
+  signal?: AbortSignal,
 ): Promise<ScoreResponse> {
   const { table } = state;
   const scores: CandidateScore[] = [];
@@ -65,7 +66,7 @@ export async function scoreResolved(
   });
   const idOf = (slot: number) => table.candidateAt(slot);
   if (request.candidateIds.length === 0) {
-    const row = table.count === 0 ? new Float32Array(0) : await state.batcher.score(eu);
+    const row = table.count === 0 ? new Float32Array(0) : await state.batcher.score(eu, signal);
     const order = ranked(row);
     for (const i of topK(order, undefined, idOf, request.topK)) scores.push(scored(i, row[i]!, order[i]!));
     deps.metrics.candidates.inc({ servable: 'true' }, row.length);
@@ -95,7 +96,7 @@ export async function scoreResolved(
   }
   let values: Float32Array;
   if (servable.length >= SUBSET_SHARE * table.count && servable.length > 0) {
-    const row = await state.batcher.score(eu);
+    const row = await state.batcher.score(eu, signal);
     values = Float32Array.from(servable, (slot) => row[slot]!);
   } else {
     values = servable.length === 0 ? new Float32Array(0) : state.kernel.scoreSubset(table.kernelTable(), eu, Int32Array.from(servable), state.serving.alpha, state.serving.beta);
@@ -112,7 +113,7 @@ export async function score(request: ScoreRequest, deps: LookalikeScorerDeps, ct
   const state = requireState(deps);
   const user = resolveUser(state, request, '');
   if (!user) throw new NotFoundError('user', request.userId, 'it has no stored embedding in this model and the request sent no features');
-  const response = await scoreResolved(state, deps, request, user.eu, user.source);
+  const response = await scoreResolved(state, deps, request, user.eu, user.source, ctx?.signal);
   ctx?.throwIfDone();
   return response;
 }
