@@ -283,7 +283,7 @@ const ratio = (ours: number, ref: number | undefined) => (ref ? `×${(ours / ref
 async function hostedScorer(count: number) {
   const { createLogger, createMemoryBus, createServiceMetrics, hostService } = await import('@ralm/platform');
   const { loadLookalikeScorerConfig } = await import('@ralm/lookalike-scorer');
-  const { ScoringState } = await import('../services/lookalike-scorer/src/scoring-state');
+  const { ScoringState, batcherOptions } = await import('../services/lookalike-scorer/src/scoring-state');
   const { CandidateBook } = await import('../services/lookalike-scorer/src/domain/candidate-book');
   const { createScorerMetrics } = await import('../services/lookalike-scorer/src/metrics');
   const { lookalikeScorerBinding, LOOKALIKE_SCORER_PROTO } = await import('../services/lookalike-scorer/src/server');
@@ -305,7 +305,7 @@ async function hostedScorer(count: number) {
     model: undefined as never,
   };
   const config = loadLookalikeScorerConfig({});
-  const state = new ScoringState(serving, loadNativeKernel(), K, { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS });
+  const state = new ScoringState(serving, loadNativeKernel(), K, batcherOptions(config));
   const template = benchTable(Math.min(count, 1000), rng);
   const n = rowsPerCandidate(K) * H;
   for (let c = 0; c < count; c++) {

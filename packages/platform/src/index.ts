@@ -6,6 +6,7 @@ export * from './validate';
 export * from './service';
 export * from './grpc/handlers';
 export * from './grpc/server';
+export { OverloadedError, DEADLINE_SHARE, type MethodLimit, type ShedReason } from './grpc/admission';
 export { toGrpcStatus, statusName } from './grpc/status';
 export * from './bus';
 export * from './main';

@@ -67,7 +67,7 @@ describe('Admission', () => {
     expect(a.state).toEqual({ running: 0, queued: 0 });
   });
 
-  it('refuses on arrival a call whose turn would come after its deadline, from the recent service time', async () => {
+  it('refuses on arrival a call whose turn would take more than half the time it has left, from the recent service time', async () => {
     const t = clock();
     const { shed, observer } = recorder();
     const a = new Admission('S/M', { concurrency: 1, queue: 10 }, observer, t.now);
@@ -76,11 +76,11 @@ describe('Admission', () => {
     t.advance(100);
     first();
     const running = await a.acquire(never(), undefined);
-    // One waits already: a newcomer's turn is ~200 ms away.
+    // One waits already: a newcomer's turn is ~200 ms away, and may take half the time the call has left.
     const waiting = a.acquire(never(), t.now() + 1000);
-    const tooSoon = a.acquire(never(), t.now() + 150);
+    const tooSoon = a.acquire(never(), t.now() + 399);
     await expect(tooSoon).rejects.toMatchObject({ reason: 'would_miss_deadline', retryAfterMs: 200 });
-    const inTime = a.acquire(never(), t.now() + 250);
+    const inTime = a.acquire(never(), t.now() + 400);
     expect(shed).toEqual(['would_miss_deadline']);
     running();
     (await waiting)();

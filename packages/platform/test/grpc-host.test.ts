@@ -328,6 +328,22 @@ describe('admission control over gRPC', () => {
         module: testModule().module,
       }),
     ).rejects.toThrow(/config RPC_LIMITS: GetCluster: no such method here \(methods: GetClusters, Recluster, ListClusters\)/);
+    for (const [limits, fails] of [
+      ['ClustererService/GetCluster', true],
+      ['ClusterService/GetClusters', true],
+      ['LookalikeScorerService/Score', false], // another service's: one variable may serve the whole mesh
+    ] as const) {
+      const host = hostService({
+        name: 'test-typo',
+        config: { ...hostConfig(), RPC_LIMITS: { [limits]: { concurrency: 1, queue: 1 } } },
+        logger: createLogger('test-typo', 'silent'),
+        metrics: createServiceMetrics('test-typo'),
+        bus,
+        module: testModule().module,
+      });
+      if (fails) await expect(host).rejects.toThrow(`config RPC_LIMITS: ${limits}: no such method here`);
+      else await (await host).stop();
+    }
     await bus.close();
   });
 });

@@ -10,7 +10,7 @@ import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { createScorerMetrics } from './metrics';
 import type { ClusterSource, LookalikeScorerDeps } from './ports';
 import { ModelStates } from './model-states';
-import { ScoringState } from './scoring-state';
+import { batcherOptions, ScoringState } from './scoring-state';
 import { LOOKALIKE_SCORER_PROTO, lookalikeScorerBinding } from './server';
 import { subscribeScorer } from './subscriptions';
 
@@ -60,8 +60,9 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
     pinned: config.MODEL_VERSION,
     // The slot's previous model is not disposed here: its state may go on serving until the new table is complete.
     onSwap(next) {
-      const fresh = new ScoringState(next, kernel, config.CLUSTER_K, { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS });
+      const fresh = new ScoringState(next, kernel, config.CLUSTER_K, batcherOptions(config));
       fresh.batcher.onBatch = (users) => metrics.batchUsers.observe(users);
+      fresh.batcher.onShed = (method) => platform.metrics.rpc.shed.inc({ method, reason: 'would_miss_deadline' });
       states.loaded(fresh);
       completing = loader.complete(fresh, config.ROLLOUT_TIMEOUT_SECONDS * 1000);
     },

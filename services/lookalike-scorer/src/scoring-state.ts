@@ -1,7 +1,9 @@
 import type { ScoringKernel } from '@ralm/kernel';
 import type { ServingModel } from '@ralm/model';
-import { ScoreBatcher } from './domain/batcher';
+import { ScoreBatcher, type BatcherOptions } from './domain/batcher';
 import { ScoringTable } from './domain/scoring-table';
+import type { LookalikeScorerConfig } from './config';
+import { DEADLINE_SHARE } from '@ralm/platform';
 
 /**
  * Everything one model version serves with: the model (user embeddings, towers,
@@ -9,6 +11,11 @@ import { ScoringTable } from './domain/scoring-table';
  * scores against that table. A new model gets a new state, filled in the background
  * and swapped in whole once complete (ModelStates), so a reply never mixes versions.
  */
+/** The batcher's settings, from the scorer's config: one reading for the service and its benchmarks. */
+export function batcherOptions(config: Pick<LookalikeScorerConfig, 'BATCH_WINDOW_MS' | 'MAX_BATCH_USERS'>): BatcherOptions {
+  return { windowMs: config.BATCH_WINDOW_MS, maxUsers: config.MAX_BATCH_USERS, deadlineShare: DEADLINE_SHARE };
+}
+
 export class ScoringState {
   readonly table: ScoringTable;
   readonly batcher: ScoreBatcher;
@@ -21,14 +28,13 @@ export class ScoringState {
     readonly serving: ServingModel,
     readonly kernel: ScoringKernel,
     k: number,
-    batch: { windowMs: number; maxUsers: number },
+    batch: BatcherOptions,
   ) {
     this.table = new ScoringTable(k, serving.lookalikeDim, serving.average);
     this.batcher = new ScoreBatcher(
       (eu, users) => ({ scores: kernel.score(this.table.kernelTable(), eu, users, serving.alpha, serving.beta), count: this.table.count }),
       serving.lookalikeDim,
-      batch.windowMs,
-      batch.maxUsers,
+      batch,
     );
   }
 

@@ -15,12 +15,12 @@ export function lookalikeScorerBinding(deps: LookalikeScorerDeps): ServiceBindin
       scoreBatch: (req, ctx) => scoreBatch(req, deps, ctx),
     },
     {
-      // Both count users. Concurrent users are what the batcher stacks into one product,
-      // so the turns cover a few full products; the queue is bounded by what a deadline
-      // lets wait (admission refuses a call its turn would come too late for).
+      // Both count users, and the bounds are for memory: the batcher knows what a user
+      // costs and refuses a call whose wait would not fit its deadline, so a waiting
+      // line here would only hide that wait from it.
       limits: {
-        score: { concurrency: 4 * deps.config.MAX_BATCH_USERS, queue: 1024 },
-        scoreBatch: { concurrency: 2 * MAX_BATCH, queue: 8 * MAX_BATCH },
+        score: { concurrency: 1024, queue: 0 },
+        scoreBatch: { concurrency: 4 * MAX_BATCH, queue: 0 },
       },
       cost: { scoreBatch: (req) => req.requests.length },
     },

@@ -1,4 +1,5 @@
 import { NotServableReason } from '@ralm/proto/lookalike_scorer';
+import { OverloadedError } from '@ralm/platform';
 import { ScoreBatcher } from '../src/domain/batcher';
 import { CandidateBook } from '../src/domain/candidate-book';
 import { ScoringTable, type CandidateRows } from '../src/domain/scoring-table';
@@ -85,6 +86,33 @@ describe('CandidateBook', () => {
 });
 
 describe('ScoreBatcher', () => {
+  const opts = { windowMs: 0, maxUsers: 32, deadlineShare: 0.5 };
+  /** A kernel that takes `msPerUser` of the fake clock per user and scores each user by its first component. */
+  function timedKernel(t: { now: number }, msPerUser: number, sizes: number[]) {
+    return (eu: Float32Array, users: number) => {
+      sizes.push(users);
+      t.now += msPerUser * users;
+      return { scores: Float32Array.from({ length: users }, (_, u) => eu[u * 2]!), count: 1 };
+    };
+  }
+
+  it('refuses at once a call whose wait would take more than its share of the deadline, and says how long to wait', async () => {
+    const t = { now: 1_000 };
+    const shed: string[] = [];
+    const batcher = new ScoreBatcher(timedKernel(t, 10, []), 2, { ...opts, now: () => t.now, clock: () => t.now });
+    batcher.onShed = (method) => shed.push(method);
+    await batcher.score(Float32Array.of(1, 0)); // learns 10 ms per user
+    const queued = [1, 2, 3].map((v) => batcher.score(Float32Array.of(v, 0), { deadlineMs: t.now + 1000 }));
+    // 3 ahead + itself = ~40 ms of scoring: fits half of 100 ms, not half of 79.
+    const refused = batcher.score(Float32Array.of(9, 0), { deadlineMs: t.now + 79, method: 'S/Score' });
+    await expect(refused).rejects.toBeInstanceOf(OverloadedError);
+    await expect(refused).rejects.toMatchObject({ reason: 'would_miss_deadline', retryAfterMs: 40, method: 'S/Score' });
+    const fits = batcher.score(Float32Array.of(4, 0), { deadlineMs: t.now + 100 });
+    expect(Array.from(await fits)).toEqual([4]);
+    await Promise.all(queued);
+    expect(shed).toEqual(['S/Score']);
+  });
+
   it('scores concurrent calls in one product and hands each its own row', async () => {
     const calls: number[] = [];
     const batcher = new ScoreBatcher(
@@ -96,8 +124,7 @@ describe('ScoreBatcher', () => {
         return { scores, count: 3 };
       },
       2,
-      0,
-      4,
+      { ...opts, maxUsers: 4 },
     );
     const replies = await Promise.all([10, 20, 30, 40, 50, 60].map((v) => batcher.score(Float32Array.of(v, 0))));
     expect(replies.map((r) => Array.from(r))).toEqual([10, 20, 30, 40, 50, 60].map((v) => [v, v + 1, v + 2]));
@@ -112,12 +139,11 @@ describe('ScoreBatcher', () => {
         return { scores: Float32Array.from({ length: users }, (_, u) => eu[u * 2]!), count: 1 };
       },
       2,
-      0,
-      8,
+      { ...opts, maxUsers: 8 },
     );
     const gone = new AbortController();
-    const left = batcher.score(Float32Array.of(2, 0), gone.signal);
-    const kept = batcher.score(Float32Array.of(3, 0), new AbortController().signal);
+    const left = batcher.score(Float32Array.of(2, 0), { signal: gone.signal });
+    const kept = batcher.score(Float32Array.of(3, 0), { signal: new AbortController().signal });
     gone.abort(new Error('caller left'));
     await expect(left).rejects.toThrow('caller left');
     expect(Array.from(await kept)).toEqual([3]);
@@ -127,7 +153,7 @@ describe('ScoreBatcher', () => {
   it('fails every call of a batch whose kernel call throws', async () => {
     const batcher = new ScoreBatcher(() => {
       throw new Error('kernel exploded');
-    }, 2, 0, 8);
+    }, 2, { ...opts, maxUsers: 8 });
     await expect(Promise.all([batcher.score(new Float32Array(2)), batcher.score(new Float32Array(2))])).rejects.toThrow('kernel exploded');
   });
 });

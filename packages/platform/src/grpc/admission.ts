@@ -43,11 +43,21 @@ interface Waiter {
 const EWMA = 0.05;
 
 /**
+ * Share of a call's remaining time its expected turn (wait plus its own run) may take.
+ * The rest is for what the server cannot see: the reply's way back, the caller's own
+ * event loop, a batch running when the estimate was made. Admitting up to the whole
+ * deadline fills the queue with calls that finish on the server just in time and
+ * reach their callers too late: measured (bench/overload.ts), most of them.
+ */
+export const DEADLINE_SHARE = 0.5;
+
+/**
  * Admission for one method: at most `concurrency` units run, at most `queue` units
  * wait in arrival order, and everything else is refused at once, cheaply, with a
  * retry hint. A waiting call whose caller leaves (deadline, cancel) gives its place
  * back and is never started; a call whose expected wait already exceeds its deadline
- * is refused on arrival instead of queueing to fail later. So under any offered load
+ * (more than DEADLINE_SHARE of the time it has left) is refused on arrival instead
+ * of queueing to fail later. So under any offered load
  * the work done is for callers still waiting for it, and memory stays bounded.
  */
 export class Admission {
@@ -87,10 +97,10 @@ export class Admission {
       );
     }
     const wait = this.expectedWaitMs(this.queuedUnits + units);
-    if (deadlineMs !== undefined && this.now() + wait > deadlineMs) {
+    if (deadlineMs !== undefined && wait > (deadlineMs - this.now()) * DEADLINE_SHARE) {
       this.observer?.shed(this.method, 'would_miss_deadline');
       return Promise.reject(
-        new OverloadedError(this.method, 'would_miss_deadline', wait, `a turn is ~${wait} ms away, past the call's deadline`),
+        new OverloadedError(this.method, 'would_miss_deadline', wait, `its turn is ~${wait} ms away, too close to the call's deadline`),
       );
     }
     return new Promise((resolve, reject) => {

@@ -49,10 +49,37 @@ export function findProtoRoot(from: string = __dirname): string {
   }
 }
 
+/**
+ * Every RPC_LIMITS name must be a method of this server, or, qualified
+ * (`Service/Method`), one of another RALM service (one variable can then serve
+ * several services, as in `ralm up`). Anything else is a typo: fail the start.
+ */
+function checkLimitNames(limits: Readonly<Record<string, MethodLimit>>, services: ServiceBinding[], protoRoot: string): void {
+  const here = new Set(services.flatMap(methodNames));
+  const ownServices = new Set(services.map((s) => s.name.split('.').pop()!));
+  let contract: Set<string> | undefined;
+  const unknown = Object.keys(limits).filter((name) => {
+    if (here.has(name)) return false;
+    const [service, method] = name.split('/');
+    if (method === undefined || ownServices.has(service!)) return true;
+    contract ??= contractServices(protoRoot);
+    return !contract.has(service!);
+  });
+  if (unknown.length > 0) {
+    throw new ConfigError('RPC_LIMITS', `${unknown.join(', ')}: no such method here (methods: ${[...here].filter((n) => !n.includes('/')).join(', ')})`);
+  }
+}
+
+/** Names of the services the contract declares (`service X {` in proto/ralm/v1). */
+function contractServices(protoRoot: string): Set<string> {
+  const dir = path.join(protoRoot, 'ralm', 'v1');
+  const names = fs.readdirSync(dir).filter((f) => f.endsWith('.proto')).flatMap((f) => [...fs.readFileSync(path.join(dir, f), 'utf8').matchAll(/^service\s+(\w+)/gm)].map((m) => m[1]!));
+  return new Set(names);
+}
+
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const known = new Set(options.services.flatMap(methodNames));
-  const unknown = Object.keys(options.limits ?? {}).filter((name) => !known.has(name));
-  if (unknown.length > 0) throw new ConfigError('RPC_LIMITS', `${unknown.join(', ')}: no such method here (methods: ${[...known].filter((n) => !n.includes('/')).join(', ')})`);
+  const protoRoot = options.protoRoot ?? findProtoRoot();
+  checkLimitNames(options.limits ?? {}, options.services, protoRoot);
   const server = new Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
     'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? 1000,
@@ -65,7 +92,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, 'NOT_SERVING' as ServingStatus])));
   health.addToServer(server);
 
-  const protoRoot = options.protoRoot ?? findProtoRoot();
   const packageDefinition = loadSync(options.protoFiles, { includeDirs: [protoRoot], keepCase: true });
   new ReflectionService(packageDefinition).addToServer(server);
 

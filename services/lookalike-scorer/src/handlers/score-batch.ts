@@ -20,7 +20,7 @@ export async function scoreBatch(request: ScoreBatchRequest, deps: LookalikeScor
     request.requests.map((r, i) => {
       const user = users[i];
       if (!user) return { userId: r.userId, modelVersion: state.version, scores: [], embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_MISSING, ...assignment(deps, r.userId) };
-      return scoreResolved(state, deps, r, user.eu, user.source, ctx?.signal);
+      return scoreResolved(state, deps, r, user.eu, user.source, ctx);
     }),
   );
   ctx?.throwIfDone();

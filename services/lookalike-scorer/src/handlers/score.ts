@@ -2,6 +2,7 @@ import { EmbeddingSource, NotServableReason, type CandidateScore, type ScoreRequ
 import { rankingScore } from '@ralm/kernel';
 import { embedRawFeatures } from '@ralm/model';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type CallContext } from '@ralm/platform';
+import type { BatchCall } from '../domain/batcher';
 import { topK } from '../domain/top-k';
 import type { LookalikeScorerDeps } from '../ports';
 import type { ScoringState } from '../scoring-state';
@@ -47,7 +48,7 @@ export async function scoreResolved(
   request: ScoreRequest,
   eu: Float32Array,
   source: EmbeddingSource,
-  signal?: AbortSignal,
+  call?: BatchCall,
 ): Promise<ScoreResponse> {
   const { table } = state;
   const scores: CandidateScore[] = [];
@@ -66,7 +67,7 @@ export async function scoreResolved(
   });
   const idOf = (slot: number) => table.candidateAt(slot);
   if (request.candidateIds.length === 0) {
-    const row = table.count === 0 ? new Float32Array(0) : await state.batcher.score(eu, signal);
+    const row = table.count === 0 ? new Float32Array(0) : await state.batcher.score(eu, call);
     const order = ranked(row);
     for (const i of topK(order, undefined, idOf, request.topK)) scores.push(scored(i, row[i]!, order[i]!));
     deps.metrics.candidates.inc({ servable: 'true' }, row.length);
@@ -96,7 +97,7 @@ export async function scoreResolved(
   }
   let values: Float32Array;
   if (servable.length >= SUBSET_SHARE * table.count && servable.length > 0) {
-    const row = await state.batcher.score(eu, signal);
+    const row = await state.batcher.score(eu, call);
     values = Float32Array.from(servable, (slot) => row[slot]!);
   } else {
     values = servable.length === 0 ? new Float32Array(0) : state.kernel.scoreSubset(table.kernelTable(), eu, Int32Array.from(servable), state.serving.alpha, state.serving.beta);
@@ -113,7 +114,7 @@ export async function score(request: ScoreRequest, deps: LookalikeScorerDeps, ct
   const state = requireState(deps);
   const user = resolveUser(state, request, '');
   if (!user) throw new NotFoundError('user', request.userId, 'it has no stored embedding in this model and the request sent no features');
-  const response = await scoreResolved(state, deps, request, user.eu, user.source, ctx?.signal);
+  const response = await scoreResolved(state, deps, request, user.eu, user.source, ctx);
   ctx?.throwIfDone();
   return response;
 }
