@@ -301,7 +301,7 @@ async function hostedScorer(count: number) {
     rows: new Map(Array.from({ length: users }, (_, i) => [`u${i}`, i])),
     universal: new Float32Array(0),
     lookalike,
-    fields: new Set<string>(),
+    fields: new Map(),
     model: undefined as never,
   };
   const config = loadLookalikeScorerConfig({});

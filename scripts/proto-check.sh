@@ -30,6 +30,7 @@ trap 'rm -rf "$tmp"' EXIT
 # --output prefixes the template's `out`, so the fresh copy lands in $tmp/proto/gen/ts.
 "$buf" generate --template proto/buf.gen.yaml --output "$tmp"
 fresh="$tmp/$committed"
+node scripts/proto-patch-longs.mjs "$fresh" >/dev/null
 
 if [[ ! -d "$committed" ]]; then
   echo "proto-check: FAILED: $committed is missing; run 'bash scripts/proto-gen.sh'" >&2

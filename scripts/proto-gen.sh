@@ -20,5 +20,6 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 "$buf" generate --template proto/buf.gen.yaml
+node scripts/proto-patch-longs.mjs "$out"
 
 echo "proto-gen: generated $(find "$out" -type f -name '*.ts' | wc -l | tr -d ' ') files in $out"

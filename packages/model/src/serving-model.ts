@@ -1,3 +1,4 @@
+import type { FieldKind } from '@ralm/data';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +23,8 @@ export interface ServingModel {
   readonly universal: Float32Array;
   /** N × h, row-major: e_u = T(u). */
   readonly lookalike: Float32Array;
-  /** Schema field names the feature tower knows. */
-  readonly fields: ReadonlySet<string>;
+  /** Schema fields the feature tower knows, with how it reads each (one id, a set of ids, a number). */
+  readonly fields: ReadonlyMap<string, FieldKind>;
   /** The full model (towers and look-alike weights), for embedding new users and precomputing candidates. */
   readonly model: RalmModel;
 }
@@ -45,7 +46,7 @@ export async function loadServingModel(dir: string): Promise<ServingModel> {
     rows,
     universal,
     lookalike,
-    fields: new Set(model.schema.fields.map((f) => f.name)),
+    fields: new Map(model.schema.fields.map((f) => [f.name, f.kind])),
     model,
   };
 }

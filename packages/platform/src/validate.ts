@@ -5,13 +5,22 @@
 import type { UserFeatures } from '@ralm/proto/common';
 import { InvalidArgumentError } from './errors';
 
-/** Ids are opaque strings: non-empty, at most 256 characters of printable text. */
-const MAX_ID_LENGTH = 256;
+/** Ids are opaque strings: non-empty, at most 256 bytes of UTF-8 printable text (the protos' "1..256 bytes"). */
+export const MAX_ID_BYTES = 256;
+
+/** Ids in one multivalent feature field (the protos' IdList). */
+export const MAX_FEATURE_IDS = 1_000;
+
+/** Longer than `maxBytes` in UTF-8? Checks the cheap bound first: a UTF-8 character is 1..4 bytes. */
+export function overBytes(value: string, maxBytes: number): boolean {
+  if (value.length <= maxBytes / 4) return false;
+  return value.length > maxBytes || Buffer.byteLength(value, 'utf8') > maxBytes;
+}
 
 /** What is wrong with an id, or undefined when it is valid; for callers that report rather than throw. */
 export function idProblem(value: string): string | undefined {
   if (value.length === 0) return 'is required';
-  if (value.length > MAX_ID_LENGTH) return `is longer than ${MAX_ID_LENGTH} characters`;
+  if (overBytes(value, MAX_ID_BYTES)) return `is longer than ${MAX_ID_BYTES} bytes of UTF-8`;
   // Control characters would corrupt logs, NATS subjects and store keys.
   if (/[\u0000-\u001f\u007f]/.test(value)) return 'contains control characters';
   return undefined;
@@ -23,19 +32,59 @@ export function requireId(value: string, field: string): string {
   return value;
 }
 
+/** How a model reads a feature field: one id, a set of ids, or a number (the dataset schema's kinds). */
+export type FeatureKind = 'univalent' | 'multivalent' | 'continuous';
+
+const BRANCH: Record<FeatureKind, 'id' | 'ids' | 'number'> = { univalent: 'id', multivalent: 'ids', continuous: 'number' };
+
 /**
- * Checks raw user features (`field` locates them, e.g. `features` or `users[3]`):
- * each value sets exactly one branch, and a number is finite, so NaN or
- * Infinity never reaches the model.
+ * Checks raw user features (`field` locates them, e.g. `features` or `users[3]`)
+ * against the schema of the model that will read them, and returns them as the
+ * model's raw input: each value sets exactly one branch, the one its field's kind
+ * reads; ids are valid ids, at most MAX_FEATURE_IDS per field; a number is finite,
+ * so NaN or Infinity never reaches the model. A field the schema lacks is refused.
  */
-export function requireUserFeatures(features: UserFeatures | undefined, field: string): void {
+export function requireRawFeatures(
+  features: UserFeatures | undefined,
+  schema: ReadonlyMap<string, FeatureKind>,
+  field: string,
+  modelVersion: string,
+): Record<string, string | string[] | number> {
+  const raw: Record<string, string | string[] | number> = {};
   for (const [name, value] of Object.entries(features?.fields ?? {})) {
-    const set = [value.id !== undefined, value.ids !== undefined, value.number !== undefined].filter(Boolean).length;
-    if (set !== 1) throw new InvalidArgumentError(`${field}.fields[${name}]`, 'exactly one of id, ids, number must be set');
-    if (value.number !== undefined && !Number.isFinite(value.number)) {
-      throw new InvalidArgumentError(`${field}.fields[${name}].number`, 'is not a finite number');
+    const at = `${field}.fields[${name}]`;
+    const kind = schema.get(name);
+    if (kind === undefined) throw new InvalidArgumentError(at, `is not a field of model '${modelVersion}' (fields: ${[...schema.keys()].join(', ')})`);
+    const set = (['id', 'ids', 'number'] as const).filter((b) => value[b] !== undefined);
+    if (set.length !== 1) throw new InvalidArgumentError(at, 'exactly one of id, ids, number must be set');
+    if (set[0] !== BRANCH[kind]) throw new InvalidArgumentError(at, `is a ${kind} field: set ${BRANCH[kind]}, not ${set[0]}`);
+    if (value.id !== undefined) raw[name] = requireId(value.id, `${at}.id`);
+    else if (value.ids !== undefined) {
+      requireCount(value.ids.values.length, `${at}.ids.values`, 0, MAX_FEATURE_IDS);
+      value.ids.values.forEach((id, i) => requireId(id, `${at}.ids.values[${i}]`));
+      raw[name] = value.ids.values;
+    } else {
+      if (!Number.isFinite(value.number)) throw new InvalidArgumentError(`${at}.number`, 'is not a finite number');
+      raw[name] = value.number!;
     }
   }
+  return raw;
+}
+
+/** A proto enum value the contract defines (ts-proto hands unknown numbers through as they came). */
+export function requireEnum<E extends Record<string, string | number>>(value: number, values: E, field: string): E[keyof E] {
+  // ts-proto adds UNRECOGNIZED = -1 to every enum: never a value a caller may send.
+  if (value < 0 || typeof values[value] !== 'string') {
+    const known = Object.entries(values).filter(([, v]) => typeof v === 'number' && v >= 0).map(([k, v]) => `${v} (${k})`);
+    throw new InvalidArgumentError(field, `${value} is not a value of this enum (${known.join(', ')})`);
+  }
+  return value as E[keyof E];
+}
+
+/** An int64 the decoder handed over as a double: exact only within ±(2^53 - 1). */
+export function requireSafeInteger(value: number, field: string): number {
+  if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(field, `must be an integer within ±(2^53 - 1), got ${value}`);
+  return value;
 }
 
 export function requireCount(length: number, field: string, min: number, max: number): void {

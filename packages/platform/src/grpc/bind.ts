@@ -9,9 +9,10 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { CancelledError, DeadlineExceededError } from '../errors';
+import { CancelledError, DeadlineExceededError, InvalidArgumentError } from '../errors';
 import type { RpcMetrics } from '../metrics';
 import { Admission, type MethodLimit } from './admission';
+import { Undecodable } from './codec';
 import type { CallContext, ServiceBinding } from './handlers';
 import { ERROR_CODE_NAMES, statusName, toGrpcStatus, toServiceError } from './status';
 
@@ -104,6 +105,18 @@ export function methodNames(binding: ServiceBinding): string[] {
   });
 }
 
+function refuseUndecodable(message: unknown): void {
+  if (message instanceof Undecodable) throw new InvalidArgumentError('request', `could not be decoded as the method's request message: ${message.reason}`);
+}
+
+/** The stream's messages, with an undecodable one refused as INVALID_ARGUMENT where it stands. */
+async function* decoded(messages: AsyncIterable<unknown>): AsyncIterable<unknown> {
+  for await (const message of messages) {
+    refuseUndecodable(message);
+    yield message;
+  }
+}
+
 /** Adapts typed handlers to grpc-js' callback-style implementation, one wrapper per call shape. */
 export function toImplementation(binding: ServiceBinding, deps: BindDeps): UntypedServiceImplementation {
   const definition = binding.definition as Record<string, MethodDefinition<unknown, unknown>>;
@@ -133,7 +146,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
     const admitted = <T>(work: () => Promise<T>, ctx: CallContext, request?: unknown): Promise<T> =>
       run(
         () =>
-          admission.acquire(ctx.signal, ctx.deadlineMs, costOf && request !== undefined ? costOf(request) : 1).then((release) => {
+          admission.acquire(ctx.signal, ctx.deadlineMs, costOf && request !== undefined && !(request instanceof Undecodable) ? costOf(request) : 1).then((release) => {
             const working = Promise.resolve().then(() => {
               ctx.throwIfDone();
               return work();
@@ -146,7 +159,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
     if (!def.requestStream && !def.responseStream) {
       impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const { ctx, finish } = openCall(method, call, deps);
-        admitted(() => handler(call.request, ctx), ctx, call.request).then(
+        admitted(() => (refuseUndecodable(call.request), handler(call.request, ctx)), ctx, call.request).then(
           (response) => {
             finish(undefined);
             callback(null, response);
@@ -160,7 +173,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
     } else if (def.requestStream && !def.responseStream) {
       impl[key] = (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const { ctx, finish } = openCall(method, call, deps);
-        admitted(() => handler(call as AsyncIterable<unknown>, ctx), ctx).then(
+        admitted(() => handler(decoded(call as AsyncIterable<unknown>), ctx), ctx).then(
           (response) => {
             finish(undefined);
             callback(null, response);
@@ -191,7 +204,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
             call.once('drain', onDrain);
             ctx.signal.addEventListener('abort', onAbort, { once: true });
           });
-        admitted(() => handler(call.request, ctx, send), ctx, call.request).then(
+        admitted(() => (refuseUndecodable(call.request), handler(call.request, ctx, send)), ctx, call.request).then(
           () => {
             finish(undefined);
             call.end();

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { RpcMetrics } from '../metrics';
 import { ConfigError } from '../errors';
 import { methodNames, toImplementation } from './bind';
+import { useStrictUtf8, withTotalDecoders } from './codec';
 import type { MethodLimit } from './admission';
 import type { ServiceBinding } from './handlers';
 
@@ -78,6 +79,7 @@ function contractServices(protoRoot: string): Set<string> {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  useStrictUtf8();
   const protoRoot = options.protoRoot ?? findProtoRoot();
   checkLimitNames(options.limits ?? {}, options.services, protoRoot);
   const server = new Server({
@@ -85,7 +87,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? 1000,
   });
   for (const binding of options.services) {
-    server.addService(binding.definition as ServiceDefinition, toImplementation(binding, options));
+    server.addService(withTotalDecoders(binding.definition as ServiceDefinition), toImplementation(binding, options));
   }
 
   const names = ['', ...options.services.map((s) => s.name)];

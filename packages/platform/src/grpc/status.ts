@@ -38,14 +38,30 @@ export interface MappedStatus {
   expected: boolean;
 }
 
+/**
+ * Longest status message sent, bytes. A message may quote what the caller sent (a path,
+ * an id): a 1 MB value must not come back as a 1 MB error, in the reply or in the logs.
+ */
+export const MAX_DETAILS_BYTES = 1024;
+
+/** `text` cut to at most `maxBytes` of UTF-8, on a character boundary, marked when cut. */
+export function boundedText(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const marker = ` … (${Buffer.byteLength(text, 'utf8')} bytes, cut)`;
+  const bytes = Buffer.from(text, 'utf8').subarray(0, maxBytes - Buffer.byteLength(marker));
+  // A cut inside a multi-byte character decodes to U+FFFD: drop it.
+  return bytes.toString('utf8').replace(/\uFFFD+$/, '') + marker;
+}
+
 export function toGrpcStatus(err: unknown): MappedStatus {
   const metadata = new Metadata();
   for (const [cls, code] of TABLE) {
     if (err instanceof cls) {
-      if (err instanceof InvalidArgumentError) metadata.set('ralm-field', err.field);
+      // Metadata values must be printable ASCII: a field path quoting a map key may not be.
+      if (err instanceof InvalidArgumentError) metadata.set('ralm-field', boundedText(err.field, 256).replace(/[^\x20-\x7e]/g, '?'));
       // gRFC A6: a client's retry policy waits this long before its next attempt.
       if (err instanceof OverloadedError) metadata.set('grpc-retry-pushback-ms', String(err.retryAfterMs));
-      return { code, details: err.message, metadata, expected: true };
+      return { code, details: boundedText(err.message, MAX_DETAILS_BYTES), metadata, expected: true };
     }
   }
   return { code: Status.INTERNAL, details: 'internal error', metadata, expected: false };

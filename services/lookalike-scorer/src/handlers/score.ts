@@ -1,7 +1,7 @@
 import { EmbeddingSource, NotServableReason, type CandidateScore, type ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { rankingScore } from '@ralm/kernel';
 import { embedRawFeatures } from '@ralm/model';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type CallContext } from '@ralm/platform';
+import { FailedPreconditionError, NotFoundError, requireRawFeatures, UnavailableError, type CallContext } from '@ralm/platform';
 import type { BatchCall } from '../domain/batcher';
 import { topK } from '../domain/top-k';
 import type { LookalikeScorerDeps } from '../ports';
@@ -20,14 +20,11 @@ export function requireState(deps: LookalikeScorerDeps): ScoringState {
 export function resolveUser(state: ScoringState, request: ScoreRequest, prefix: string): { eu: Float32Array; source: EmbeddingSource } | undefined {
   const s = state.serving;
   const h = s.lookalikeDim;
+  // Checked even when the store has the user: a malformed request is refused whatever it would have used.
+  const raw = request.features ? requireRawFeatures(request.features, s.fields, `${prefix}features`, s.version) : undefined;
   const row = s.rows.get(request.userId);
   if (row !== undefined) return { eu: s.lookalike.subarray(row * h, row * h + h), source: EmbeddingSource.EMBEDDING_SOURCE_STORE };
-  if (!request.features) return undefined;
-  const raw: Record<string, string | string[] | number | undefined> = {};
-  for (const [name, value] of Object.entries(request.features.fields)) {
-    if (!s.fields.has(name)) throw new InvalidArgumentError(`${prefix}features.fields[${name}]`, `is not a field of model '${s.version}'`);
-    raw[name] = value.id ?? value.ids?.values ?? value.number;
-  }
+  if (!raw) return undefined;
   return { eu: embedRawFeatures(s, [raw]).lookalike, source: EmbeddingSource.EMBEDDING_SOURCE_FEATURES };
 }
 

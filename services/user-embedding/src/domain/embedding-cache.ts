@@ -1,4 +1,3 @@
-import type { UserFeatures } from '@ralm/proto/common';
 import type { RawFeatures } from '@ralm/model';
 import { RecencyMap } from '@ralm/platform/collections/recency-map';
 
@@ -31,15 +30,6 @@ export class EmbeddingCache {
   get size(): number {
     return this.entries.size;
   }
-}
-
-/** The features as the model package reads them. */
-export function toRawFeatures(features: UserFeatures | undefined): RawFeatures {
-  const raw: RawFeatures = {};
-  for (const [name, value] of Object.entries(features?.fields ?? {})) {
-    raw[name] = value.id ?? value.ids?.values ?? value.number;
-  }
-  return raw;
 }
 
 /** A cache key for (model version, features): field order must not matter. */

@@ -1,7 +1,7 @@
 import { EmbeddingKind, type EmbedFeaturesRequest, type EmbedFeaturesResponse } from '@ralm/proto/user_embedding';
-import { InvalidArgumentError, requireCount, requireUserFeatures } from '@ralm/platform';
+import { requireCount, requireRawFeatures } from '@ralm/platform';
 import { embedRawFeatures } from '@ralm/model';
-import { cacheKey, toRawFeatures, type CachedEmbedding } from '../domain/embedding-cache';
+import { cacheKey, type CachedEmbedding } from '../domain/embedding-cache';
 import type { UserEmbeddingDeps } from '../ports';
 import { modelFor, requireKind } from './validate';
 
@@ -10,15 +10,9 @@ export const MAX_FEATURE_USERS_PER_CALL = 1_000;
 /** Runs the user tower (then T) on raw features: a user the store never saw is embeddable on its first request. */
 export async function embedFeatures(request: EmbedFeaturesRequest, deps: UserEmbeddingDeps): Promise<EmbedFeaturesResponse> {
   requireCount(request.users.length, 'users', 1, MAX_FEATURE_USERS_PER_CALL);
-  request.users.forEach((user, i) => requireUserFeatures(user, `users[${i}]`));
   const kind = requireKind(request.kind);
   const model = modelFor(deps.model, request.modelVersion);
-  const raws = request.users.map((user, i) => {
-    for (const name of Object.keys(user.fields)) {
-      if (!model.fields.has(name)) throw new InvalidArgumentError(`users[${i}].fields[${name}]`, `is not a field of model '${model.version}' (fields: ${[...model.fields].join(', ')})`);
-    }
-    return toRawFeatures(user);
-  });
+  const raws = request.users.map((user, i) => requireRawFeatures(user, model.fields, `users[${i}]`, model.version));
   const keys = raws.map((raw) => cacheKey(model.version, raw));
   const results: Array<CachedEmbedding | undefined> = keys.map((key) => deps.cache.get(key));
   const missing = results.flatMap((r, i) => (r ? [] : [i]));
