@@ -269,6 +269,7 @@ describe('rollout values', () => {
       [['--set', 'lookalike.k=0'], /lookalike\.k/],
       [['--set', 'components.lookalikeScorer.rpcLimits=Score=0/10'], /components\.lookalikeScorer\.rpcLimits/],
       [['--set', 'defaults.grpcMaxConcurrentStreams=0'], /grpcMaxConcurrentStreams/],
+      [['--set', 'nats.replicas=7'], /nats\.replicas/],
     ];
     for (const [args, why] of bad) {
       const r = helm(['template', 'ralm', CHART, ...args]);
@@ -286,6 +287,12 @@ describe('admission values', () => {
       expect({ [p.component]: env['RPC_LIMITS'] }).toEqual({ [p.component]: p.component === 'lookalike-scorer' ? 'Score=128/1024,ScoreBatch=512/2048' : undefined });
       expect({ [p.component]: env['GRPC_MAX_CONCURRENT_STREAMS'] }).toEqual({ [p.component]: '500' });
     }
+  });
+
+  it('hand every service the stream and bucket replicas: 3 with the production values', () => {
+    const production = render('-f', path.join(ROOT, 'k8s', 'values', 'production.yaml'));
+    for (const p of pods(production)) expect({ [p.component]: envOf(p.spec.containers[0])['NATS_REPLICAS'] }).toEqual({ [p.component]: '3' });
+    for (const p of pods(rendered['default']!)) expect({ [p.component]: envOf(p.spec.containers[0])['NATS_REPLICAS'] }).toEqual({ [p.component]: '1' });
   });
 });
 

@@ -73,6 +73,8 @@ app.kubernetes.io/component: {{ .c.service }}
   value: {{ $c.metricsPort | quote }}
 - name: NATS_URL
   value: {{ $root.Values.nats.url | quote }}
+- name: NATS_REPLICAS
+  value: {{ $root.Values.nats.replicas | quote }}
 - name: LOG_LEVEL
   value: {{ $c.logLevel | quote }}
 - name: SHUTDOWN_GRACE_SECONDS

@@ -102,6 +102,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     name: 'ralm-mesh',
     logger: createLogger('bus', options.logLevel),
     memory: { journalDir: path.join(common.STATE_DIR, 'bus') },
+    nats: { stream: { replicas: common.NATS_REPLICAS } },
   });
   const running: RunningService[] = [];
   const stopAll = async () => {

@@ -101,6 +101,12 @@ export const commonConfigShape = {
   /** NATS server URL(s), comma separated. Unset = embedded in-memory bus (single process only). */
   NATS_URL: env.natsUrls(),
   /**
+   * Replicas of the JetStream stream and of the service's state bucket (1–5): 3 on a
+   * three-server NATS cluster, so one server lost loses no event and no state. Applied
+   * when they are created; a stream that exists is updated to it.
+   */
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /**
    * Directory for state kept across restarts in embedded mode (LMDB, one folder per service).
    * Ignored when NATS_URL is set: state then lives in JetStream object stores.
    */

@@ -26,8 +26,9 @@ export interface ServiceDeps {
 }
 
 /** The `openStore` of ServiceDeps for a service's common config. */
-export function stateStoreOpener(config: Pick<CommonConfig, 'NATS_URL' | 'STATE_DIR'>, logger: Logger): ServiceDeps['openStore'] {
-  return (name) => openStateStore({ natsUrl: config.NATS_URL, dir: path.join(config.STATE_DIR, name), bucket: `ralm-${name}`, name, logger });
+export function stateStoreOpener(config: Pick<CommonConfig, 'NATS_URL' | 'STATE_DIR' | 'NATS_REPLICAS'>, logger: Logger): ServiceDeps['openStore'] {
+  return (name) =>
+    openStateStore({ natsUrl: config.NATS_URL, dir: path.join(config.STATE_DIR, name), bucket: `ralm-${name}`, name, logger, nats: { replicas: config.NATS_REPLICAS } });
 }
 
 export interface MainOptions<C extends CommonConfig> {
@@ -64,7 +65,7 @@ export async function startService<C extends CommonConfig, M extends ServiceModu
   create: (config: C, deps: ServiceDeps) => M | Promise<M>,
   logger: Logger,
 ): Promise<StartedService<M>> {
-  const bus = await createBusFromUrl(config.NATS_URL, { name, logger, memory: { journalDir: path.join(config.STATE_DIR, 'bus') } });
+  const bus = await createBusFromUrl(config.NATS_URL, { name, logger, memory: { journalDir: path.join(config.STATE_DIR, 'bus') }, nats: { stream: { replicas: config.NATS_REPLICAS } } });
   const metrics = createServiceMetrics(name);
   const module = await create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
   const host = await hostService({ name, config, logger, metrics, bus, module });

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       RPC_LIMITS: {},
       GRPC_MAX_CONCURRENT_STREAMS: 1000,
+      NATS_REPLICAS: 1,
     });
   });
 });

@@ -3,7 +3,7 @@
  * deterministically. Integration tests only; services never import this.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ const START_TIMEOUT_MS = 10_000;
 export interface NatsServerOptions {
   /** Enable JetStream with a fresh temporary store directory. Default true. */
   jetstream?: boolean;
+  /** JetStream's file storage limit in bytes (a config file's `max_file_store`): a disk that fills. */
+  maxFileStoreBytes?: number;
 }
 
 export interface NatsServer {
@@ -42,7 +44,13 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const bin = natsServerPath();
   const port = await freePort();
   const storeDir = options.jetstream === false ? undefined : await mkdtemp(join(tmpdir(), 'ralm-nats-'));
-  const args = ['-a', '127.0.0.1', '-p', String(port), ...(storeDir ? ['-js', '-sd', storeDir] : [])];
+  const args = ['-a', '127.0.0.1', '-p', String(port)];
+  if (storeDir && options.maxFileStoreBytes !== undefined) {
+    // Limits exist only in a config file, which then also names the store (not -js -sd as well).
+    const conf = join(storeDir, 'limits.conf');
+    await writeFile(conf, `jetstream { store_dir: "${storeDir}", max_file_store: ${options.maxFileStoreBytes} }\n`);
+    args.push('-c', conf);
+  } else if (storeDir) args.push('-js', '-sd', storeDir);
   let child = await launch(bin, args, port);
   return {
     url: `nats://127.0.0.1:${port}`,
