@@ -34,10 +34,30 @@ describe('seed-book snapshot codec', () => {
   it('refuses foreign, truncated and padded bytes', () => {
     const bytes = encodeSnapshot({ header: { appliedSeq: 1, streamId: '', takenAtMs: 1, candidates: [{ candidateId: 'a', totalClicks: 1, lastClickAtMs: 1, seedVersion: 1, seedCount: 1 }], seenEventCount: 1 }, seeds: [['u']], seenEvents: ['e'] });
     expect(() => decodeSnapshot(new TextEncoder().encode('{"json":true}'))).toThrow(SnapshotFormatError);
-    expect(() => decodeSnapshot(bytes.subarray(0, bytes.length - 1))).toThrow(/truncated/);
+    expect(() => decodeSnapshot(bytes.subarray(0, bytes.length - 1))).toThrow(/checksum mismatch/);
     const padded = new Uint8Array(bytes.length + 1);
     padded.set(bytes);
-    expect(() => decodeSnapshot(padded)).toThrow(/trailing/);
+    expect(() => decodeSnapshot(padded)).toThrow(/checksum mismatch/);
+  });
+
+  it('refuses a snapshot with any one byte changed (one digit of a user id decoded fine before the checksum)', () => {
+    const content = { header: { appliedSeq: 9, streamId: 's', takenAtMs: 1, candidates: [{ candidateId: 'a', totalClicks: 2, lastClickAtMs: 1, seedVersion: 2, seedCount: 2 }], seenEventCount: 0 }, seeds: [['user-1001', 'user-1002']], seenEvents: [] };
+    const bytes = encodeSnapshot(content);
+    const at = Buffer.from(bytes).lastIndexOf(Buffer.from('user-1002')) + 8;
+    for (const i of [at, 4, bytes.length - 1]) {
+      const flipped = Uint8Array.from(bytes);
+      flipped[i] = flipped[i]! ^ 0x01; // '2' -> '3' at `at`: still a valid id
+      expect(() => decodeSnapshot(flipped)).toThrow(/checksum mismatch/);
+    }
+  });
+
+  it('still reads the checksum-less format 1, so an upgrade keeps its seeds', () => {
+    const content = { header: { appliedSeq: 3, streamId: 's', takenAtMs: 1, candidates: [{ candidateId: 'a', totalClicks: 1, lastClickAtMs: 1, seedVersion: 1, seedCount: 1 }], seenEventCount: 1 }, seeds: [['u']], seenEvents: ['e'] };
+    const v2 = encodeSnapshot(content);
+    const v1 = Uint8Array.from(v2.subarray(0, v2.length - 4));
+    v1[3] = 0x31; // "RSB1"
+    expect(decodeSnapshot(v1)).toEqual(content);
+    expect(() => decodeSnapshot(v1.subarray(0, v1.length - 1))).toThrow(/truncated/);
   });
 });
 
