@@ -211,6 +211,18 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>, kin
       await sub.stop();
     });
 
+    it("reports the stream's last sequence: that of the newest stored message", async () => {
+      const subject = testSubject();
+      const before = await bus.lastSeq();
+      for (let i = 0; i < 3; i++) await bus.publish(subject, { id: `m${i}` });
+      const got: number[] = [];
+      const sub = await bus.subscribe(subject, async (_m, d) => void got.push(d.streamSeq), { durable: `last-${kind}`, startSeq: before + 1 });
+      for (let i = 0; i < 200 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      await sub.stop();
+      expect(await bus.lastSeq()).toBe(got.at(-1));
+      expect(got.at(-1)).toBeGreaterThanOrEqual(before + 3);
+    });
+
     it('drops a publish whose msgId was already seen', async () => {
       const subject = testSubject();
       await bus.publish(subject, { id: 'a' }, { msgId: `${subject.name}:x` });

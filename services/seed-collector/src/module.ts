@@ -7,7 +7,7 @@ import { SeedBook } from './domain/seed-book';
 import { startFeedbackConsumer } from './feedback/consumer';
 import { registerAbWindowGauges } from './feedback/metrics';
 import { createSeedCollectorMetrics } from './metrics';
-import { loadBook, startSnapshotter, type Snapshotter } from './persistence';
+import { loadBook, rebaseOnShorterStream, startSnapshotter, type Snapshotter } from './persistence';
 import type { SeedCollectorDeps } from './ports';
 import { FEEDBACK_PROTO, feedbackBinding, SEED_COLLECTOR_PROTO, seedCollectorBinding } from './server';
 
@@ -51,6 +51,7 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
     bindings: [seedCollectorBinding(deps), feedbackBinding(deps)],
     protoFiles: [SEED_COLLECTOR_PROTO, FEEDBACK_PROTO],
     async start() {
+      await rebaseOnShorterStream(book, store, await platform.bus.lastSeq(), platform.bus.streamId, platform.now, platform.logger);
       const seedsAnnouncer = startSeedsAnnouncer(deps, platform.logger);
       announcer = seedsAnnouncer;
       consumer = await startClickConsumer(deps, platform.logger, () => seedsAnnouncer.flushSoon());

@@ -55,6 +55,25 @@ export async function loadBook(store: StateStore, book: SeedBook, streamId: stri
   );
 }
 
+/**
+ * The stream lost its tail since the snapshot (restored from an older backup, a journal
+ * cut back): its last sequence is below what the book has applied. The next clicks are
+ * numbered from there, so a resume at `appliedSeq + 1` would skip them and an applied
+ * position that only grows would never snapshot them. The book keeps what it applied
+ * (its seeds are real clicks), comes back to the stream's end, and is snapshotted at
+ * once, so a crash right after does not bring the stale position back.
+ */
+export async function rebaseOnShorterStream(book: SeedBook, store: StateStore, lastSeq: number, streamId: string, now: () => number, logger: Logger): Promise<boolean> {
+  if (book.appliedSeq <= lastSeq) return false;
+  logger.error(
+    { appliedSeq: book.appliedSeq, streamLastSeq: lastSeq, streamId },
+    'the click stream ends before the seed snapshot: it lost its tail (a restore from an older backup?). Seeds applied from the lost part are kept; reading on from the stream end',
+  );
+  book.appliedSeq = lastSeq;
+  await store.put(SNAPSHOT_KEY, encodeSnapshot(book.snapshot(now(), streamId)));
+  return true;
+}
+
 export interface Snapshotter {
   /** Writes a snapshot now if the book moved since the last one. */
   snapshot(): Promise<void>;

@@ -1,4 +1,7 @@
-import { createLogger, createMemoryBus, createServiceMetrics, Subjects, type EventBus } from '@ralm/platform';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger, createMemoryBus, createServiceMetrics, openMemoryBus, Subjects, type EventBus } from '@ralm/platform';
 import { createMemoryStateStore } from '@ralm/platform/testing/memory-store';
 import { loadSeedCollectorConfig } from '../src/config';
 import { SeedBook, type Click } from '../src/domain/seed-book';
@@ -193,6 +196,44 @@ describe('SeedCollector restart (shared bus, as with JetStream)', () => {
     await bus.publish(Subjects.clickRecorded, { eventId: 'fresh-1', userId: 'newcomer', candidateId: 'a', timestampMs: NOW - 1 });
     await waitFor('the first click of the new stream', () => second.deps.book.newestSeeds('a', 1)[0] === 'newcomer');
     await second.stop!();
+  });
+
+  it('on a stream that lost its tail (a journal cut back) comes back to its end at once, and a crash after loses no new click', async () => {
+    const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-lost-tail-'));
+    try {
+      await bus.close();
+      bus = await openMemoryBus({ journalDir, now: () => NOW });
+      const data = new Map<string, Uint8Array>();
+      const first = await open(data);
+      await first.start!();
+      for (const id of ['a', 'b']) await registerCandidate({ candidateId: id, category: '', tags: [] }, first.deps);
+      await publish(0, 50);
+      const end = await bus.lastSeq(); // the clicks, after the registrations' events
+      await waitFor('50 clicks', () => first.deps.book.appliedSeq === end);
+      await first.stop!(); // snapshot at the end
+      await bus.close();
+      // The stream loses its tail: the journal is cut back to half (its torn last record is trimmed on open).
+      const file = path.join(journalDir, 'journal');
+      fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+      bus = await openMemoryBus({ journalDir, now: () => NOW });
+      const last = await bus.lastSeq();
+      expect(last).toBeLessThan(end);
+      const second = await open(data);
+      await second.start!();
+      expect(second.deps.book.appliedSeq).toBe(last);
+      await bus.publish(Subjects.clickRecorded, { eventId: 'after-reset', userId: 'newcomer', candidateId: 'a', timestampMs: NOW - 1 });
+      await waitFor('the first click after the reset', () => second.deps.book.newestSeeds('a', 1)[0] === 'newcomer');
+      // A crash now (no stop(), no periodic snapshot yet): the restart replays from the rebased snapshot.
+      await bus.close();
+      bus = await openMemoryBus({ journalDir, now: () => NOW });
+      const third = await open(data);
+      await third.start!();
+      await waitFor('the new click replayed', () => third.deps.book.newestSeeds('a', 1)[0] === 'newcomer');
+      await third.stop!();
+      await second.stop!().catch(() => undefined);
+    } finally {
+      fs.rmSync(journalDir, { recursive: true, force: true });
+    }
   });
 
   it('keeps registrations and retirements across a restart', async () => {

@@ -195,6 +195,11 @@ class MemoryBus implements EventBus {
       .finally(() => (this.compacting = false));
   }
 
+  async lastSeq(): Promise<number> {
+    if (this.closed) throw new BusClosedError(this.kind);
+    return this.log.committedSeq;
+  }
+
   isConnected(): boolean {
     return !this.closed;
   }

@@ -173,6 +173,14 @@ class NatsBus implements EventBus {
     return { duplicate: ack.duplicate };
   }
 
+  async lastSeq(): Promise<number> {
+    if (this.closed) throw new BusClosedError(this.kind);
+    const info = await this.jsm.streams.info(this.stream).catch((err: unknown) => {
+      throw asUnavailable(err, 'nats bus', `stream info of ${this.stream}`);
+    });
+    return info.state.last_seq;
+  }
+
   async subscribe<T>(subject: Subject<T>, handler: Handler<T>, options: SubscribeOptions): Promise<BusSubscription> {
     if (this.closed) throw new BusClosedError(this.kind);
     requireDurable(options.durable);

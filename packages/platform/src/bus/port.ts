@@ -139,6 +139,13 @@ export interface EventBus {
   publish<T>(subject: Subject<T>, message: T, options?: PublishOptions): Promise<PublishAck>;
   /** Rejects with UnavailableError when the bus cannot be reached. */
   subscribe<T>(subject: Subject<T>, handler: Handler<T>, options: SubscribeOptions): Promise<BusSubscription>;
+  /**
+   * The stream's last stored sequence (0 when empty). A consumer whose saved position
+   * is beyond it is looking at a stream that lost its tail (restored from an older
+   * backup, a journal cut back): its position must come back to this, or the next
+   * messages, numbered from here, would pass for ones it already applied.
+   */
+  lastSeq(): Promise<number>;
   /** True while the bus can accept publishes (drives health). */
   isConnected(): boolean;
   /** Stops every subscription, then drains and closes the connection. */
