@@ -107,7 +107,11 @@ describe('journaled memory bus', () => {
       proto.write = write;
     }
     expect(fs.statSync(file).size).toBe(intact); // the half-written record is gone
+    // A full disk takes the bus down (health NOT_SERVING) until there is room again: here a
+    // write succeeds at once, as the real disk has room.
+    expect(bus.isConnected()).toBe(false);
     await expect(bus.publish(subject, 'retried', { msgId: 'm1' })).resolves.toEqual({ duplicate: false });
+    expect(bus.isConnected()).toBe(true);
     await bus.publish(subject, 'after');
     await bus.close();
     const bytes = fs.readFileSync(file);
@@ -122,6 +126,28 @@ describe('journaled memory bus', () => {
       ['after', 3],
     ]);
     await reopened.close();
+  });
+
+  it('a disk that refused a write for room brings the bus back up by itself once statfs shows room, with no publish needed', async () => {
+    const bus = await openMemoryBus({ journalDir: dir });
+    await bus.publish(subject, 'before');
+    const handle = await fs.promises.open(path.join(dir, 'journal'), 'r');
+    const proto = Object.getPrototypeOf(handle) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+    await handle.close();
+    const write = proto.write;
+    proto.write = async () => {
+      throw Object.assign(new Error('EDQUOT: disk quota exceeded, write'), { code: 'EDQUOT' });
+    };
+    try {
+      await expect(bus.publish(subject, 'refused')).rejects.toThrow(/EDQUOT/);
+    } finally {
+      proto.write = write;
+    }
+    expect(bus.isConnected()).toBe(false);
+    // This disk has room: the next probe (every 2 s) sees it.
+    for (let i = 0; i < 60 && !bus.isConnected(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(bus.isConnected()).toBe(true);
+    await bus.close();
   });
 
   it('rewrites the file to what retention keeps, without losing a concurrent publish', async () => {

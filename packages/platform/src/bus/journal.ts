@@ -25,6 +25,10 @@ const FORMAT_V1 = 'ralm-bus-journal/1';
 const FILE = 'journal';
 /** No record is this large (a publish is at most a few MB); a larger length field is damage. */
 const MAX_RECORD = 256 * 2 ** 20;
+/** How often a journal the disk refused checks whether room came back. */
+const ROOM_PROBE_MS = 2000;
+/** Free bytes that count as room again: a few large publishes' worth. */
+const MIN_FREE_BYTES = 64 * 2 ** 20;
 
 /** A journal damaged inside (not at its tail): the service must not start on it silently. */
 export class JournalCorruptError extends Error {
@@ -81,6 +85,13 @@ export class BusJournal {
   }
   /** Set when a failed write could not be cut back: appending after damage would corrupt the file. */
   private broken: Error | undefined;
+  /**
+   * Set by a write the disk refused for room (ENOSPC, EDQUOT) and cleared once the
+   * filesystem has room again (checked every ROOM_PROBE_MS) or a write succeeds:
+   * meanwhile the bus reports itself down, so health says NOT_SERVING and callers go
+   * to a replica that can store their clicks.
+   */
+  private full: { timer: NodeJS.Timeout } | undefined;
 
   /** Opens (or creates) the journal in `dir` and returns what it holds, oldest first. */
   static async open(dir: string, hooks: JournalHooks, log?: JournalLog): Promise<{ journal: BusJournal; messages: StoredMessage[] }> {
@@ -125,6 +136,30 @@ export class BusJournal {
     });
   }
 
+  /** False while the disk has refused a write for lack of room and has not got room back. */
+  get writable(): boolean {
+    return this.full === undefined && this.broken === undefined;
+  }
+
+  private noteFull(err: unknown): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code !== 'ENOSPC' && code !== 'EDQUOT') || this.full) return;
+    const timer = setInterval(() => void this.probeRoom(), ROOM_PROBE_MS);
+    timer.unref();
+    this.full = { timer };
+  }
+
+  private async probeRoom(): Promise<void> {
+    const stats = await fs.statfs(this.dir).catch(() => undefined);
+    if (stats && stats.bavail * stats.bsize >= MIN_FREE_BYTES) this.clearFull();
+  }
+
+  private clearFull(): void {
+    if (!this.full) return;
+    clearInterval(this.full.timer);
+    this.full = undefined;
+  }
+
   /** Messages written since the last compaction (kept or since dropped by retention). */
   get recordCount(): number {
     return this.records;
@@ -158,6 +193,7 @@ export class BusJournal {
   }
 
   async close(): Promise<void> {
+    this.clearFull();
     while (this.flushing) await new Promise((r) => setImmediate(r));
     await this.file.close();
   }
@@ -196,8 +232,10 @@ export class BusJournal {
         this.size += bytes.length;
         this.records += batch.length;
         this.hooks.durable(batch[batch.length - 1]!.seq);
+        this.clearFull();
         for (const p of batch) p.resolve();
       } catch (err) {
+        this.noteFull(err);
         await this.cutBack();
         // Everything queued meanwhile follows the refused messages: refuse it too, in
         // the same tick as the log rolls back, so no later append can land after a gap.

@@ -200,8 +200,9 @@ class MemoryBus implements EventBus {
     return this.log.committedSeq;
   }
 
+  /** Down as well while the journal's disk is full: a publish would be refused. */
   isConnected(): boolean {
-    return !this.closed;
+    return !this.closed && (this.journal?.writable ?? true);
   }
 
   async close(): Promise<void> {
