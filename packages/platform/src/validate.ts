@@ -38,11 +38,29 @@ export type FeatureKind = 'univalent' | 'multivalent' | 'continuous';
 const BRANCH: Record<FeatureKind, 'id' | 'ids' | 'number'> = { univalent: 'id', multivalent: 'ids', continuous: 'number' };
 
 /**
- * Checks raw user features (`field` locates them, e.g. `features` or `users[3]`)
- * against the schema of the model that will read them, and returns them as the
- * model's raw input: each value sets exactly one branch, the one its field's kind
- * reads; ids are valid ids, at most MAX_FEATURE_IDS per field; a number is finite,
- * so NaN or Infinity never reaches the model. A field the schema lacks is refused.
+ * Checks the shape of raw user features (`field` locates them, e.g. `features` or
+ * `users[3]`), whatever model will read them, so a malformed request is refused as
+ * such even when no model is loaded: each value sets exactly one branch; ids are
+ * valid ids, at most MAX_FEATURE_IDS per field; a number is finite, so NaN or
+ * Infinity never reaches the model.
+ */
+export function requireUserFeatures(features: UserFeatures | undefined, field: string): void {
+  for (const [name, value] of Object.entries(features?.fields ?? {})) {
+    const at = `${field}.fields[${name}]`;
+    const set = (['id', 'ids', 'number'] as const).filter((b) => value[b] !== undefined);
+    if (set.length !== 1) throw new InvalidArgumentError(at, 'exactly one of id, ids, number must be set');
+    if (value.id !== undefined) requireId(value.id, `${at}.id`);
+    else if (value.ids !== undefined) {
+      requireCount(value.ids.values.length, `${at}.ids.values`, 0, MAX_FEATURE_IDS);
+      value.ids.values.forEach((id, i) => requireId(id, `${at}.ids.values[${i}]`));
+    } else if (!Number.isFinite(value.number)) throw new InvalidArgumentError(`${at}.number`, 'is not a finite number');
+  }
+}
+
+/**
+ * Checks raw user features against the schema of the model that will read them and
+ * returns them as the model's raw input: every field is one the schema has, and sets
+ * the branch its kind reads (after the shape checks of requireUserFeatures).
  */
 export function requireRawFeatures(
   features: UserFeatures | undefined,
@@ -50,23 +68,15 @@ export function requireRawFeatures(
   field: string,
   modelVersion: string,
 ): Record<string, string | string[] | number> {
+  requireUserFeatures(features, field);
   const raw: Record<string, string | string[] | number> = {};
   for (const [name, value] of Object.entries(features?.fields ?? {})) {
     const at = `${field}.fields[${name}]`;
     const kind = schema.get(name);
     if (kind === undefined) throw new InvalidArgumentError(at, `is not a field of model '${modelVersion}' (fields: ${[...schema.keys()].join(', ')})`);
-    const set = (['id', 'ids', 'number'] as const).filter((b) => value[b] !== undefined);
-    if (set.length !== 1) throw new InvalidArgumentError(at, 'exactly one of id, ids, number must be set');
-    if (set[0] !== BRANCH[kind]) throw new InvalidArgumentError(at, `is a ${kind} field: set ${BRANCH[kind]}, not ${set[0]}`);
-    if (value.id !== undefined) raw[name] = requireId(value.id, `${at}.id`);
-    else if (value.ids !== undefined) {
-      requireCount(value.ids.values.length, `${at}.ids.values`, 0, MAX_FEATURE_IDS);
-      value.ids.values.forEach((id, i) => requireId(id, `${at}.ids.values[${i}]`));
-      raw[name] = value.ids.values;
-    } else {
-      if (!Number.isFinite(value.number)) throw new InvalidArgumentError(`${at}.number`, 'is not a finite number');
-      raw[name] = value.number!;
-    }
+    const branch = value.id !== undefined ? 'id' : value.ids !== undefined ? 'ids' : 'number';
+    if (branch !== BRANCH[kind]) throw new InvalidArgumentError(at, `is a ${kind} field: set ${BRANCH[kind]}, not ${branch}`);
+    raw[name] = value.id ?? value.ids?.values ?? value.number!;
   }
   return raw;
 }

@@ -1,5 +1,5 @@
 import { UserTower } from '@ralm/proto/trainer';
-import { idProblem, InvalidArgumentError, MAX_FEATURE_IDS, requireEnum, requireId, requireRawFeatures, requireSafeInteger, type FeatureKind } from '@ralm/platform';
+import { idProblem, InvalidArgumentError, MAX_FEATURE_IDS, requireEnum, requireId, requireRawFeatures, requireSafeInteger, requireUserFeatures, type FeatureKind } from '@ralm/platform';
 
 describe('shared edge validation', () => {
   it.each([
@@ -46,6 +46,13 @@ describe('shared edge validation', () => {
     ])('refuses %j with the field and the reason', (fields, field, reason) => {
       expect(() => check(fields, 'users[2]')).toThrow(new InvalidArgumentError(field, reason));
     });
+  });
+
+  it('requireUserFeatures checks the shape with no schema at hand (no model loaded yet)', () => {
+    expect(() => requireUserFeatures({ fields: { anything: { number: Number.NaN } } } as never, 'features')).toThrow(new InvalidArgumentError('features.fields[anything].number', 'is not a finite number'));
+    expect(() => requireUserFeatures({ fields: { anything: { id: '' } } } as never, 'features')).toThrow(new InvalidArgumentError('features.fields[anything].id', 'is required'));
+    expect(() => requireUserFeatures({ fields: { anything: { number: 3, id: 'x' } } } as never, 'features')).toThrow(InvalidArgumentError);
+    expect(() => requireUserFeatures(undefined, 'features')).not.toThrow();
   });
 
   it('requireEnum takes the values the contract defines, and no other number', () => {

@@ -1,5 +1,5 @@
 import { EmbeddingKind, type EmbedFeaturesRequest, type EmbedFeaturesResponse } from '@ralm/proto/user_embedding';
-import { requireCount, requireRawFeatures } from '@ralm/platform';
+import { requireCount, requireRawFeatures, requireUserFeatures } from '@ralm/platform';
 import { embedRawFeatures } from '@ralm/model';
 import { cacheKey, type CachedEmbedding } from '../domain/embedding-cache';
 import type { UserEmbeddingDeps } from '../ports';
@@ -10,6 +10,7 @@ export const MAX_FEATURE_USERS_PER_CALL = 1_000;
 /** Runs the user tower (then T) on raw features: a user the store never saw is embeddable on its first request. */
 export async function embedFeatures(request: EmbedFeaturesRequest, deps: UserEmbeddingDeps): Promise<EmbedFeaturesResponse> {
   requireCount(request.users.length, 'users', 1, MAX_FEATURE_USERS_PER_CALL);
+  request.users.forEach((user, i) => requireUserFeatures(user, `users[${i}]`));
   const kind = requireKind(request.kind);
   const model = modelFor(deps.model, request.modelVersion);
   const raws = request.users.map((user, i) => requireRawFeatures(user, model.fields, `users[${i}]`, model.version));
