@@ -61,6 +61,20 @@ export class ResourceExhaustedError extends RalmError {}
 /** The RPC exists in the contract but its capability is not built in this version. */
 export class UnimplementedError extends RalmError {}
 
+/**
+ * Stored state is damaged (a corrupt journal record, a truncated database, a snapshot
+ * whose checksum fails): the service must not start on it, and says where. A service's
+ * main exits 65 (EX_DATAERR) on it; `ralm repair` salvages what is intact where it can.
+ */
+export class StorageCorruptError extends RalmError {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Configuration is missing or malformed; `key` names the environment variable. */
 export class ConfigError extends RalmError {
   constructor(readonly key: string, reason: string) {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { createBusFromUrl } from './bus';
 import type { EventBus } from './bus/port';
 import type { CommonConfig } from './config';
-import { ConfigError } from './errors';
+import { ConfigError, StorageCorruptError } from './errors';
 import { createLogger } from './logger';
 import { createServiceMetrics, type ServiceMetrics } from './metrics';
 import { exitOnSignals, hostService, type ServiceHost, type ServiceModule } from './service';
@@ -89,6 +89,10 @@ export function runMain<C extends CommonConfig>(options: MainOptions<C>): void {
     )
     .catch((err: unknown) => {
       logger.fatal({ err }, 'failed to start');
+      if (err instanceof StorageCorruptError) {
+        process.stderr.write(`${options.name}: ${err.message}\n`);
+        process.exit(65); // EX_DATAERR: damaged state, not a crash to restart through
+      }
       process.exit(1);
     });
 }

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { StorageCorruptError } from '../errors';
 import type { StoredMessage } from './memory-log';
 
 const FORMAT = 'ralm-bus-journal/2';
@@ -31,14 +32,13 @@ const ROOM_PROBE_MS = 2000;
 const MIN_FREE_BYTES = 64 * 2 ** 20;
 
 /** A journal damaged inside (not at its tail): the service must not start on it silently. */
-export class JournalCorruptError extends Error {
+export class JournalCorruptError extends StorageCorruptError {
   constructor(
     readonly file: string,
     readonly offset: number,
     why: string,
   ) {
-    super(`bus journal ${file} is corrupt at byte ${offset} (${why}), with intact records after it; nothing was truncated. Move the file aside to start empty, or restore it from a backup`);
-    this.name = 'JournalCorruptError';
+    super(file, `bus journal ${file} is corrupt at byte ${offset} (${why}), with intact records after it; nothing was truncated. Run \`ralm repair --state-dir <STATE_DIR>\` to keep every intact record, or restore it from a backup`);
   }
 }
 

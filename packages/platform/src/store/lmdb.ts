@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { open, type Database } from 'lmdb';
 import { silentLogger } from '../bus/shared';
+import { checkLmdbFile } from './lmdb-check';
 import type { StateStore } from './port';
 import { StateStoreClosedError, validateStatePrefix, validateStateKey, type StateStoreLogger } from './shared';
 
@@ -17,6 +18,7 @@ export interface LmdbStoreOptions {
 /** Opens (creating if needed) the LMDB environment in `dir`. */
 export async function openLmdbStore(options: LmdbStoreOptions): Promise<StateStore> {
   await mkdir(options.dir, { recursive: true });
+  await checkLmdbFile(options.dir);
   const db = open<Uint8Array, Buffer>({
     path: options.dir,
     // lmdb-js treats a path with an extension as a file name; `dir` is always a directory.

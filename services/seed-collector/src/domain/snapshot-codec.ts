@@ -10,6 +10,7 @@
  * (the same without the checksum) is still read, so an upgrade keeps its state.
  */
 import { crc32 } from 'node:zlib';
+import { StorageCorruptError } from '@ralm/platform/errors';
 
 const MAGIC = 0x32425352; // "RSB2"
 const MAGIC_V1 = 0x31425352; // "RSB1": no checksum
@@ -35,10 +36,9 @@ export interface SnapshotContent {
 }
 
 /** A snapshot's bytes that do not decode: truncated, foreign or corrupted. */
-export class SnapshotFormatError extends Error {
+export class SnapshotFormatError extends StorageCorruptError {
   constructor(reason: string) {
-    super(`seed-book snapshot unreadable: ${reason}`);
-    this.name = 'SnapshotFormatError';
+    super('seed-book/snapshot', `seed-book snapshot unreadable: ${reason}. Delete the key seed-book/snapshot from the state store to rebuild the seeds from the click stream, if it still holds them all`);
   }
 }
 
