@@ -6,6 +6,7 @@ import { abSimCommand } from './commands/ab-sim';
 import { importCommand, synthCommand } from './commands/data';
 import { demoCommand } from './commands/demo';
 import { evalCommand } from './commands/eval';
+import { repairCommand } from './commands/repair';
 import { statusCommand } from './commands/status';
 import { trainCommand } from './commands/train';
 import { upCommand } from './commands/up';
@@ -46,6 +47,14 @@ program
   .option('--mesh-file <file>', 'the file `ralm up` wrote', meshFileDefault)
   .action(async (o) => {
     process.exitCode = await statusCommand(o.meshFile);
+  });
+
+program
+  .command('repair')
+  .description('salvage damaged embedded state: keep every intact bus-journal record, check the LMDB stores')
+  .addOption(new Option('--state-dir <dir>', "the services' STATE_DIR").env('STATE_DIR').default('.ralm/state'))
+  .action(async (o) => {
+    process.exitCode = await repairCommand(o.stateDir);
   });
 
 common(program.command('demo').description('bring the mesh up, show health and a round trip, stop cleanly')).action(async (o) => {

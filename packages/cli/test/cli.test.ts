@@ -51,6 +51,33 @@ describe('the ralm command', () => {
     expect(status.stderr).toMatch(/start one with `npx ralm up`/);
   });
 
+  it('repair salvages a damaged bus journal, reports a truncated LMDB store, and exits 1 until nothing is left damaged', async () => {
+    const { openMemoryBus, openLmdbStore } = await import('@ralm/platform');
+    const stateDir = path.join(dir, 'damaged-state');
+    const bus = await openMemoryBus({ journalDir: path.join(stateDir, 'bus') });
+    const subject = { name: 'ralm.v1.test.repair', encode: (s: string) => Buffer.from(s), decode: (b: Uint8Array) => Buffer.from(b).toString() };
+    for (let i = 0; i < 10; i++) await bus.publish(subject, `message-${i}`);
+    await bus.close();
+    const journal = path.join(stateDir, 'bus', 'journal');
+    const bytes = fs.readFileSync(journal);
+    bytes[bytes.indexOf('message-4') + 8] = 0x21;
+    fs.writeFileSync(journal, bytes);
+    const store = await openLmdbStore({ dir: path.join(stateDir, 'clusterer') });
+    for (let i = 0; i < 100; i++) await store.put(`k${i}`, new Uint8Array(4000));
+    await store.close();
+    const mdb = path.join(stateDir, 'clusterer', 'data.mdb');
+    fs.truncateSync(mdb, Math.floor(fs.statSync(mdb).size / 2));
+    const repair = () => spawnSync(process.execPath, [BIN, 'repair', '--state-dir', stateDir], { cwd: ROOT, env: env({}), encoding: 'utf8' });
+    const first = repair();
+    expect(first.stdout).toMatch(/bus journal .*journal: repaired; 9 messages kept, lost sequences 5 \(placeholders keep the numbering\)/);
+    expect(first.stdout).toMatch(/state store .*clusterer: DAMAGED: lmdb state store .* is truncated/);
+    expect(first.status).toBe(1);
+    fs.rmSync(path.join(stateDir, 'clusterer'), { recursive: true });
+    const second = repair();
+    expect(second.stdout).toMatch(/bus journal .*journal: intact/);
+    expect(second.status).toBe(0);
+  });
+
   it('demo tells the story end to end: trained, servable after the 100th clicker, scored with reasons, stopped cleanly', () => {
     const demo = spawnSync(process.execPath, [BIN, 'demo'], { cwd: ROOT, env: env({}), encoding: 'utf8', timeout: 150_000 });
     expect(demo.stderr).toBe('');

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openMemoryBus, type Delivery, type EventBus, type Subject } from '@ralm/platform/bus';
+import { JournalCorruptError, openMemoryBus, repairJournal, type Delivery, type EventBus, type Subject } from '@ralm/platform/bus';
 
 const subject: Subject<string> = {
   name: 'ralm.v1.test.journaled',
@@ -80,6 +80,34 @@ describe('journaled memory bus', () => {
       expect(fs.statSync(file).size).toBe(pristine.length); // what, no truncation
       void what;
     }
+  });
+
+  it('`repairJournal` keeps every intact record around the damage, with the stream id and the sequence numbers', async () => {
+    const bus = await openMemoryBus({ journalDir: dir });
+    const streamId = bus.streamId;
+    for (let i = 0; i < 30; i++) await bus.publish(subject, `payload-${i}`);
+    await bus.close();
+    const file = path.join(dir, 'journal');
+    const bytes = fs.readFileSync(file);
+    for (const i of [7, 8, 20]) bytes[bytes.indexOf(`payload-${i}`) + 8] = 'X'.charCodeAt(0);
+    fs.writeFileSync(file, bytes);
+    await expect(openMemoryBus({ journalDir: dir })).rejects.toBeInstanceOf(JournalCorruptError);
+    const report = await repairJournal(dir, new Date('2026-12-03T08:00:00Z'));
+    expect(report).toMatchObject({ kept: 27, lostSeqs: [[8, 9], [21, 21]], movedTo: `${file}.damaged-2026-12-03T08-00-00-000Z` });
+    expect(report.damagedBytes).toHaveLength(2);
+    expect(fs.readFileSync(report.movedTo!)).toEqual(bytes); // the original, kept as it was
+    const repaired = await openMemoryBus({ journalDir: dir });
+    expect(repaired.streamId).toBe(streamId);
+    const got = await drain(repaired, 'after-repair', 27);
+    expect(got.map(([m, d]) => [m, d.streamSeq]).slice(6, 9)).toEqual([
+      ['payload-6', 7],
+      ['payload-9', 10],
+      ['payload-10', 11],
+    ]);
+    expect(got.map(([m]) => m)).not.toContain('payload-20');
+    expect(await repaired.lastSeq()).toBe(30);
+    await repaired.close();
+    await expect(repairJournal(dir)).resolves.toMatchObject({ movedTo: undefined }); // intact now: left alone
   });
 
   it('a short write on a full disk is cut back: the failed publish is refused and the next lands right after the last intact record', async () => {

@@ -9,6 +9,7 @@ export { createMemoryBus, openMemoryBus, type MemoryBusOptions } from './memory'
 export { connectNatsBus, consumerName, type NatsBusOptions, type NatsStreamOptions } from './nats';
 export { BusClosedError, type BusLogger } from './shared';
 export { CatchUp } from './catch-up';
+export { JournalCorruptError, LOST_SUBJECT, repairJournal, type JournalRepair } from './journal';
 
 export interface BusFromUrlOptions {
   /** NATS connection name: the service name. */

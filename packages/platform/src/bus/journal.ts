@@ -297,17 +297,7 @@ function decodePayload(payload: Buffer): StoredMessage {
 
 /** True when an intact record starts anywhere after `from`: the damage at `from` is then inside the file, not a torn tail. */
 function intactRecordAfter(bytes: Buffer, from: number): boolean {
-  for (let p = from + 1; p + 8 <= bytes.length; p++) {
-    const r = readRecord(bytes, p, true);
-    if (typeof r === 'string' || r.payload.length < 4) continue;
-    try {
-      decodePayload(r.payload);
-      return true;
-    } catch {
-      // A checksum can match by chance on garbage; only a record that also decodes counts.
-    }
-  }
-  return false;
+  return nextIntactRecord(bytes, from) !== undefined;
 }
 
 function parse(bytes: Buffer, file: string): Parsed {
@@ -358,4 +348,91 @@ async function writeAtomically(target: string, parts: Uint8Array[]): Promise<voi
     await file.close();
   }
   await fs.rename(staging, target);
+}
+
+/** Subject of the placeholder `repairJournal` puts where a damaged record held a message: no consumer subscribes to it. */
+export const LOST_SUBJECT = 'ralm.v1._lost';
+
+export interface JournalRepair {
+  file: string;
+  /** Where the damaged original was moved; undefined when the journal was intact. */
+  movedTo: string | undefined;
+  kept: number;
+  /** Sequences whose records were damaged: placeholders on LOST_SUBJECT keep the numbering. */
+  lostSeqs: Array<[number, number]>;
+  /** Byte ranges [from, to) of the original that held no intact record. */
+  damagedBytes: Array<[number, number]>;
+}
+
+/**
+ * Salvages a journal that JournalCorruptError refused: keeps every intact record,
+ * skips damaged bytes up to the next intact record, and writes a new journal in which
+ * each lost message is a placeholder on LOST_SUBJECT, so the stream keeps its id and
+ * its sequence numbers (consumers' positions stay meaningful). The original is kept
+ * beside it as `journal.damaged-<time>`. An intact journal is left as it is.
+ */
+export async function repairJournal(dir: string, now = new Date()): Promise<JournalRepair> {
+  const file = path.join(dir, FILE);
+  const bytes = await fs.readFile(file);
+  try {
+    parse(bytes, file);
+    return { file, movedTo: undefined, kept: -1, lostSeqs: [], damagedBytes: [] };
+  } catch (err) {
+    if (!(err instanceof JournalCorruptError)) throw err;
+  }
+  const first = readRecord(bytes, 0, true);
+  let streamId = `memory:${randomUUID()}`;
+  let at = 0;
+  const damagedBytes: Array<[number, number]> = [];
+  if (typeof first !== 'string') {
+    streamId = (JSON.parse(first.payload.toString('utf8')) as { streamId: string }).streamId;
+    at = first.next;
+  }
+  const messages: StoredMessage[] = [];
+  while (at < bytes.length) {
+    const r = readRecord(bytes, at, true);
+    if (typeof r !== 'string') {
+      try {
+        const m = decodePayload(r.payload);
+        if (messages.length === 0 || m.seq > messages[messages.length - 1]!.seq) messages.push(m);
+        at = r.next;
+        continue;
+      } catch {
+        // damaged: skip to the next intact record below
+      }
+    }
+    const next = nextIntactRecord(bytes, at);
+    damagedBytes.push([at, next ?? bytes.length]);
+    if (next === undefined) break;
+    at = next;
+  }
+  const filled: StoredMessage[] = [];
+  const lostSeqs: Array<[number, number]> = [];
+  for (const m of messages) {
+    const previous = filled[filled.length - 1];
+    if (previous && m.seq > previous.seq + 1) {
+      lostSeqs.push([previous.seq + 1, m.seq - 1]);
+      for (let seq = previous.seq + 1; seq < m.seq; seq++) filled.push({ seq, subject: LOST_SUBJECT, data: new Uint8Array(0), headers: Object.freeze({}), publishedAtMs: previous.publishedAtMs });
+    }
+    filled.push(m);
+  }
+  const movedTo = `${file}.damaged-${now.toISOString().replace(/[:.]/g, '-')}`;
+  await fs.copyFile(file, movedTo);
+  await writeAtomically(file, [headerRecord(streamId), ...filled.map(encodeMessage)]);
+  return { file, movedTo, kept: messages.length, lostSeqs, damagedBytes };
+}
+
+/** Offset of the first intact, decodable record after `from`, if any. */
+function nextIntactRecord(bytes: Buffer, from: number): number | undefined {
+  for (let p = from + 1; p + 8 <= bytes.length; p++) {
+    const r = readRecord(bytes, p, true);
+    if (typeof r === 'string' || r.payload.length < 4) continue;
+    try {
+      decodePayload(r.payload);
+      return p;
+    } catch {
+      // a checksum that matched garbage by chance
+    }
+  }
+  return undefined;
 }
