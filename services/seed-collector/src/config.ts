@@ -11,6 +11,11 @@ const schema = z.object({
   ...lookalikeRulesShape,
   /** Most distinct clickers kept per candidate, the latest ones (paper: 3,000,000). */
   SEED_CAP: env.positiveInt(3_000_000),
+  /**
+   * Most candidates active at once (each may hold SEED_CAP seeds): a registration beyond
+   * it is refused with RESOURCE_EXHAUSTED until some retire or expire.
+   */
+  MAX_ACTIVE_CANDIDATES: env.positiveInt(100_000),
   /** Event ids remembered for idempotence beyond the bus's own duplicate window; ~100 bytes each. */
   DEDUPE_CAP: env.positiveInt(2_000_000),
   /** Allowed clock skew: clicks stamped further in the future are rejected. */

@@ -23,6 +23,7 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
     dedupeCap: config.DEDUPE_CAP,
     maxFutureSkewMs: config.CLICK_MAX_FUTURE_SKEW_SECONDS * 1000,
     maxClickAgeMs: config.CLICK_MAX_AGE_SECONDS * 1000,
+    maxActiveCandidates: config.MAX_ACTIVE_CANDIDATES,
   });
   const store = await platform.openStore('seed-collector');
   try {

@@ -1,3 +1,4 @@
+import { ResourceExhaustedError } from '@ralm/platform/errors';
 import { SeedBook, type Click } from '../src/domain/seed-book';
 
 const NOW = 1_800_000_000_000;
@@ -12,6 +13,23 @@ describe('SeedBook', () => {
   beforeEach(() => {
     book = new SeedBook(options);
     book.register('item-1', 'sports', ['football', 'football', 'league'], NOW);
+  });
+
+  it('refuses a registration past the active-candidate cap until one retires or expires; re-registering and loading are never refused', () => {
+    const capped = new SeedBook({ ...options, maxActiveCandidates: 2 });
+    capped.register('a', '', [], NOW);
+    capped.register('b', '', [], NOW);
+    expect(() => capped.register('c', '', [], NOW)).toThrow(ResourceExhaustedError);
+    expect(() => capped.register('c', '', [], NOW)).toThrow(/2 candidates are active, the most this collector holds \(MAX_ACTIVE_CANDIDATES\); retire some before registering 'c'/);
+    expect(capped.register('a', 'news', [], NOW).created).toBe(false); // an update of an active one
+    capped.retire('a', 'done', NOW);
+    expect(capped.register('c', '', [], NOW).created).toBe(true);
+    expect(capped.expireIdle(NOW + 10_000, 1_000).map((r) => r.candidateId)).toEqual(['b', 'c']);
+    capped.register('d', '', [], NOW);
+    // A restart loads what was accepted, even beyond a cap lowered since.
+    const lowered = new SeedBook({ ...options, maxActiveCandidates: 1 });
+    for (const id of ['x', 'y']) lowered.loadRecord({ ...capped.get('d'), candidateId: id });
+    expect(() => lowered.register('z', '', [], NOW)).toThrow(ResourceExhaustedError);
   });
 
   it('keeps the latest distinct clickers up to the cap, newest first', () => {

@@ -85,6 +85,8 @@ const schema = z
     TRAINING_BACKEND: z.enum(['auto', 'wasm', 'cpu']).default('auto'),
     /** Least time between two progress updates of a running job (WatchJob messages), ms. */
     PROGRESS_INTERVAL_MS: env.nonNegativeInt(250),
+    /** Jobs that may wait behind the running one; StartTraining beyond it is RESOURCE_EXHAUSTED (jobs run one at a time). */
+    MAX_QUEUED_JOBS: env.positiveInt(8),
     /**
      * Batch mode (a Kubernetes Job): the dataset directory of the one job to run, after
      * which the process exits (0 = model written, see batch.ts for the other codes).

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { Dataset } from '@ralm/data';
 import type { Checkpoint, Manifest, ModelConfig, Progress, RalmModel, TrainHooks } from '@ralm/model';
 import { JobState, TrainingPhase, UserTower, type Job, type TrainingConfig as TrainingConfigProto } from '@ralm/proto/trainer';
-import { AlreadyExistsError, Subjects, type EventBus, type Logger } from '@ralm/platform';
+import { AlreadyExistsError, ResourceExhaustedError, Subjects, type EventBus, type Logger } from '@ralm/platform';
 import type { MemoryJobStore } from './adapters/job-store-memory';
 import type { SubmitOptions } from './ports';
 
@@ -35,6 +35,8 @@ export interface JobRunnerDeps {
   workRoot: string;
   /** Least time between two progress updates of a job, ms. */
   progressIntervalMs: number;
+  /** Jobs that may wait behind the running one; more are refused (ResourceExhaustedError). Default: no limit. */
+  maxQueued?: number;
 }
 
 const PHASE: Record<Progress['phase'], TrainingPhase> = {
@@ -79,6 +81,10 @@ export class JobRunner {
 
   submit(config: ModelConfig & { dataDir: string }, options: SubmitOptions = {}): Job {
     if (options.jobId !== undefined && this.deps.jobs.get(options.jobId)) throw new AlreadyExistsError(`job '${options.jobId}' already exists`);
+    const max = this.deps.maxQueued;
+    if (max !== undefined && this.queue.length >= max) {
+      throw new ResourceExhaustedError(`${this.queue.length} training jobs are waiting already (MAX_QUEUED_JOBS), behind ${this.running ? `job '${this.running.jobId}'` : 'none'}; submit again once one has started`);
+    }
     const job: Job = {
       jobId: options.jobId ?? randomUUID(),
       state: JobState.JOB_STATE_QUEUED,

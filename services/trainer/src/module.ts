@@ -24,6 +24,7 @@ export function createTrainer(config: TrainerConfig, platform: ServiceDeps, trai
     modelRoot: config.MODEL_ROOT,
     workRoot: config.TRAINING_WORK_DIR,
     progressIntervalMs: config.PROGRESS_INTERVAL_MS,
+    maxQueued: config.MAX_QUEUED_JOBS,
   });
   const deps: TrainerDeps = {
     config,

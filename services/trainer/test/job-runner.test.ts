@@ -5,7 +5,7 @@ import { synthesizeToDir } from '@ralm/data';
 import { DEFAULT_MODEL_CONFIG, loadModel, selectBackend, type ModelConfig } from '@ralm/model';
 import { JobState, TrainingPhase, type Job } from '@ralm/proto/trainer';
 import type { ModelPublished } from '@ralm/proto/events';
-import { createLogger, createMemoryBus, Subjects, type EventBus } from '@ralm/platform';
+import { createLogger, createMemoryBus, ResourceExhaustedError, Subjects, type EventBus } from '@ralm/platform';
 import { MemoryJobStore } from '../src/adapters/job-store-memory';
 import { createFsModelRegistry } from '../src/adapters/model-registry-fs';
 import { modelPackageTraining } from '../src/adapters/training';
@@ -107,5 +107,27 @@ describe('JobRunner with the real model package', () => {
     const listed = await createFsModelRegistry(path.join(root, 'models'), createLogger('t', 'silent')).list();
     expect(listed).toHaveLength(1);
     expect(published).toHaveLength(1);
+  });
+});
+
+describe('JobRunner queue bound', () => {
+  it('refuses a job beyond MAX_QUEUED_JOBS waiting ones with ResourceExhaustedError, and takes one again once a job started', async () => {
+    let release!: () => void;
+    const blocked = new Promise<never>((_resolve, reject) => (release = () => reject(new Error('released'))));
+    const training = { ...modelPackageTraining, readDataset: () => blocked };
+    const jobs = new MemoryJobStore();
+    const bus = createMemoryBus();
+    const runner = new JobRunner({ jobs, bus, logger: createLogger('trainer', 'silent'), now: Date.now, training, modelRoot: '/nonexistent', workRoot: '/nonexistent', progressIntervalMs: 0, maxQueued: 2 });
+    const config = { ...TINY, dataDir: '/d' };
+    const running = runner.submit(config);
+    runner.submit(config);
+    runner.submit(config);
+    expect(() => runner.submit(config)).toThrow(ResourceExhaustedError);
+    expect(() => runner.submit(config)).toThrow(new RegExp(`2 training jobs are waiting already \\(MAX_QUEUED_JOBS\\), behind job '${running.jobId}'`));
+    expect(jobs.get(running.jobId)!.state).toBe(JobState.JOB_STATE_RUNNING);
+    release(); // the running job fails; the next one starts (and fails on the same dataset)
+    for (let i = 0; i < 100 && jobs.get(running.jobId)!.state === JobState.JOB_STATE_RUNNING; i++) await new Promise((r) => setTimeout(r, 5));
+    await runner.stop();
+    await bus.close();
   });
 });

@@ -1,4 +1,4 @@
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@ralm/platform/errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@ralm/platform/errors';
 import { idProblem } from '@ralm/platform/validate';
 import { RecencySet } from './recency-set';
 import type { SnapshotContent } from './snapshot-codec';
@@ -60,6 +60,12 @@ export interface SeedBookOptions {
   maxFutureSkewMs: number;
   /** Clicks older than this are refused: they cannot describe a candidate's current audience. */
   maxClickAgeMs: number;
+  /**
+   * Most candidates active at once; a registration beyond it is refused
+   * (RESOURCE_EXHAUSTED) until some retire or expire. Each holds up to seedCap seeds,
+   * so an unbounded count is unbounded memory. Default: no limit.
+   */
+  maxActiveCandidates?: number;
 }
 
 /**
@@ -73,6 +79,9 @@ export class SeedBook {
   private seenEvents: RecencySet<string>;
   /** Highest click-stream sequence applied (0 = none); recorded in snapshots so a restore replays from the next one. */
   appliedSeq = 0;
+
+  /** Candidates in state 'active'. */
+  private active = 0;
 
   constructor(readonly options: SeedBookOptions) {
     this.seenEvents = new RecencySet(options.dedupeCap);
@@ -89,6 +98,10 @@ export class SeedBook {
       existing.tags = [...new Set(tags)];
       return { record: existing, created: false };
     }
+    const cap = this.options.maxActiveCandidates;
+    if (cap !== undefined && this.active >= cap) {
+      throw new ResourceExhaustedError(`${this.active} candidates are active, the most this collector holds (MAX_ACTIVE_CANDIDATES); retire some before registering '${candidateId}'`);
+    }
     const record: CandidateRecord = {
       candidateId,
       category,
@@ -103,6 +116,7 @@ export class SeedBook {
     };
     this.candidates.set(candidateId, record);
     this.seeds.set(candidateId, new RecencySet(this.options.seedCap));
+    this.active++;
     return { record, created: true };
   }
 
@@ -110,6 +124,7 @@ export class SeedBook {
   retire(candidateId: string, reason: string, nowMs: number, state: 'retired' | 'expired' = 'retired'): CandidateRecord {
     const record = this.get(candidateId);
     if (record.state === 'active') {
+      this.active--;
       record.state = state;
       record.retiredAtMs = nowMs;
       record.retiredReason = reason;
@@ -215,6 +230,9 @@ export class SeedBook {
    * start empty; a snapshot restore fills them.
    */
   loadRecord(record: CandidateRecord): void {
+    // Never refused, even past the cap: a registration already accepted is not lost on a restart.
+    if (this.candidates.get(record.candidateId)?.state === 'active') this.active--;
+    if (record.state === 'active') this.active++;
     this.candidates.set(record.candidateId, { ...record, tags: [...record.tags], totalClicks: 0, lastClickAtMs: 0, seedVersion: 0 });
     this.seeds.set(record.candidateId, new RecencySet(this.options.seedCap));
   }
