@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openLmdbStore, StorageCorruptError } from '@ralm/platform';
+import { openLmdbStore, StorageCorruptError, UnavailableError } from '@ralm/platform';
 
 jest.setTimeout(60_000);
 
@@ -40,5 +40,28 @@ describe('a damaged LMDB state store', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..', '..', '..'), encoding: 'utf8' });
     expect({ status: r.status, signal: r.signal }).toEqual({ status: 65, signal: null });
     expect(r.stderr).toMatch(/is truncated/);
+  });
+});
+
+describe('an LMDB state store on a full disk', () => {
+  it('refuses a write as UNAVAILABLE before LMDB sees it, keeps what it holds, and writes again once there is room', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-lmdb-full-'));
+    let free = 1 << 30;
+    const store = await openLmdbStore({ dir, freeBytes: async () => free });
+    try {
+      await store.put('kept', Uint8Array.of(1));
+      free = 10 << 20;
+      const err = await store.put('refused', new Uint8Array(1000)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).message).toMatch(/lmdb state store: the disk is \(nearly\) full, 10485760 bytes free; nothing was written/);
+      expect(await store.get('refused')).toBeUndefined();
+      expect(await store.get('kept')).toEqual(Uint8Array.of(1));
+      free = 1 << 30;
+      await store.put('refused', new Uint8Array(1000));
+      expect(await store.get('refused')).toHaveLength(1000);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

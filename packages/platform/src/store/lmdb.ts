@@ -2,7 +2,8 @@
  * The embedded state store: one LMDB environment (lmdb-js) in a directory on
  * local disk. Keys are stored as their UTF-8 bytes, values as raw bytes.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
+import { UnavailableError } from '../errors';
 import { open, type Database } from 'lmdb';
 import { silentLogger } from '../bus/shared';
 import { checkLmdbFile } from './lmdb-check';
@@ -13,7 +14,16 @@ export interface LmdbStoreOptions {
   /** Directory holding the LMDB files (`data.mdb`, `lock.mdb`); created if missing. */
   dir: string;
   logger?: StateStoreLogger;
+  /** Free bytes on the store's filesystem (default: statfs); tests stand in a full disk. */
+  freeBytes?: () => Promise<number>;
 }
+
+/**
+ * Room a write must leave on the disk. LMDB grows its file by mapping pages, and a
+ * write that meets a full disk inside lmdb-js was measured to abort the process (heap
+ * corruption), so a write that would come near it is refused before LMDB sees it.
+ */
+const MIN_FREE_BYTES = 32 * 2 ** 20;
 
 /** Opens (creating if needed) the LMDB environment in `dir`. */
 export async function openLmdbStore(options: LmdbStoreOptions): Promise<StateStore> {
@@ -29,14 +39,29 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<StateSto
     keyEncoding: 'binary',
   });
   (options.logger ?? silentLogger).info({ dir: options.dir }, 'lmdb state store opened');
-  return new LmdbStateStore(db);
+  const freeBytes = options.freeBytes ?? (async () => {
+    const stats = await statfs(options.dir);
+    return stats.bavail * stats.bsize;
+  });
+  return new LmdbStateStore(db, freeBytes);
 }
 
 class LmdbStateStore implements StateStore {
   readonly kind = 'lmdb' as const;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly db: Database<Uint8Array, Buffer>) {}
+  constructor(
+    private readonly db: Database<Uint8Array, Buffer>,
+    private readonly freeBytes: () => Promise<number>,
+  ) {}
+
+  /** UnavailableError (retryable) when the disk lacks room for `bytes` more and the margin. */
+  private async requireRoom(bytes: number): Promise<void> {
+    const free = await this.freeBytes();
+    if (free < 2 * bytes + MIN_FREE_BYTES) {
+      throw new UnavailableError(`lmdb state store: the disk is (nearly) full, ${free} bytes free; nothing was written, retry once space is freed`);
+    }
+  }
 
   async get(key: string): Promise<Uint8Array | undefined> {
     this.checkOpen();
@@ -49,6 +74,7 @@ class LmdbStateStore implements StateStore {
   async put(key: string, value: Uint8Array): Promise<void> {
     this.checkOpen();
     validateStateKey(key);
+    await this.requireRoom(value.length);
     await this.db.put(utf8(key), value);
     await this.synced();
   }
