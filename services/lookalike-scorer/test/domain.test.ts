@@ -96,18 +96,20 @@ describe('ScoreBatcher', () => {
     };
   }
 
-  it('refuses at once a call whose wait would take more than its share of the deadline, and says how long to wait', async () => {
+  it('refuses at once a call whose wait (whole products, its own included) would take more than its share of the deadline', async () => {
     const t = { now: 1_000 };
     const shed: string[] = [];
-    const batcher = new ScoreBatcher(timedKernel(t, 10, []), 2, { ...opts, now: () => t.now, clock: () => t.now });
+    const batcher = new ScoreBatcher(timedKernel(t, 10, []), 2, { ...opts, maxUsers: 2, now: () => t.now, clock: () => t.now });
     batcher.onShed = (method) => shed.push(method);
-    await batcher.score(Float32Array.of(1, 0)); // learns 10 ms per user
+    await batcher.score(Float32Array.of(1, 0)); // learns: a product costs 10 ms
+    expect(batcher.expectedWaitMs()).toBe(10); // its own product
     const queued = [1, 2, 3].map((v) => batcher.score(Float32Array.of(v, 0), { deadlineMs: t.now + 1000 }));
-    // 3 ahead + itself = ~40 ms of scoring: fits half of 100 ms, not half of 79.
-    const refused = batcher.score(Float32Array.of(9, 0), { deadlineMs: t.now + 79, method: 'S/Score' });
+    // 3 ahead, 2 a product: the newcomer's scores come with the 2nd product, ~20 ms: fits half of 40 ms, not half of 39.
+    expect(batcher.expectedWaitMs()).toBe(20);
+    const refused = batcher.score(Float32Array.of(9, 0), { deadlineMs: t.now + 39, method: 'S/Score' });
     await expect(refused).rejects.toBeInstanceOf(OverloadedError);
-    await expect(refused).rejects.toMatchObject({ reason: 'would_miss_deadline', retryAfterMs: 40, method: 'S/Score' });
-    const fits = batcher.score(Float32Array.of(4, 0), { deadlineMs: t.now + 100 });
+    await expect(refused).rejects.toMatchObject({ reason: 'would_miss_deadline', retryAfterMs: 20, method: 'S/Score' });
+    const fits = batcher.score(Float32Array.of(4, 0), { deadlineMs: t.now + 40 });
     expect(Array.from(await fits)).toEqual([4]);
     await Promise.all(queued);
     expect(shed).toEqual(['S/Score']);

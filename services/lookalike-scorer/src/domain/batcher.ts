@@ -30,8 +30,8 @@ export interface BatcherOptions {
   clock?: () => number;
 }
 
-/** Weight of the running mean of ms per user: about the last 20 products. */
-const EWMA = 0.05;
+/** Weight of the running mean of a product's cost: about the last 5 products, so it follows a load that changes. */
+const EWMA = 0.2;
 
 /**
  * Turns concurrent single-user scoring calls into matrix–matrix products: calls
@@ -47,15 +47,16 @@ export class ScoreBatcher {
   /** Whether `timer` is a setImmediate (a full product waits for nothing but I/O). */
   private immediate = false;
   /**
-   * Running mean of ms per user; 0 until the first product. While a backlog waits it is
-   * measured from one product's start to the next, so it counts what the loop did in
-   * between (reading requests, writing replies, refusing calls): under overload that
-   * is what a newcomer really waits, and the kernel's time alone would admit calls
-   * that then miss their deadline.
+   * Running mean of what one product costs, ms; 0 until the first product. While a
+   * backlog waits it is measured from one product's start to the next, so it counts
+   * what the loop did in between (reading requests, writing replies, refusing calls):
+   * under overload that is what a newcomer really waits, and the kernel's time alone
+   * would admit calls that then miss their deadline. A caller's scores come when its
+   * whole product is done, so a wait counts whole products, its own included.
    */
-  private msPerUser = 0;
-  /** When the previous product started and how many users it took, if a backlog was left behind it. */
-  private backlogged: { startedAt: number; users: number } | undefined;
+  private productMs = 0;
+  /** When the previous product started, if it left a backlog behind it. */
+  private backlogged: { startedAt: number } | undefined;
   private readonly now: () => number;
   private readonly clock: () => number;
   /** Products run and users scored, for the batch-size metric. */
@@ -75,7 +76,7 @@ export class ScoreBatcher {
 
   /** Milliseconds until a call queued now would have its scores, at the measured cost. */
   expectedWaitMs(): number {
-    return Math.ceil((this.pending.size + 1) * this.msPerUser);
+    return Math.ceil(Math.ceil((this.pending.size + 1) / this.options.maxUsers) * this.productMs);
   }
 
   /**
@@ -85,7 +86,7 @@ export class ScoreBatcher {
    */
   score(eu: Float32Array, call: BatchCall = {}): Promise<Float32Array> {
     const { signal, deadlineMs, method = 'score' } = call;
-    if (deadlineMs !== undefined && this.msPerUser > 0) {
+    if (deadlineMs !== undefined && this.productMs > 0) {
       const wait = this.expectedWaitMs();
       if (wait > (deadlineMs - this.now()) * this.options.deadlineShare) {
         this.onShed?.(method);
@@ -129,9 +130,9 @@ export class ScoreBatcher {
       const started = this.clock();
       const previous = this.backlogged;
       const { scores, count } = this.run(stacked, taken.length);
-      const perUser = previous ? (started - previous.startedAt) / previous.users : (this.clock() - started) / taken.length;
-      this.msPerUser = this.msPerUser === 0 ? perUser : this.msPerUser + EWMA * (perUser - this.msPerUser);
-      this.backlogged = this.pending.size > 0 ? { startedAt: started, users: taken.length } : undefined;
+      const sample = previous ? started - previous.startedAt : this.clock() - started;
+      this.productMs = this.productMs === 0 ? sample : this.productMs + EWMA * (sample - this.productMs);
+      this.backlogged = this.pending.size > 0 ? { startedAt: started } : undefined;
       this.onBatch?.(taken.length);
       taken.forEach((p, i) => p.resolve(scores.subarray(i * count, (i + 1) * count)));
     } catch (err) {
