@@ -12,4 +12,4 @@ export { Rng } from './rng';
 export { LogUniformSampler, rankItemsByClicks } from './sampler';
 export { precomputeCandidates } from './serving';
 export { clusterItemSeeds, centroidsForSamples, type ItemClusters } from './seed-clusters';
-export { loadServingModel, newestModelDir, artifactDir, embedRawFeatures, modelRootSource, type ServingModel } from './serving-model';
+export { loadServingModel, newestModelDir, artifactDir, embedRawFeatures, modelDirWithin, modelRootSource, type ServingModel } from './serving-model';

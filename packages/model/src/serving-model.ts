@@ -2,6 +2,7 @@ import type { FieldKind } from '@ralm/data';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FailedPreconditionError } from '@ralm/platform/errors';
 import { loadModel, readManifest } from './artifacts';
 import type { RawFeatures } from './features';
 import type { RalmModel } from './model';
@@ -80,13 +81,33 @@ export function artifactDir(uri: string): string {
 }
 
 /**
+ * The directory of a published artifact, if it is a model directory directly under
+ * `root` once every symlink is resolved; otherwise the load is refused. A
+ * `model.published` event is only a pointer: without this, one naming any readable
+ * directory (`/tmp/evil`, `<root>/../x`, a symlink out) was loaded and served.
+ */
+export async function modelDirWithin(root: string, location: string): Promise<string> {
+  const dir = artifactDir(location);
+  const realRoot = await fs.realpath(root);
+  const realDir = await fs.realpath(dir).catch((err: NodeJS.ErrnoException) => {
+    throw new FailedPreconditionError(`model artifact '${dir}' cannot be read (${err.code ?? err.message})`);
+  });
+  const rel = path.relative(realRoot, realDir);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel) || rel.includes(path.sep)) {
+    throw new FailedPreconditionError(`model artifact '${dir}' is not a model directory directly under MODEL_ROOT '${root}' (it resolves to '${realDir}'): refused`);
+  }
+  return realDir;
+}
+
+/**
  * How a serving service finds its models under MODEL_ROOT: the newest at start, a pinned
  * version by name, a published one by its artifact URI. The `load`/`initial`/`locate`
  * of a model slot, spelled once for every service that serves the model.
  */
 export function modelRootSource(root: string): { load(location: string): Promise<ServingModel>; initial(): Promise<string | undefined>; locate(version: string): string } {
   return {
-    load: (location) => loadServingModel(artifactDir(location)),
+    // Confined to the root: the newest and pinned ones are found there, a published one must be there.
+    load: async (location) => loadServingModel(await modelDirWithin(root, location)),
     initial: () => newestModelDir(root),
     locate: (version) => path.join(root, version),
   };

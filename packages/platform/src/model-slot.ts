@@ -76,8 +76,10 @@ export function createModelSlot<M extends { version: string }>(options: ModelSlo
     await options.onSwap?.(next, previous);
     logger.info({ modelVersion: next.version, why, ms: Math.round(performance.now() - started) }, 'model loaded');
   };
+  // Loads run one at a time; one that failed must not stop the next (a rejected chain
+  // skipped every later load: one bad announcement froze the model for good).
   const load = (location: string, why: string) =>
-    (loading = loading.then(async () => {
+    (loading = loading.catch(() => undefined).then(async () => {
       const started = performance.now();
       await swap(await options.load(location), why, started);
     }));

@@ -100,6 +100,15 @@ describe('model slot', () => {
     ]);
   });
 
+  it('unpinned: a published model that fails to load is skipped, and the next one still loads', async () => {
+    const { slot, lines } = makeSlot({ v1: 'v1', v3: 'v3' }, { newest: 'v1' });
+    await slot.start();
+    await bus.publish(Subjects.modelPublished, published('v2')); // no such directory
+    await bus.publish(Subjects.modelPublished, published('v3'));
+    await waitFor('v3 swapped in after the failed v2', () => slot.current()?.version === 'v3');
+    expect(JSON.stringify(lines)).toContain('published model not loaded; keeping the current one');
+  });
+
   it('pinned: serves exactly the pinned version and ignores other published versions, logging each once', async () => {
     const { slot, loads, lines } = makeSlot({ v1: 'v1', v2: 'v2', v3: 'v3' }, { pinned: 'v1', newest: 'v3' });
     await slot.start();
