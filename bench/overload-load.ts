@@ -26,8 +26,6 @@ export interface LoadResult {
   seconds: number;
   /** Longest any call took to get its answer, whatever it was (ms). */
   slowestMs: number;
-  /** Longest the generator's own event loop was late (ms): large values mean the generator, not the server, delayed calls. */
-  clientLagMaxMs?: number;
 }
 
 /** Several channels, as several upstream pods would open. */
@@ -60,13 +58,6 @@ async function offer(order: LoadOrder): Promise<LoadResult> {
     });
   const t0 = performance.now();
   const end = t0 + order.seconds * 1000;
-  let lagMax = 0;
-  let last = performance.now();
-  const lagTimer = setInterval(() => {
-    const now = performance.now();
-    lagMax = Math.max(lagMax, now - last - 5);
-    last = now;
-  }, 5);
   const inFlight = new Set<Promise<number>>();
   if (order.rate !== undefined) {
     // Catch up every millisecond to the number of calls the rate owes by now.
@@ -92,8 +83,6 @@ async function offer(order: LoadOrder): Promise<LoadResult> {
   }
   result.seconds = (performance.now() - t0) / 1000;
   await Promise.all(inFlight);
-  clearInterval(lagTimer);
-  result.clientLagMaxMs = lagMax;
   for (const c of clients) c.close();
   return result;
 }

@@ -61,7 +61,6 @@ async function shedCounts(loop: LoopbackMesh): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/_rpc_shed_total\{[^}]*method="LookalikeScorerService\/Score"[^}]*reason="([a-z_]+)"[^}]*\} (\d+)/g)) out[m[1]!] = Number(m[2]);
-  for (const m of text.matchAll(/_rpc_shed_total\{[^}]*reason="([a-z_]+)"[^}]*method="LookalikeScorerService\/Score"[^}]*\} (\d+)/g)) out[m[1]!] = Number(m[2]);
   return out;
 }
 

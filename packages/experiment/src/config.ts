@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { env } from '@ralm/platform/config';
 import { parseArms, type ExperimentConfig } from './assignment';
 
 /**
@@ -12,17 +13,7 @@ export const experimentConfigShape = {
   /** Mixed into the assignment hash; a new salt re-randomises every user. */
   EXPERIMENT_SALT: z.string().min(1).max(256).default('ralm-lookalike-1'),
   /** `name:weight,…` with one arm named `control`; weights are relative. */
-  EXPERIMENT_ARMS: z
-    .string()
-    .default('control:50,treatment:50')
-    .transform((spec, ctx) => {
-      try {
-        return parseArms(spec);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
+  EXPERIMENT_ARMS: env.parsed('control:50,treatment:50', parseArms),
 };
 
 export function experimentFromConfig(c: { EXPERIMENT_ID: string; EXPERIMENT_SALT: string; EXPERIMENT_ARMS: ExperimentConfig['arms'] }): ExperimentConfig {

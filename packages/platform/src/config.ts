@@ -44,6 +44,19 @@ export const env = {
       .optional(),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   path: (fallback: string) => z.string().min(1).default(fallback),
+  /** A string read by `parse`, which throws with the reason (shown with the variable's name) when it is malformed. */
+  parsed: <T>(fallback: string, parse: (text: string) => T) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((text, ctx) => {
+        try {
+          return parse(text);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
   /** A model version directory name under MODEL_ROOT (no path separators, no leading dot); unset or empty = not pinned. */
   modelVersion: () =>
     z
@@ -65,19 +78,6 @@ export function parseRpcLimits(text: string): Record<string, { concurrency: numb
   }
   return limits;
 }
-
-const rpcLimits = () =>
-  z
-    .string()
-    .default('')
-    .transform((text, ctx) => {
-      try {
-        return parseRpcLimits(text);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    });
 
 const NATS_SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
 
@@ -117,7 +117,7 @@ export const commonConfigShape = {
    * unset methods keep their service's defaults (docs/DEPLOY.md lists them). A name
    * that is no method of the service fails the start.
    */
-  RPC_LIMITS: rpcLimits(),
+  RPC_LIMITS: env.parsed('', parseRpcLimits),
   /** HTTP/2 streams one client connection may have open at once; more wait on the client's side. */
   GRPC_MAX_CONCURRENT_STREAMS: env.positiveInt(1000),
   /** Seconds SIGTERM waits for in-flight RPCs before forcing the server down. */
