@@ -18,6 +18,8 @@
 #       MODEL_ROOT=/var/lib/ralm/models          trainer: read-write; user-embedding and
 #                                                lookalike-scorer: read-only
 #       TRAINING_WORK_DIR=/var/lib/ralm/training trainer only (checkpoints)
+#       TRAINING_DATA_ROOT=/var/lib/ralm/data    trainer only, read-only: StartTraining's
+#                                                data_dir is a directory under it
 #       /tmp                                     emptyDir advised (TMPDIR; tsx's cache is off)
 #   - tini is PID 1 and forwards SIGTERM to node, which drains gRPC and exits;
 #   - no HEALTHCHECK: Kubernetes probes use the gRPC health service.
@@ -138,6 +140,7 @@ ENV NODE_ENV=production \
     STATE_DIR=/var/lib/ralm/state \
     MODEL_ROOT=/var/lib/ralm/models \
     TRAINING_WORK_DIR=/var/lib/ralm/training \
+    TRAINING_DATA_ROOT=/var/lib/ralm/data \
     TMPDIR=/tmp \
     TSX_DISABLE_CACHE=1 \
     TSX_TSCONFIG_PATH=/app/tsconfig.json

@@ -371,7 +371,7 @@ describe.each(DOCKERFILES)('%s', (file) => {
     expect(env.get('GRPC_HOST')).toBe('0.0.0.0');
     expect(env.get('GRPC_PORT')).toBe('50051');
     expect(env.get('METRICS_PORT')).toBe('9464');
-    for (const key of ['STATE_DIR', 'MODEL_ROOT', 'TRAINING_WORK_DIR']) expect(env.get(key)).toMatch(/^\/var\/lib\/ralm\/[\w.-]+$/);
+    for (const key of ['STATE_DIR', 'MODEL_ROOT', 'TRAINING_WORK_DIR', 'TRAINING_DATA_ROOT']) expect(env.get(key)).toMatch(/^\/var\/lib\/ralm\/[\w.-]+$/);
     expect(env.get('TSX_DISABLE_CACHE')).toBeTruthy();
     expect(env.get('TSX_TSCONFIG_PATH')).toBe('/app/tsconfig.json');
     const workdir = last(stage, 'WORKDIR')?.args;

@@ -37,7 +37,7 @@ describe('the Trainer over gRPC', () => {
       host: '127.0.0.1',
       logLevel: 'silent',
       baseEnv: {},
-      env: { STATE_DIR: path.join(root, 'state'), MODEL_ROOT: path.join(root, 'models'), TRAINING_WORK_DIR: path.join(root, 'work'), PROGRESS_INTERVAL_MS: '0' },
+      env: { STATE_DIR: path.join(root, 'state'), TRAINING_DATA_ROOT: root, MODEL_ROOT: path.join(root, 'models'), TRAINING_WORK_DIR: path.join(root, 'work'), PROGRESS_INTERVAL_MS: '0' },
     });
     await mesh.bus.subscribe(Subjects.modelPublished, async (m) => void published.push(m), { durable: 'test-probe' });
     clients = connectClients(mesh);
@@ -51,7 +51,7 @@ describe('the Trainer over gRPC', () => {
   it('trains a model as a job, streams its progress, lists it and announces it on the bus', async () => {
     const tr = clients.trainer;
     const config = TrainingConfig.fromPartial({
-      dataDir: path.join(root, 'data'),
+      dataDir: 'data',
       tower: UserTower.USER_TOWER_CONCATENATION,
       userDim: 16,
       lookalikeDim: 16,
@@ -86,7 +86,30 @@ describe('the Trainer over gRPC', () => {
 
   it('refuses a training request whose data directory does not exist', async () => {
     const tr = clients.trainer;
-    const err = await expectStatus(callUnary(tr.startTraining.bind(tr), { config: TrainingConfig.fromPartial({ dataDir: path.join(root, 'nope') }) }), status.FAILED_PRECONDITION);
+    const err = await expectStatus(callUnary(tr.startTraining.bind(tr), { config: TrainingConfig.fromPartial({ dataDir: 'nope' }) }), status.FAILED_PRECONDITION);
     expect(err.details).toMatch(/does not exist/);
+  });
+
+  it('reads datasets only under TRAINING_DATA_ROOT: absolute paths, .. and symlinks out are refused without probing outside', async () => {
+    const tr = clients.trainer;
+    const outside = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-outside-'));
+    try {
+      await synthesizeToDir({ users: 200, items: 20, seed: 1 }, path.join(outside, 'd'));
+      await fs.symlink(path.join(outside, 'd'), path.join(root, 'escape'));
+      const refuse = async (dataDir: string, code: status, details: RegExp) => {
+        const err = await expectStatus(callUnary(tr.startTraining.bind(tr), { config: TrainingConfig.fromPartial({ dataDir }) }), code);
+        expect(err.details).toMatch(details);
+      };
+      // The same answer whether the outside directory exists or not: no existence oracle.
+      await refuse(path.join(outside, 'd'), status.INVALID_ARGUMENT, /relative to TRAINING_DATA_ROOT/);
+      await refuse(path.join(outside, 'missing'), status.INVALID_ARGUMENT, /relative to TRAINING_DATA_ROOT/);
+      await refuse(`../${path.basename(outside)}/d`, status.INVALID_ARGUMENT, /'\.\.' is not allowed/);
+      await refuse(`../${path.basename(outside)}/missing`, status.INVALID_ARGUMENT, /'\.\.' is not allowed/);
+      await refuse('escape', status.FAILED_PRECONDITION, /symlink/);
+      const models = await callUnary(tr.listModels.bind(tr), {});
+      expect(models.models).toHaveLength(1);
+    } finally {
+      await fs.rm(outside, { recursive: true, force: true });
+    }
   });
 });

@@ -130,6 +130,8 @@ app.kubernetes.io/component: {{ .c.service }}
 {{- if eq $c.service "trainer" }}
 - name: TRAINING_WORK_DIR
   value: {{ include "ralm.mountPath" "training" }}
+- name: TRAINING_DATA_ROOT
+  value: {{ include "ralm.mountPath" "data" }}
 - name: TRAINING_JOB_DATA_DIR
   value: {{ printf "%s/%s" (include "ralm.mountPath" "data") $c.dataDir | quote }}
 - name: TRAINING_JOB_CONFIG

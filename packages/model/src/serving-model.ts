@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError } from '@ralm/platform/errors';
+import { realPathWithin } from '@ralm/platform/security/confine';
 import { loadModel, readManifest } from './artifacts';
 import type { RawFeatures } from './features';
 import type { RalmModel } from './model';
@@ -88,15 +89,14 @@ export function artifactDir(uri: string): string {
  */
 export async function modelDirWithin(root: string, location: string): Promise<string> {
   const dir = artifactDir(location);
-  const realRoot = await fs.realpath(root);
-  const realDir = await fs.realpath(dir).catch((err: NodeJS.ErrnoException) => {
+  const found = await realPathWithin(root, dir).catch((err: NodeJS.ErrnoException) => {
     throw new FailedPreconditionError(`model artifact '${dir}' cannot be read (${err.code ?? err.message})`);
   });
-  const rel = path.relative(realRoot, realDir);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel) || rel.includes(path.sep)) {
-    throw new FailedPreconditionError(`model artifact '${dir}' is not a model directory directly under MODEL_ROOT '${root}' (it resolves to '${realDir}'): refused`);
+  const rel = found.relative;
+  if (rel === undefined || rel === '' || rel.includes(path.sep)) {
+    throw new FailedPreconditionError(`model artifact '${dir}' is not a model directory directly under MODEL_ROOT '${root}' (it resolves to '${found.real}'): refused`);
   }
-  return realDir;
+  return found.real;
 }
 
 /**

@@ -79,6 +79,11 @@ const schema = z
     ...commonConfigShape,
     /** Directory holding one sub-directory per model version (`<root>/<version>/manifest.json`). */
     MODEL_ROOT: env.path('.ralm/models'),
+    /**
+     * The one directory StartTraining may read datasets from: `data_dir` names a directory
+     * under it (relative, no `..`, no symlink out). A caller can read or probe nothing else.
+     */
+    TRAINING_DATA_ROOT: env.path('.ralm/data'),
     /** Checkpoints of running jobs, one directory per run; a restarted job resumes from its latest epoch. */
     TRAINING_WORK_DIR: env.path('.ralm/training'),
     /** tfjs backend: auto picks tfjs-node-gpu, tfjs-node, wasm, cpu in that order of preference. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { selectBackend } from '@ralm/model';
-import type { ServiceDeps, ServiceModule } from '@ralm/platform';
+import { dirWithin, type ServiceDeps, type ServiceModule } from '@ralm/platform';
 import { MemoryJobStore } from './adapters/job-store-memory';
 import { createFsModelRegistry } from './adapters/model-registry-fs';
 import { modelPackageTraining } from './adapters/training';
@@ -31,6 +31,7 @@ export function createTrainer(config: TrainerConfig, platform: ServiceDeps, trai
     models: createFsModelRegistry(config.MODEL_ROOT, platform.logger),
     jobs,
     dataDirExists: (dir) => fs.access(dir, fs.constants.R_OK).then(() => true, () => false),
+    resolveDataDir: (requested) => dirWithin(config.TRAINING_DATA_ROOT, requested, { field: 'config.data_dir', root: 'TRAINING_DATA_ROOT' }),
     submit: (c, options) => runner.submit(c, options),
   };
   return {

@@ -32,6 +32,11 @@ export interface TrainerDeps {
   readonly jobs: JobStore;
   /** True when `dir` exists and is readable. */
   dataDirExists(dir: string): Promise<boolean>;
+  /**
+   * A StartTraining `data_dir`, resolved under TRAINING_DATA_ROOT: relative, no `..`,
+   * no symlink out; throws InvalidArgument / FailedPrecondition otherwise.
+   */
+  resolveDataDir(requested: string): Promise<string>;
   /** Queues a validated training run; returns the job as queued. Throws AlreadyExistsError for a taken `jobId`. */
   submit(config: ModelConfig & { dataDir: string }, options?: SubmitOptions): Job;
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import { JobState, TrainingConfig, UserTower, type Job, type WatchJobResponse } from '@ralm/proto/trainer';
-import { createLogger, type CallContext } from '@ralm/platform';
+import { createLogger, dirWithin, type CallContext } from '@ralm/platform';
 import { MemoryJobStore } from '../src/adapters/job-store-memory';
 import { createFsModelRegistry } from '../src/adapters/model-registry-fs';
 import { loadTrainerConfig } from '../src/config';
@@ -47,12 +47,14 @@ describe('Trainer handlers', () => {
 
   beforeEach(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-models-'));
+    await fs.mkdir(path.join(root, 'data', 'exists'), { recursive: true });
     jobs = new MemoryJobStore();
     deps = {
       config: loadTrainerConfig({ MODEL_ROOT: root }),
       models: createFsModelRegistry(root, createLogger('t', 'silent')),
       jobs,
-      dataDirExists: async (dir) => dir === '/exists',
+      dataDirExists: async () => true,
+      resolveDataDir: (requested) => dirWithin(path.join(root, 'data'), requested, { field: 'config.data_dir', root: 'TRAINING_DATA_ROOT' }),
       submit: (config) => {
         submitted.push(config);
         return job(JobState.JOB_STATE_QUEUED);
@@ -80,14 +82,15 @@ describe('Trainer handlers', () => {
   });
 
   it('validates a training request before anything else, then checks its data directory', async () => {
-    await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: '/exists', clusters: -1 }) }, deps)).rejects.toMatchObject({ field: 'config.clusters' });
-    await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: '/missing' }) }, deps)).rejects.toMatchObject({ name: 'FailedPreconditionError' });
+    await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: 'exists', clusters: -1 }) }, deps)).rejects.toMatchObject({ field: 'config.clusters' });
+    await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: 'missing' }) }, deps)).rejects.toMatchObject({ name: 'FailedPreconditionError' });
+    await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: path.join(root, 'data', 'exists') }) }, deps)).rejects.toMatchObject({ field: 'config.data_dir' });
     await expect(startTraining({ config: undefined }, deps)).rejects.toMatchObject({ field: 'config.data_dir' });
     expect(submitted).toEqual([]);
-    await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: '/exists', clusters: 7 }) }, deps)).resolves.toMatchObject({
+    await expect(startTraining({ config: TrainingConfig.fromPartial({ dataDir: 'exists', clusters: 7 }) }, deps)).resolves.toMatchObject({
       job: { state: JobState.JOB_STATE_QUEUED },
     });
-    expect(submitted).toMatchObject([{ dataDir: '/exists', clusters: 7, userDim: 128, tower: 'attention_merge' }]);
+    expect(submitted).toMatchObject([{ dataDir: await fs.realpath(path.join(root, 'data', 'exists')), clusters: 7, userDim: 128, tower: 'attention_merge' }]);
   });
 
   it('finds jobs by id and says NOT_FOUND otherwise', async () => {

@@ -77,7 +77,7 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
     mesh = await startMesh({
       ...options,
       portBase: 0,
-      env: { STATE_DIR: path.join(root, 'state'), MODEL_ROOT: path.join(root, 'models'), TRAINING_WORK_DIR: path.join(root, 'training'), PROGRESS_INTERVAL_MS: '500' },
+      env: { STATE_DIR: path.join(root, 'state'), TRAINING_DATA_ROOT: root, MODEL_ROOT: path.join(root, 'models'), TRAINING_WORK_DIR: path.join(root, 'training'), PROGRESS_INTERVAL_MS: '500' },
     });
     clients = connectClients(mesh);
     say(`\n2. Mesh up on the ${mesh.bus.kind} bus:`);
@@ -89,7 +89,8 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
     // Table 2 never scores users with embeddings that saw the clicks it replays.
     const trainDir = path.join(root, 'train-data');
     await writeDataset(trainDir, trainView(splitByTime(dataset)));
-    const version = await trainModel(clients, trainDir);
+    // StartTraining names datasets relative to the trainer's TRAINING_DATA_ROOT (here the demo's root).
+    const version = await trainModel(clients, path.relative(root, trainDir));
     const scorer = mesh.service('lookalike-scorer').module as LookalikeScorerModule;
     await waitFor(async () => scorer.deps.state()?.version, (v) => v === version, 30_000);
     say(`   UserEmbedding and LookalikeScorer swapped to model ${version} on ralm.v1.model.published.`);

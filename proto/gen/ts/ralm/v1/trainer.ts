@@ -183,7 +183,11 @@ export function trainingPhaseToJSON(object: TrainingPhase): string {
  * stated on the field; Job.config always holds the resolved values.
  */
 export interface TrainingConfig {
-  /** Directory (on the trainer's file system) or URI of the training data. Required. */
+  /**
+   * Directory of the training data, relative to the trainer's TRAINING_DATA_ROOT (no
+   * absolute path, no `..`, no symlink out of the root: INVALID_ARGUMENT or
+   * FAILED_PRECONDITION). Required. Job.config holds the directory as resolved.
+   */
   dataDir: string;
   /** Phase-1 user tower; UNSPECIFIED means ATTENTION_MERGE. */
   tower: UserTower;

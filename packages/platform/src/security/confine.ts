@@ -1,0 +1,46 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { FailedPreconditionError, InvalidArgumentError } from '../errors';
+
+/**
+ * Where `target` lies under `root` once both are resolved through every symlink:
+ * its path relative to the root ('' for the root itself), or undefined when it is
+ * outside. The one containment check for everything a caller names by path.
+ */
+export async function realPathWithin(root: string, target: string): Promise<{ real: string; relative: string | undefined }> {
+  const realRoot = await fs.realpath(root);
+  const real = await fs.realpath(target);
+  const relative = path.relative(realRoot, real);
+  const outside = relative.startsWith('..') || path.isAbsolute(relative);
+  return { real, relative: outside ? undefined : relative };
+}
+
+/**
+ * A directory a caller named relative to a root the service was given (`data_dir`
+ * under TRAINING_DATA_ROOT): refused unless it is relative, free of `..` and, every
+ * symlink resolved, still under the root. Checked before anything outside the root is
+ * touched, so an error never tells whether a path outside exists.
+ */
+export async function dirWithin(root: string, relative: string, names: { field: string; root: string }): Promise<string> {
+  const clean = path.posix.normalize(relative.replaceAll('\\', '/'));
+  if (relative === '' || relative.includes('\0')) throw new InvalidArgumentError(names.field, `must name a directory under ${names.root}`);
+  if (path.isAbsolute(relative) || path.posix.isAbsolute(clean) || /^[A-Za-z]:/.test(relative)) {
+    throw new InvalidArgumentError(names.field, `must be a path relative to ${names.root}, not an absolute path`);
+  }
+  if (clean === '..' || clean.startsWith('../') || relative.split(/[\\/]/).includes('..')) {
+    throw new InvalidArgumentError(names.field, `must stay under ${names.root}: '..' is not allowed`);
+  }
+  let found: Awaited<ReturnType<typeof realPathWithin>>;
+  try {
+    found = await realPathWithin(root, path.join(root, clean));
+  } catch (err) {
+    throw new FailedPreconditionError(`${names.field} '${relative}' does not exist or is not readable under ${names.root} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  if (found.relative === undefined) throw new FailedPreconditionError(`${names.field} '${relative}' leads out of ${names.root} through a symlink: refused`);
+  const stat = await fs.stat(found.real);
+  if (!stat.isDirectory()) throw new FailedPreconditionError(`${names.field} '${relative}' is not a directory under ${names.root}`);
+  await fs.access(found.real, fs.constants.R_OK).catch(() => {
+    throw new FailedPreconditionError(`${names.field} '${relative}' is not readable by the service`);
+  });
+  return found.real;
+}
