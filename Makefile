@@ -15,10 +15,11 @@ $(NPM_STAMP): package-lock.json
 
 deps: $(NPM_STAMP) native ## install npm packages and build the native scoring kernel
 
-system-deps: ## install Debian packages the tests use (nats-server, promtool) when missing
+system-deps: ## install Debian packages the tests use (nats-server, promtool, openssl for test certificates) when missing
 	@missing=""; \
 	command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing="$$missing nats-server"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing with apt-get:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -4,7 +4,12 @@ const { pathsToModuleNameMapper } = require('./jest.paths');
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+    // jose ships ESM only; Node 20's runtime loads it with require(esm), jest's module system cannot.
+    '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleNameMapper: pathsToModuleNameMapper(),
   testMatch: ['<rootDir>/{packages,services}/*/test/**/*.test.ts', '<rootDir>/tests/**/*.test.ts'],
   testTimeout: 30000,

@@ -1,4 +1,4 @@
-import { credentials } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { ClustererServiceClient } from '@ralm/proto/clusterer';
 import { FeedbackServiceClient } from '@ralm/proto/feedback';
 import { LookalikeScorerServiceClient } from '@ralm/proto/lookalike_scorer';
@@ -7,7 +7,7 @@ import { TrainerServiceClient } from '@ralm/proto/trainer';
 import { UserEmbeddingServiceClient } from '@ralm/proto/user_embedding';
 import type { Mesh } from './mesh';
 
-/** Generated gRPC clients for every service of a mesh (plaintext: loopback or inside the cluster network). */
+/** Generated gRPC clients for every service of a mesh. */
 export interface MeshClients {
   userEmbedding: UserEmbeddingServiceClient;
   seedCollector: SeedCollectorServiceClient;
@@ -19,16 +19,16 @@ export interface MeshClients {
   close(): void;
 }
 
-export function connectClients(mesh: Mesh): MeshClients {
-  const insecure = credentials.createInsecure();
-  const address = (name: Parameters<Mesh['service']>[0]) => mesh.service(name).host.address;
+/** Clients of a mesh's services; plaintext unless `creds` (peerCredentials of a GRPC_TLS config) says otherwise. */
+export function connectClients(mesh: Mesh, creds: ChannelCredentials = credentials.createInsecure()): MeshClients {
+    const address = (name: Parameters<Mesh['service']>[0]) => mesh.service(name).host.address;
   const clients = {
-    userEmbedding: new UserEmbeddingServiceClient(address('user-embedding'), insecure),
-    seedCollector: new SeedCollectorServiceClient(address('seed-collector'), insecure),
-    feedback: new FeedbackServiceClient(address('seed-collector'), insecure),
-    clusterer: new ClustererServiceClient(address('clusterer'), insecure),
-    lookalikeScorer: new LookalikeScorerServiceClient(address('lookalike-scorer'), insecure),
-    trainer: new TrainerServiceClient(address('trainer'), insecure),
+    userEmbedding: new UserEmbeddingServiceClient(address('user-embedding'), creds),
+    seedCollector: new SeedCollectorServiceClient(address('seed-collector'), creds),
+    feedback: new FeedbackServiceClient(address('seed-collector'), creds),
+    clusterer: new ClustererServiceClient(address('clusterer'), creds),
+    lookalikeScorer: new LookalikeScorerServiceClient(address('lookalike-scorer'), creds),
+    trainer: new TrainerServiceClient(address('trainer'), creds),
   };
   return { ...clients, close: () => Object.values(clients).forEach((c) => c.close()) };
 }

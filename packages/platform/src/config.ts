@@ -118,6 +118,49 @@ export const commonConfigShape = {
    * that is no method of the service fails the start.
    */
   RPC_LIMITS: env.parsed('', parseRpcLimits),
+  /**
+   * gRPC transport security, for the server and for this service's calls to others: off
+   * (plaintext; the embedded mode on loopback), tls (the server proves itself) or mtls
+   * (callers prove themselves too, with a certificate from GRPC_TLS_CA_FILE's CA).
+   */
+  GRPC_TLS: z.enum(['off', 'tls', 'mtls']).default('off'),
+  /** PEM certificate chain: the server's, and the client's in mtls (cert-manager's tls.crt). */
+  GRPC_TLS_CERT_FILE: z.string().min(1).optional(),
+  /** PEM private key of GRPC_TLS_CERT_FILE (tls.key). */
+  GRPC_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** PEM CA bundle that servers and client certificates are verified against (ca.crt). */
+  GRPC_TLS_CA_FILE: z.string().min(1).optional(),
+  /** Seconds between re-reads of the certificate, key, CA and JWKS files: a renewed one is used without a restart. */
+  GRPC_TLS_RELOAD_SECONDS: env.positiveInt(60),
+  /**
+   * A plaintext port serving only grpc.health.v1, for probes that cannot speak TLS (the
+   * kubelet's gRPC probe). 0 picks a free port; unset = health on GRPC_PORT only.
+   */
+  GRPC_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /**
+   * required: every RALM RPC needs a caller identity (a verified client certificate or a
+   * bearer token) holding a role the policy allows (security/policy.ts); off: no checks
+   * (the embedded mode on loopback). Health and reflection stay open.
+   */
+  GRPC_AUTH: z.enum(['off', 'required']).default('off'),
+  /** JWKS (JSON) whose keys sign accepted bearer tokens; re-read on change. */
+  AUTH_JWT_JWKS_FILE: z.string().min(1).optional(),
+  /** Or: the identity provider's JWKS URL (fetched and cached by jose). */
+  AUTH_JWT_JWKS_URL: z.url().optional(),
+  /** The `iss` a bearer token must carry. Required with a JWKS. */
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  /** The `aud` a bearer token must carry. Required with a JWKS. */
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** The claim holding the caller's roles: an array, or a space- or comma-separated string. */
+  AUTH_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
+  /** Signature algorithms accepted, comma separated (never `none`). */
+  AUTH_JWT_ALGORITHMS: z
+    .string()
+    .default('RS256,ES256,EdDSA')
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((a) => /^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/.test(a)), 'must be asymmetric JWS algorithms, e.g. RS256,ES256,EdDSA'),
+  /** A bearer token this service sends on its calls to other RALM services (a projected token file; re-read per call). */
+  GRPC_CLIENT_TOKEN_FILE: z.string().min(1).optional(),
   /** HTTP/2 streams one client connection may have open at once; more wait on the client's side. */
   GRPC_MAX_CONCURRENT_STREAMS: env.positiveInt(1000),
   /** Seconds SIGTERM waits for in-flight RPCs before forcing the server down. */

@@ -58,6 +58,12 @@ export class CancelledError extends RalmError {
 /** A limit was hit (queue full, too many concurrent jobs). */
 export class ResourceExhaustedError extends RalmError {}
 
+/** The caller did not prove who it is (no verified client certificate, no valid bearer token). */
+export class UnauthenticatedError extends RalmError {}
+
+/** The caller is known but none of its roles may call this method (security/policy.ts). */
+export class PermissionDeniedError extends RalmError {}
+
 /** The RPC exists in the contract but its capability is not built in this version. */
 export class UnimplementedError extends RalmError {}
 

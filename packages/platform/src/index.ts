@@ -15,5 +15,5 @@ export * from './events';
 export * from './store';
 export { Fifo } from './collections/fifo';
 export * from './model-slot';
-export { dirWithin, realPathWithin } from './security/confine';
+export * from './security';
 export { RecencyMap } from './collections/recency-map';

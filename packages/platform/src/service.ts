@@ -4,6 +4,7 @@ import type { CommonConfig } from './config';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server';
 import type { ServiceBinding } from './grpc/handlers';
 import { serveMetrics, type MetricsServer, type ServiceMetrics } from './metrics';
+import { serverSecurity, type SecurityConfig } from './security';
 
 /** What a service contributes; the platform owns sockets, health and shutdown around it. */
 export interface ServiceModule {
@@ -22,6 +23,8 @@ export interface ServiceHost {
   readonly name: string;
   readonly grpcPort: number;
   readonly metricsPort: number;
+  /** The plaintext health-only port (GRPC_HEALTH_PORT), if any. */
+  readonly healthPort?: number;
   /** gRPC address callers should dial, `host:port`. */
   readonly address: string;
   /** Graceful stop: NOT_SERVING → drain calls (grace) → module.stop → metrics server closed. Idempotent. */
@@ -33,7 +36,8 @@ export interface ServiceHost {
 export interface HostOptions {
   name: string;
   config: Pick<CommonConfig, 'GRPC_HOST' | 'GRPC_PORT' | 'METRICS_PORT' | 'SHUTDOWN_GRACE_SECONDS'> &
-    Partial<Pick<CommonConfig, 'RPC_LIMITS' | 'GRPC_MAX_CONCURRENT_STREAMS'>>;
+    Partial<Pick<CommonConfig, 'RPC_LIMITS' | 'GRPC_MAX_CONCURRENT_STREAMS' | 'GRPC_HEALTH_PORT'>> &
+    Partial<SecurityConfig>;
   logger: Logger;
   metrics: ServiceMetrics;
   bus: EventBus;
@@ -45,6 +49,8 @@ export interface HostOptions {
 /** Starts one service: metrics endpoint, gRPC server with health and reflection, then the module. */
 export async function hostService(options: HostOptions): Promise<ServiceHost> {
   const { config, logger, module } = options;
+  // A config that cannot secure the server fails before any port is taken.
+  const security = config.GRPC_TLS !== undefined ? serverSecurity(config as SecurityConfig) : undefined;
   const metricsServer: MetricsServer = await serveMetrics(options.metrics.registry, config.GRPC_HOST, config.METRICS_PORT);
   let grpc: RunningGrpcServer;
   try {
@@ -57,6 +63,9 @@ export async function hostService(options: HostOptions): Promise<ServiceHost> {
       protoFiles: module.protoFiles,
       limits: config.RPC_LIMITS,
       maxConcurrentStreams: config.GRPC_MAX_CONCURRENT_STREAMS,
+      tls: security?.tls,
+      authenticator: security?.authenticator,
+      healthPort: config.GRPC_HEALTH_PORT,
     });
   } catch (err) {
     await metricsServer.close();
@@ -99,6 +108,7 @@ export async function hostService(options: HostOptions): Promise<ServiceHost> {
     name: options.name,
     grpcPort: grpc.port,
     metricsPort: metricsServer.port,
+    healthPort: grpc.healthPort,
     address: `${config.GRPC_HOST}:${grpc.port}`,
     stop,
     async whenServing(timeoutMs) {

@@ -45,6 +45,11 @@ describe('loadConfig', () => {
       RPC_LIMITS: {},
       GRPC_MAX_CONCURRENT_STREAMS: 1000,
       NATS_REPLICAS: 1,
+      GRPC_TLS: 'off',
+      GRPC_TLS_RELOAD_SECONDS: 60,
+      GRPC_AUTH: 'off',
+      AUTH_JWT_ROLES_CLAIM: 'roles',
+      AUTH_JWT_ALGORITHMS: ['RS256', 'ES256', 'EdDSA'],
     });
   });
 });

@@ -1,4 +1,4 @@
-import { CatchUp, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
+import { CatchUp, peerCredentials, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
 import { grpcEmbeddingSource, grpcSeedSource } from './adapters/grpc-sources';
 import { loadClusters, type ClusterRecord } from './cluster-book';
 import type { ClustererConfig } from './config';
@@ -31,7 +31,7 @@ export async function createClusterer(config: ClustererConfig, platform: Service
   const clusters = new Map<string, ClusterRecord>();
   const store = await platform.openStore('clusterer');
   await loadClusters(store, clusters, tracker, platform.logger);
-  const { seeds, embeddings } = sources ?? { seeds: grpcSeedSource(config.SEED_COLLECTOR_ADDR), embeddings: grpcEmbeddingSource(config.USER_EMBEDDING_ADDR) };
+  const { seeds, embeddings } = sources ?? { seeds: grpcSeedSource(config.SEED_COLLECTOR_ADDR, peerCredentials(config)), embeddings: grpcEmbeddingSource(config.USER_EMBEDDING_ADDR, peerCredentials(config)) };
   const metrics = createClustererMetrics(platform.metrics, () => clusters.size);
   const deps: ClustererDeps = { config, tracker, clusters, seeds, embeddings, store, bus: platform.bus, metrics, now: platform.now };
   let subscriptions: BusSubscription[] = [];

@@ -1,7 +1,7 @@
 import { loadKernel, loadNativeKernel, nativeStatus, typescriptKernel, type ScoringKernel } from '@ralm/kernel';
 import { modelRootSource } from '@ralm/model';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CatchUp, createModelSlot, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
+import { CatchUp, createModelSlot, peerCredentials, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
 import { grpcClusterSource } from './adapters/grpc-clusters';
 import { ClusterLoader } from './cluster-loader';
 import type { LookalikeScorerConfig } from './config';
@@ -48,7 +48,7 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
   // Series that exist from the start at 0: rate() then sees the first replies as an increase.
   for (const arm of assigner.armNames) metrics.assignments.inc({ arm }, 0);
   const deps: LookalikeScorerDeps = { config, book, state: () => states.active, metrics, assigner };
-  const source = clusters ?? grpcClusterSource(config.CLUSTERER_ADDR);
+  const source = clusters ?? grpcClusterSource(config.CLUSTERER_ADDR, peerCredentials(config));
   const loader = new ClusterLoader(deps, states, source, logger);
   let completing: Promise<void> = Promise.resolve();
   const slot = createModelSlot({

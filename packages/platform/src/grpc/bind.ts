@@ -14,16 +14,19 @@ import type { RpcMetrics } from '../metrics';
 import { Admission, type MethodLimit } from './admission';
 import { Undecodable } from './codec';
 import type { CallContext, ServiceBinding } from './handlers';
+import { authorize, type Authenticator } from '../security/auth';
 import { ERROR_CODE_NAMES, statusName, toGrpcStatus, toServiceError } from './status';
 
 /** The part of every server call shape this file uses. */
-type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, 'getDeadline' | 'metadata'> & NodeJS.EventEmitter;
+type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, 'getDeadline' | 'metadata' | 'getAuthContext'> & NodeJS.EventEmitter;
 
 export interface BindDeps {
   metrics: RpcMetrics;
   logger: Logger;
   /** Per-method limits that override the service's defaults, keyed `Service/Method` or `Method` (config RPC_LIMITS). */
   limits?: Readonly<Record<string, MethodLimit>>;
+  /** Set when GRPC_AUTH=required: every call proves its caller and is checked against RPC_POLICY before it may queue. */
+  authenticator?: Authenticator;
 }
 
 /**
@@ -142,11 +145,17 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
     const admission = new Admission(method, limit, observer);
     observer.load(method, 0, 0);
     const costOf = policy.cost?.[key];
-    /** Waits for a turn, then runs the handler; the turn is given back when the handler itself settles. */
-    const admitted = <T>(work: () => Promise<T>, ctx: CallContext, request?: unknown): Promise<T> =>
+    const authenticator = deps.authenticator;
+    // Before admission: a caller that cannot prove a role never takes a turn or a queue slot.
+    const checkCaller = (call: AnyCall): Promise<void> =>
+      authenticator
+        ? authenticator.authenticate({ metadata: call.metadata, peerCertificate: call.getAuthContext()?.sslPeerCertificate }).then((identity) => authorize(identity, method))
+        : Promise.resolve();
+    /** Checks the caller, waits for a turn, then runs the handler; the turn is given back when the handler itself settles. */
+    const admitted = <T>(call: AnyCall, work: () => Promise<T>, ctx: CallContext, request?: unknown): Promise<T> =>
       run(
         () =>
-          admission.acquire(ctx.signal, ctx.deadlineMs, costOf && request !== undefined && !(request instanceof Undecodable) ? costOf(request) : 1).then((release) => {
+          checkCaller(call).then(() => admission.acquire(ctx.signal, ctx.deadlineMs, costOf && request !== undefined && !(request instanceof Undecodable) ? costOf(request) : 1)).then((release) => {
             const working = Promise.resolve().then(() => {
               ctx.throwIfDone();
               return work();
@@ -159,7 +168,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
     if (!def.requestStream && !def.responseStream) {
       impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const { ctx, finish } = openCall(method, call, deps);
-        admitted(() => (refuseUndecodable(call.request), handler(call.request, ctx)), ctx, call.request).then(
+        admitted(call, () => (refuseUndecodable(call.request), handler(call.request, ctx)), ctx, call.request).then(
           (response) => {
             finish(undefined);
             callback(null, response);
@@ -173,7 +182,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
     } else if (def.requestStream && !def.responseStream) {
       impl[key] = (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const { ctx, finish } = openCall(method, call, deps);
-        admitted(() => handler(decoded(call as AsyncIterable<unknown>), ctx), ctx).then(
+        admitted(call, () => handler(decoded(call as AsyncIterable<unknown>), ctx), ctx).then(
           (response) => {
             finish(undefined);
             callback(null, response);
@@ -204,7 +213,7 @@ export function toImplementation(binding: ServiceBinding, deps: BindDeps): Untyp
             call.once('drain', onDrain);
             ctx.signal.addEventListener('abort', onAbort, { once: true });
           });
-        admitted(() => (refuseUndecodable(call.request), handler(call.request, ctx, send)), ctx, call.request).then(
+        admitted(call, () => (refuseUndecodable(call.request), handler(call.request, ctx, send)), ctx, call.request).then(
           () => {
             finish(undefined);
             call.end();

@@ -3,6 +3,7 @@ import {
   makeGenericClientConstructor,
   Metadata,
   type CallOptions,
+  type ChannelCredentials,
   type Client,
   type ClientUnaryCall,
   type ServiceError,
@@ -29,8 +30,8 @@ export type HealthStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKN
 const HealthClient = makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
 
 /** grpc.health.v1 Check against `address`; `service` '' asks for the whole server. Never throws. */
-export async function checkHealth(address: string, service = '', timeoutMs = 2000): Promise<HealthStatus> {
-  const client = new HealthClient(address, credentials.createInsecure()) as unknown as Client & {
+export async function checkHealth(address: string, service = '', timeoutMs = 2000, creds: ChannelCredentials = credentials.createInsecure()): Promise<HealthStatus> {
+  const client = new HealthClient(address, creds) as unknown as Client & {
     check: UnaryMethod<{ service: string }, { status: HealthStatus }>;
   };
   try {

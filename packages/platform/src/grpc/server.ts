@@ -11,6 +11,9 @@ import { methodNames, toImplementation } from './bind';
 import { useStrictUtf8, withTotalDecoders } from './codec';
 import type { MethodLimit } from './admission';
 import type { ServiceBinding } from './handlers';
+import { serverCredentials, whenTlsLoaded, type TlsSettings } from '../security/tls';
+import { uncoveredMethods } from '../security/policy';
+import type { Authenticator } from '../security/auth';
 
 export interface GrpcServerOptions {
   host: string;
@@ -29,10 +32,18 @@ export interface GrpcServerOptions {
   maxConcurrentStreams?: number;
   /** Per-method admission limits overriding the services' defaults (config RPC_LIMITS). */
   limits?: Readonly<Record<string, MethodLimit>>;
+  /** Transport security; plaintext when omitted. */
+  tls?: TlsSettings;
+  /** Caller checks (GRPC_AUTH=required); none when omitted. */
+  authenticator?: Authenticator;
+  /** A plaintext port serving grpc.health.v1 only (GRPC_HEALTH_PORT), for probes that cannot speak TLS. */
+  healthPort?: number;
 }
 
 export interface RunningGrpcServer {
   readonly port: number;
+  /** The plaintext health-only port, when one was asked for. */
+  readonly healthPort?: number;
   /**
    * Reports health for the whole server ("") and every bound service. Starts
    * NOT_SERVING: the owner flips it once its dependencies are ready.
@@ -82,6 +93,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   useStrictUtf8();
   const protoRoot = options.protoRoot ?? findProtoRoot();
   checkLimitNames(options.limits ?? {}, options.services, protoRoot);
+  if (options.authenticator) {
+    // Deny-by-default would make a method nobody listed silently unusable: say so at the start.
+    const uncovered = uncoveredMethods(options.services.flatMap(methodNames).filter((n) => n.includes('/')));
+    if (uncovered.length > 0) throw new Error(`RPC_POLICY (security/policy.ts) names no roles for ${uncovered.join(', ')}`);
+  }
   const server = new Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
     'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? 1000,
@@ -97,12 +113,26 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const packageDefinition = loadSync(options.protoFiles, { includeDirs: [protoRoot], keepCase: true });
   new ReflectionService(packageDefinition).addToServer(server);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
+  const bind = (target: Server, port: number, creds: ServerCredentials) =>
+    new Promise<number>((resolve, reject) => target.bindAsync(`${options.host}:${port}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))));
+  if (options.tls) await whenTlsLoaded(options.tls);
+  const port = await bind(server, options.port, options.tls ? serverCredentials(options.tls) : ServerCredentials.createInsecure());
+  let healthServer: Server | undefined;
+  let healthPort: number | undefined;
+  if (options.healthPort !== undefined) {
+    healthServer = new Server();
+    health.addToServer(healthServer);
+    try {
+      healthPort = await bind(healthServer, options.healthPort, ServerCredentials.createInsecure());
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+  }
+  options.logger.info(
+    { port, healthPort, tls: options.tls?.mode ?? 'off', auth: options.authenticator ? 'required' : 'off', services: options.services.map((s) => s.name) },
+    'grpc server listening',
   );
-  options.logger.info({ port, services: options.services.map((s) => s.name) }, 'grpc server listening');
 
   const setServing = (serving: boolean) => {
     for (const name of names) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
@@ -115,13 +145,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       const force = setTimeout(() => {
         options.logger.warn({ graceMs }, 'grace period over; cancelling in-flight calls');
         server.forceShutdown();
+        healthServer?.forceShutdown();
         resolve();
       }, graceMs);
       server.tryShutdown(() => {
         clearTimeout(force);
+        healthServer?.forceShutdown();
         resolve();
       });
     }));
 
-  return { port, setServing, shutdown };
+  return { port, healthPort, setServing, shutdown };
 }

@@ -9,6 +9,8 @@ import {
   ResourceExhaustedError,
   UnavailableError,
   UnimplementedError,
+  UnauthenticatedError,
+  PermissionDeniedError,
 } from '../errors';
 import { OverloadedError } from './admission';
 
@@ -25,6 +27,8 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Status]> = [
   [CancelledError, Status.CANCELLED],
   [ResourceExhaustedError, Status.RESOURCE_EXHAUSTED],
   [UnimplementedError, Status.UNIMPLEMENTED],
+  [UnauthenticatedError, Status.UNAUTHENTICATED],
+  [PermissionDeniedError, Status.PERMISSION_DENIED],
 ];
 
 /** Every code a handler can end with besides OK: the table's, and INTERNAL for the rest. */

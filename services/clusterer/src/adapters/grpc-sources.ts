@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { SeedCollectorServiceClient, type ListSeedsResponse } from '@ralm/proto/seed_collector';
 import { EmbeddingKind, UserEmbeddingServiceClient } from '@ralm/proto/user_embedding';
 import { callUnary } from '@ralm/platform';
@@ -9,8 +9,8 @@ import type { EmbeddingSource, SeedSource } from '../ports';
 const CALL_TIMEOUT_MS = 30_000;
 
 /** Seeds from SeedCollectorService.ListSeeds (a server stream of 10,000-id chunks). */
-export function grpcSeedSource(address: string): SeedSource & { close(): void } {
-  const client = new SeedCollectorServiceClient(address, credentials.createInsecure());
+export function grpcSeedSource(address: string, creds: ChannelCredentials): SeedSource & { close(): void } {
+  const client = new SeedCollectorServiceClient(address, creds);
   return {
     seeds(candidateId, signal) {
       return new Promise((resolve, reject) => {
@@ -38,8 +38,8 @@ export function grpcSeedSource(address: string): SeedSource & { close(): void } 
 }
 
 /** Embeddings from UserEmbeddingService.GetEmbeddings: look-alike always, universal when asked, one pinned version. */
-export function grpcEmbeddingSource(address: string): EmbeddingSource & { close(): void } {
-  const client = new UserEmbeddingServiceClient(address, credentials.createInsecure());
+export function grpcEmbeddingSource(address: string, creds: ChannelCredentials): EmbeddingSource & { close(): void } {
+  const client = new UserEmbeddingServiceClient(address, creds);
   const get = (userIds: string[], kind: EmbeddingKind, modelVersion: string) =>
     callUnary(client.getEmbeddings.bind(client), { userIds, kind, modelVersion }, { timeoutMs: CALL_TIMEOUT_MS });
   return {

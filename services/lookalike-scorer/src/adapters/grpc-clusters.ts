@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { ClustererServiceClient, type ListClustersResponse } from '@ralm/proto/clusterer';
 import { callUnary } from '@ralm/platform';
 import type { ClusterSource } from '../ports';
@@ -7,8 +7,8 @@ import type { ClusterSource } from '../ports';
 const LIST_TIMEOUT_MS = 300_000;
 
 /** ClustererService.GetClusters; "no clusters" (NOT_FOUND, FAILED_PRECONDITION) is undefined, anything else throws. */
-export function grpcClusterSource(address: string): ClusterSource & { close(): void } {
-  const client = new ClustererServiceClient(address, credentials.createInsecure());
+export function grpcClusterSource(address: string, creds: ChannelCredentials): ClusterSource & { close(): void } {
+  const client = new ClustererServiceClient(address, creds);
   return {
     async get(candidateId) {
       try {

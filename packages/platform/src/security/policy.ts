@@ -1,0 +1,47 @@
+/**
+ * Who may call what: the one table every service's server reads. A caller's roles come
+ * from its client certificate (the subject's OU) or its bearer token (AUTH_JWT_ROLES_CLAIM);
+ * a call is allowed when one of them is listed for the method. A method missing here is
+ * refused to everyone (and fails the start, see checkPolicyCovers).
+ *
+ * - recommender: the upstream recommenders — clicks in, scores and feedback out.
+ * - operator:    people and jobs running RALM — candidates, reclustering, training, reads.
+ * - service:     the RALM services calling each other (clusterer → seed collector and
+ *                user embedding, scorer → clusterer).
+ */
+export const ROLES = ['recommender', 'operator', 'service'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
+  'SeedCollectorService/ReportClicks': ['recommender'],
+  'SeedCollectorService/StreamClicks': ['recommender'],
+  'SeedCollectorService/GetSeedStats': ['operator'],
+  'SeedCollectorService/RegisterCandidate': ['operator'],
+  'SeedCollectorService/RetireCandidate': ['operator'],
+  // Seeds are user ids: only the clusterer reads them.
+  'SeedCollectorService/ListSeeds': ['service'],
+  'FeedbackService/ReportFeedback': ['recommender'],
+  'ClustererService/GetClusters': ['operator', 'service'],
+  'ClustererService/Recluster': ['operator'],
+  'ClustererService/ListClusters': ['operator', 'service'],
+  'LookalikeScorerService/Score': ['recommender'],
+  'LookalikeScorerService/ScoreBatch': ['recommender'],
+  'TrainerService/StartTraining': ['operator'],
+  'TrainerService/GetJob': ['operator'],
+  'TrainerService/WatchJob': ['operator'],
+  'TrainerService/ListModels': ['operator'],
+  // Embeddings of known users by id: the clusterer's; embedding raw features serves a recommender's new user.
+  'UserEmbeddingService/GetEmbeddings': ['service'],
+  'UserEmbeddingService/EmbedFeatures': ['recommender', 'service'],
+  'UserEmbeddingService/GetModel': ['recommender', 'operator', 'service'],
+};
+
+/** Roles allowed to call `method` (`Service/Method`); none when the table does not name it. */
+export function rolesFor(method: string): readonly Role[] {
+  return RPC_POLICY[method] ?? [];
+}
+
+/** Methods of a server that the table does not name: with auth on, a start with any fails. */
+export function uncoveredMethods(methods: readonly string[]): string[] {
+  return methods.filter((m) => !(m in RPC_POLICY));
+}
