@@ -1,6 +1,5 @@
-import path from 'node:path';
 import {
-  createBusFromUrl,
+  busFromConfig,
   createLogger,
   createServiceMetrics,
   hostService,
@@ -98,12 +97,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   // Each service learns the addresses of those started before it (e.g. SEED_COLLECTOR_ADDR), as DNS names would give them in a cluster.
   const addresses: NodeJS.ProcessEnv = {};
   // The embedded bus journals under STATE_DIR, so what it acknowledged survives a restart of the mesh.
-  const bus = await createBusFromUrl(options.natsUrl, {
-    name: 'ralm-mesh',
-    logger: createLogger('bus', options.logLevel),
-    memory: { journalDir: path.join(common.STATE_DIR, 'bus') },
-    nats: { stream: { replicas: common.NATS_REPLICAS } },
-  });
+  const bus = await busFromConfig(common, 'ralm-mesh', createLogger('bus', options.logLevel));
   const running: RunningService[] = [];
   const stopAll = async () => {
     for (const s of [...running].reverse()) await s.host.stop();

@@ -100,6 +100,24 @@ export const commonConfigShape = {
   METRICS_PORT: env.port(0),
   /** NATS server URL(s), comma separated. Unset = embedded in-memory bus (single process only). */
   NATS_URL: env.natsUrls(),
+  /** NATS login, one way at most (k8s/values/nats.yaml gives each service its own user and subjects). */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  NATS_TOKEN: z.string().min(1).optional(),
+  /** An nkey seed file (`SU…`, from a Secret); re-read at every reconnect. */
+  NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
+  /** A creds file (user JWT + seed, decentralized auth); re-read at every reconnect. */
+  NATS_CREDS_FILE: z.string().min(1).optional(),
+  /** CA bundle the NATS server's certificate is verified against (use tls:// URLs to require TLS). */
+  NATS_TLS_CA_FILE: z.string().min(1).optional(),
+  /** Client certificate and key, for a NATS server that verifies clients (`verify: true`). */
+  NATS_TLS_CERT_FILE: z.string().min(1).optional(),
+  NATS_TLS_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Milliseconds the first NATS connection may take. A server that drops a TLS client
+   * without an acceptable certificate is seen only as this timeout.
+   */
+  NATS_CONNECT_TIMEOUT_MS: env.positiveInt(20_000),
   /**
    * Replicas of the JetStream stream and of the service's state bucket (1–5): 3 on a
    * three-server NATS cluster, so one server lost loses no event and no state. Applied

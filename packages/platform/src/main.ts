@@ -10,6 +10,7 @@ import { exitOnSignals, hostService, type ServiceHost, type ServiceModule } from
 import { openStateStore } from './store';
 import type { StateStore } from './store/port';
 import type { Tracing } from './tracing';
+import { natsAuth, type NatsAuthConfig } from './security/nats-auth';
 
 /** What every service factory receives besides its own config. */
 export interface ServiceDeps {
@@ -26,9 +27,26 @@ export interface ServiceDeps {
 }
 
 /** The `openStore` of ServiceDeps for a service's common config. */
-export function stateStoreOpener(config: Pick<CommonConfig, 'NATS_URL' | 'STATE_DIR' | 'NATS_REPLICAS'>, logger: Logger): ServiceDeps['openStore'] {
+export function stateStoreOpener(config: Pick<CommonConfig, 'NATS_URL' | 'STATE_DIR' | 'NATS_REPLICAS'> & NatsAuthConfig, logger: Logger): ServiceDeps['openStore'] {
   return (name) =>
-    openStateStore({ natsUrl: config.NATS_URL, dir: path.join(config.STATE_DIR, name), bucket: `ralm-${name}`, name, logger, nats: { replicas: config.NATS_REPLICAS } });
+    openStateStore({
+      natsUrl: config.NATS_URL,
+      dir: path.join(config.STATE_DIR, name),
+      bucket: `ralm-${name}`,
+      name,
+      logger,
+      nats: { replicas: config.NATS_REPLICAS, auth: natsAuth(config) },
+    });
+}
+
+/** The bus a service's config names: NATS (with its login, TLS and replicas) or the embedded one journaled under STATE_DIR. */
+export function busFromConfig(config: Pick<CommonConfig, 'NATS_URL' | 'STATE_DIR' | 'NATS_REPLICAS'> & NatsAuthConfig, name: string, logger: Logger): Promise<EventBus> {
+  return createBusFromUrl(config.NATS_URL, {
+    name,
+    logger,
+    memory: { journalDir: path.join(config.STATE_DIR, 'bus') },
+    nats: { stream: { replicas: config.NATS_REPLICAS }, auth: natsAuth(config) },
+  });
 }
 
 export interface MainOptions<C extends CommonConfig> {
@@ -65,7 +83,7 @@ export async function startService<C extends CommonConfig, M extends ServiceModu
   create: (config: C, deps: ServiceDeps) => M | Promise<M>,
   logger: Logger,
 ): Promise<StartedService<M>> {
-  const bus = await createBusFromUrl(config.NATS_URL, { name, logger, memory: { journalDir: path.join(config.STATE_DIR, 'bus') }, nats: { stream: { replicas: config.NATS_REPLICAS } } });
+  const bus = await busFromConfig(config, name, logger);
   const metrics = createServiceMetrics(name);
   const module = await create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
   const host = await hostService({ name, config, logger, metrics, bus, module });

@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       RPC_LIMITS: {},
       GRPC_MAX_CONCURRENT_STREAMS: 1000,
       NATS_REPLICAS: 1,
+      NATS_CONNECT_TIMEOUT_MS: 20000,
       GRPC_TLS: 'off',
       GRPC_TLS_RELOAD_SECONDS: 60,
       GRPC_AUTH: 'off',

@@ -28,6 +28,7 @@ import {
   type NatsConnection,
 } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions, type NatsAuth } from '../security/nats-auth';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asUnavailable } from '../nats-errors';
 import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
@@ -68,8 +69,10 @@ export interface NatsStreamOptions {
 }
 
 export interface NatsBusOptions {
-  /** `nats://host:port` URL(s) of the server or cluster. */
+  /** `nats://host:port` URL(s) of the server or cluster; credentials in a URL are used (natsConnectOptions). */
   servers: string | string[];
+  /** Login and TLS (security/nats-auth.ts). */
+  auth?: NatsAuth;
   /** Connection name shown by the server (use the service name). */
   name: string;
   stream?: NatsStreamOptions;
@@ -89,7 +92,7 @@ export interface NatsBusOptions {
 export async function connectNatsBus(options: NatsBusOptions): Promise<EventBus> {
   const logger = options.logger ?? silentLogger;
   const nc = await connect({
-    servers: options.servers,
+    ...natsConnectOptions(typeof options.servers === 'string' ? [options.servers] : options.servers, options.auth),
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,

@@ -6,6 +6,7 @@ import { clientCredentials, tlsSettings, type TlsSettings } from './tls';
 export * from './auth';
 export * from './policy';
 export * from './tls';
+export * from './nats-auth';
 export { dirWithin, realPathWithin } from './confine';
 
 export type SecurityConfig = Pick<

@@ -8,6 +8,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions, type NatsAuth } from '../security/nats-auth';
 import { positive, silentLogger } from '../bus/shared';
 import { asUnavailable } from '../nats-errors';
 import { readObject } from './nats-read';
@@ -17,6 +18,8 @@ import { sortStateKeys, StateStoreClosedError, validateStatePrefix, validateStat
 export interface NatsStoreOptions {
   /** `nats://host:port` URL(s) of the server or cluster. */
   servers: string | string[];
+  /** Login and TLS (security/nats-auth.ts). */
+  auth?: NatsAuth;
   /** Object store bucket, created if absent: letters, digits, `-` and `_`. */
   bucket: string;
   /** Connection name shown by the server (use the service name). */
@@ -47,7 +50,7 @@ export async function connectNatsStore(options: NatsStoreOptions): Promise<State
   const timeout = positive(options.requestTimeoutMs, 5000);
   const logger = options.logger ?? silentLogger;
   const nc = await connect({
-    servers: options.servers,
+    ...natsConnectOptions(typeof options.servers === 'string' ? [options.servers] : options.servers, options.auth),
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: positive(options.reconnectTimeWaitMs, 2000),

@@ -17,6 +17,8 @@ export interface NatsServerOptions {
   jetstream?: boolean;
   /** JetStream's file storage limit in bytes (a config file's `max_file_store`): a disk that fills. */
   maxFileStoreBytes?: number;
+  /** Extra server configuration (authorization, accounts, tls blocks), written into its config file. */
+  config?: string;
 }
 
 export interface NatsServer {
@@ -45,10 +47,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const port = await freePort();
   const storeDir = options.jetstream === false ? undefined : await mkdtemp(join(tmpdir(), 'ralm-nats-'));
   const args = ['-a', '127.0.0.1', '-p', String(port)];
-  if (storeDir && options.maxFileStoreBytes !== undefined) {
-    // Limits exist only in a config file, which then also names the store (not -js -sd as well).
-    const conf = join(storeDir, 'limits.conf');
-    await writeFile(conf, `jetstream { store_dir: "${storeDir}", max_file_store: ${options.maxFileStoreBytes} }\n`);
+  if (options.maxFileStoreBytes !== undefined || options.config !== undefined) {
+    // Limits and auth exist only in a config file, which then also names the store (not -js -sd as well).
+    const confDir = storeDir ?? (await mkdtemp(join(tmpdir(), 'ralm-nats-conf-')));
+    const conf = join(confDir, 'server.conf');
+    const limit = options.maxFileStoreBytes !== undefined ? `, max_file_store: ${options.maxFileStoreBytes}` : '';
+    await writeFile(conf, `${storeDir ? `jetstream { store_dir: "${storeDir}"${limit} }\n` : ''}${options.config ?? ''}\n`);
     args.push('-c', conf);
   } else if (storeDir) args.push('-js', '-sd', storeDir);
   let child = await launch(bin, args, port);
