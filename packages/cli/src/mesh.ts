@@ -53,6 +53,11 @@ export interface MeshOptions {
   baseEnv: NodeJS.ProcessEnv;
   /** How long each service may take to be SERVING before the next starts anyway. Default 10 s. */
   readyTimeoutMs?: number;
+  /**
+   * Environment of single services, over `env` (e.g. each its own NATS user). With NATS,
+   * a service named here connects its own bus from its own config, as a pod does.
+   */
+  serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
   /** Per-service unix-ms clock; Date.now by default. */
   now?: () => number;
 }
@@ -79,7 +84,7 @@ export interface Mesh {
  * service's own main.ts).
  */
 export async function startMesh(options: MeshOptions): Promise<Mesh> {
-  const environment = (i: number, addresses: NodeJS.ProcessEnv) => {
+  const environment = (i: number, addresses: NodeJS.ProcessEnv, own = true): NodeJS.ProcessEnv => {
     const port = (offset: number) => String(options.portBase === 0 ? 0 : options.portBase + offset + i);
     return {
       ...options.baseEnv,
@@ -90,17 +95,22 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       LOG_LEVEL: options.logLevel,
       ...addresses,
       ...options.env,
+      ...(own && options.serviceEnv?.[SERVICES[i]!.name as ServiceName]),
     };
   };
   // Every config first: a bad variable (NATS_URL among them) is reported by name before anything connects.
-  const common = SERVICES.map((s, i) => s.load(environment(i, {})))[0]!;
+  SERVICES.forEach((s, i) => s.load(environment(i, {})));
+  // The mesh's own bus (tests and the CLI use it) logs in with the shared env, never as one of the services.
+  const common = SERVICES[0]!.load(environment(0, {}, false));
   // Each service learns the addresses of those started before it (e.g. SEED_COLLECTOR_ADDR), as DNS names would give them in a cluster.
   const addresses: NodeJS.ProcessEnv = {};
   // The embedded bus journals under STATE_DIR, so what it acknowledged survives a restart of the mesh.
   const bus = await busFromConfig(common, 'ralm-mesh', createLogger('bus', options.logLevel));
   const running: RunningService[] = [];
+  const ownBuses = new Map<number, EventBus>();
   const stopAll = async () => {
     for (const s of [...running].reverse()) await s.host.stop();
+    for (const own of ownBuses.values()) await own.close();
     await bus.close();
   };
   const launch = async (i: number, ports: NodeJS.ProcessEnv = {}): Promise<RunningService> => {
@@ -109,8 +119,14 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     const logger = createLogger(s.name, config.LOG_LEVEL);
     const metrics = createServiceMetrics(s.name);
     const openStore = stateStoreOpener(config, logger);
-    const module = await s.create(config, { bus, logger, metrics, now: options.now ?? Date.now, openStore });
-    const host = await hostService({ name: s.name, config, logger, metrics, bus, module });
+    let serviceBus = bus;
+    if (options.natsUrl && options.serviceEnv?.[s.name as ServiceName]) {
+      // A restart keeps the connection, as the shared bus is kept.
+      if (!ownBuses.has(i)) ownBuses.set(i, await busFromConfig(config, s.name, logger));
+      serviceBus = ownBuses.get(i)!;
+    }
+    const module = await s.create(config, { bus: serviceBus, logger, metrics, now: options.now ?? Date.now, openStore });
+    const host = await hostService({ name: s.name, config, logger, metrics, bus: serviceBus, module });
     // Dependencies first, and ready first: a scorer started before the clusterer caught up would only wait on it.
     if (!(await host.whenServing(options.readyTimeoutMs ?? 10_000))) logger.warn({ service: s.name }, 'not SERVING yet; starting the next service anyway (health says why it waits)');
     return { name: s.name, host, module };
