@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import fc from 'fast-check';
 import { callUnary, checkHealth } from '@ralm/platform';
@@ -28,13 +28,13 @@ import { GetJobRequest, ListModelsRequest, StartTrainingRequest, TrainerServiceS
 import { EmbedFeaturesRequest, GetEmbeddingsRequest, GetModelRequest, UserEmbeddingServiceService } from '@ralm/proto/user_embedding';
 import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
 import { trainTinyModel } from './support/tiny-model';
+import { sendRaw, shapeOf, type Shape } from './support/raw-rpc';
 
 jest.setTimeout(240_000);
 
 /** Statuses the contract documents for a bad or unlucky request; INTERNAL and UNKNOWN are bugs. */
 const DOCUMENTED = new Set(['OK', 'INVALID_ARGUMENT', 'NOT_FOUND', 'FAILED_PRECONDITION', 'ALREADY_EXISTS', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'DEADLINE_EXCEEDED', 'CANCELLED']);
 
-type Shape = 'unary' | 'server-stream' | 'client-stream';
 interface Rpc {
   service: string;
   name: string;
@@ -49,27 +49,8 @@ let root: string;
 let userIds: string[];
 const raw = new Map<string, Client>();
 
-const identity = (b: Buffer) => b;
 /** Sends `bytes` as the request of `rpc` and resolves with the status name (and details). */
-function send(rpc: Rpc, bytes: Uint8Array, timeoutMs = 5000): Promise<{ code: string; details: string }> {
-  const client = raw.get(rpc.service)!;
-  const deadline = Date.now() + timeoutMs;
-  const done = (err: ServiceError | null) => ({ code: err ? status[err.code]! : 'OK', details: err?.details ?? '' });
-  return new Promise((resolve) => {
-    if (rpc.shape === 'unary') {
-      client.makeUnaryRequest(rpc.path, identity, identity, Buffer.from(bytes), new Metadata(), { deadline }, (err) => resolve(done(err)));
-    } else if (rpc.shape === 'server-stream') {
-      const call = client.makeServerStreamRequest(rpc.path, identity, identity, Buffer.from(bytes), new Metadata(), { deadline });
-      call.on('data', () => undefined);
-      call.on('error', (err: ServiceError) => resolve(done(err)));
-      call.on('end', () => resolve(done(null)));
-    } else {
-      const call = client.makeClientStreamRequest(rpc.path, identity, identity, new Metadata(), { deadline }, (err) => resolve(done(err)));
-      call.write(Buffer.from(bytes));
-      call.end();
-    }
-  });
-}
+const send = (rpc: Rpc, bytes: Uint8Array, timeoutMs = 5000) => sendRaw(raw.get(rpc.service)!, rpc.path, rpc.shape, bytes, { timeoutMs });
 
 const now = () => Date.now();
 let rpcs: Rpc[];
@@ -91,9 +72,8 @@ beforeAll(async () => {
   }
   const sc = loop.clients.seedCollector;
   await callUnary(sc.registerCandidate.bind(sc), { candidateId: 'fuzz-item', category: 'c', tags: [] });
-  const shape = (def: { requestStream: boolean; responseStream: boolean }): Shape => (def.requestStream ? 'client-stream' : def.responseStream ? 'server-stream' : 'unary');
   const of = <D extends Record<string, { path: string; requestStream: boolean; responseStream: boolean }>>(service: string, definition: D, valid: { [K in keyof D]: () => Uint8Array }): Rpc[] =>
-    Object.entries(definition).map(([key, def]) => ({ service, name: key, path: def.path, shape: shape(def), valid: valid[key as keyof D] }));
+    Object.entries(definition).map(([key, def]) => ({ service, name: key, path: def.path, shape: shapeOf(def), valid: valid[key as keyof D] }));
   rpcs = [
     ...of('user-embedding', UserEmbeddingServiceService, {
       getEmbeddings: () => GetEmbeddingsRequest.encode(GetEmbeddingsRequest.fromPartial({ userIds: [userIds[0]!], kind: 1 })).finish(),

@@ -16,6 +16,7 @@ import { connectClients, startMesh, waitFor, type Mesh, type MeshClients, type S
 import { callUnary, Subjects } from '@ralm/platform';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 import { ModelPublished } from '@ralm/proto/events';
+import { ScoreRequest } from '@ralm/proto/lookalike_scorer';
 import { trainTinyModel } from './support/tiny-model';
 
 jest.setTimeout(180_000);
@@ -90,7 +91,7 @@ describe('the per-service NATS users of k8s/values/nats.yaml', () => {
     await expect(callUnary(sc.reportClicks.bind(sc), { clicks })).resolves.toMatchObject({ accepted: 25 });
     const sco = clients.lookalikeScorer;
     const scored = await waitFor(
-      () => callUnary(sco.score.bind(sco), { userId: userIds[30]!, candidateIds: ['perm-item'], topK: 1 }).catch(() => undefined),
+      () => callUnary(sco.score.bind(sco), ScoreRequest.fromPartial({ userId: userIds[30]!, candidateIds: ['perm-item'], topK: 1 })).catch(() => undefined),
       (r) => (r?.scores.length ?? 0) > 0,
       30_000,
     );
