@@ -9,6 +9,11 @@
  */
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter as OtlpGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as OtlpHttpJson } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpHttpProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { redactingExporter } from './trace-redaction';
 
 export interface Tracing {
   /** True when spans leave the process (an OTLP endpoint or an explicit exporter is configured). */
@@ -25,6 +30,22 @@ export function wantsExport(env: NodeJS.ProcessEnv): boolean {
   return Boolean(exporter || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
+/**
+ * The exporter OTEL_TRACES_EXPORTER and OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL name, built
+ * here rather than by the SDK so it can be wrapped: the SDK's own would export spans
+ * unredacted. The OTLP exporters read their endpoint, headers and TLS from OTEL_* as usual.
+ */
+export function exporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter {
+  const names = (env.OTEL_TRACES_EXPORTER?.trim() || 'otlp').split(',').map((s) => s.trim());
+  const unsupported = names.filter((n) => n !== 'otlp' && n !== 'console');
+  if (unsupported.length > 0) throw new Error(`OTEL_TRACES_EXPORTER: ${unsupported.join(', ')} is not supported (otlp or console)`);
+  if (names.includes('console')) return new ConsoleSpanExporter();
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
+  if (protocol === 'grpc') return new OtlpGrpc();
+  if (protocol === 'http/json') return new OtlpHttpJson();
+  return new OtlpHttpProto();
+}
+
 let active: Tracing | undefined;
 
 /** Starts the SDK once per process; later calls return the first instance. */
@@ -38,6 +59,7 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME ?? serviceName,
     instrumentations: [new GrpcInstrumentation()],
+    traceExporter: redactingExporter(exporterFromEnv(env)),
     // Metrics go through prom-client and logs through pino; only traces use OTel.
     metricReaders: [],
     logRecordProcessors: [],

@@ -48,20 +48,20 @@ export function withConsumerSpan(info: ConsumeSpanInfo, fn: () => Promise<void>)
     span.end();
     return fn();
   }
-  const msgId = delivery.headers[MSG_ID_HEADER];
+  // No message id: for a click it is the caller's event id (docs/SECURITY.md, telemetry).
   span.setAttributes({
     'messaging.system': info.system,
     'messaging.operation.type': 'process',
     'messaging.destination.name': delivery.subject,
     'messaging.consumer.group.name': info.durable,
     'ralm.bus.delivery_count': delivery.deliveryCount,
-    ...(msgId === undefined ? {} : { 'messaging.message.id': msgId }),
   });
   return context.with(trace.setSpan(parent, span), async () => {
     try {
       await fn();
     } catch (err) {
-      span.recordException(err instanceof Error ? err : String(err));
+      // The type only: an error's text may quote the ids it was about.
+      span.recordException({ name: err instanceof Error ? err.name : 'Error', message: '' });
       span.setStatus({ code: SpanStatusCode.ERROR });
       throw err;
     } finally {
