@@ -139,8 +139,11 @@ export async function saveModel(model: RalmModel, dir: string): Promise<Manifest
 async function readChecked(dir: string, name: keyof Manifest['files'], expected: { bytes: number; sha256: string }): Promise<Buffer> {
   let bytes: Buffer;
   try {
+    // A file of the model is the model's own: a symlink could lead out of MODEL_ROOT.
+    if (!(await fs.lstat(path.join(dir, name))).isFile()) throw new ModelArtifactError(dir, `${name} is not a regular file (a symlink or a directory): refused`);
     bytes = await fs.readFile(path.join(dir, name));
   } catch (err) {
+    if (err instanceof ModelArtifactError) throw err;
     throw new ModelArtifactError(dir, `${name} is unreadable (${(err as Error).message})`);
   }
   if (bytes.byteLength !== expected.bytes) throw new ModelArtifactError(dir, `${name} has ${bytes.byteLength} bytes, the manifest says ${expected.bytes} (truncated or replaced)`);

@@ -68,6 +68,16 @@ describe('training on a small synthetic task', () => {
     expect(Array.from(loaded.scoreWithCentroids(u, centroids, mask, k))).toEqual(Array.from(model.scoreWithCentroids(u, centroids, mask, k)));
     loaded.dispose();
 
+    // A file replaced by a symlink (even to identical bytes) is refused: it could lead out of MODEL_ROOT.
+    const vocab = path.join(out, 'vocab.json');
+    const outside = `${out}-vocab-outside.json`;
+    await fs.copyFile(vocab, outside);
+    await fs.rm(vocab);
+    await fs.symlink(outside, vocab);
+    await expect(loadModel(out)).rejects.toThrow(/vocab\.json is not a regular file/);
+    await fs.rm(vocab);
+    await fs.rename(outside, vocab);
+
     // Flip one byte of the weights: refused, naming the file.
     const weights = path.join(out, 'weights.bin');
     const bytes = await fs.readFile(weights);
