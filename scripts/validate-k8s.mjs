@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Validates every object of rendered manifests (files, or stdin) against the Kubernetes
 // OpenAPI schemas, offline: kubernetes-models ships them as precompiled validators, and
-// @kubernetes-models/prometheus-operator adds ServiceMonitor and PrometheusRule.
+// @kubernetes-models/prometheus-operator adds ServiceMonitor and PrometheusRule,
+// @kubernetes-models/cert-manager the Certificate.
 // An object whose apiVersion/kind has no schema here fails too: a typo in either must
 // not pass as "unknown, so fine". ESM because kubernetes-models exports ESM only.
 //
 // The schemas allow unknown fields (so does the API server, which drops them silently: a
 // misspelt `namespaceSelectr` in a NetworkPolicy peer would widen access). So every field
 // is also checked against the field lists of the official client's generated models
-// (@kubernetes/client-node); the Prometheus Operator's kinds have no such models here and
+// (@kubernetes/client-node); the Prometheus Operator's and cert-manager's kinds have no such models here and
 // get the schema check only.
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
@@ -19,9 +20,10 @@ import * as policy from 'kubernetes-models/policy/v1';
 import * as autoscaling from 'kubernetes-models/autoscaling/v2';
 import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 
 const models = new Map();
-for (const mod of [core, apps, batch, policy, autoscaling, networking, monitoring]) {
+for (const mod of [core, apps, batch, policy, autoscaling, networking, monitoring, certManager]) {
   for (const Model of Object.values(mod)) {
     if (typeof Model === 'function' && Model.apiVersion && Model.kind) models.set(`${Model.apiVersion} ${Model.kind}`, Model);
   }
@@ -88,7 +90,7 @@ for (const [file, text] of sources) {
     try {
       if (!Model) throw new Error('no schema for this apiVersion and kind');
       new Model(obj).validate();
-      if (!obj.apiVersion.includes('monitoring.coreos.com')) {
+      if (!obj.apiVersion.includes('monitoring.coreos.com') && !obj.apiVersion.includes('cert-manager.io')) {
         const unknown = await unknownFields(obj, modelName(obj.apiVersion, obj.kind), '', []);
         if (unknown.length > 0) throw new Error(`unknown field(s): ${unknown.join(', ')}`);
       }

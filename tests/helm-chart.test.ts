@@ -80,12 +80,14 @@ describe.each(Object.keys(VALUE_SETS))('the chart with %s values', (name) => {
     }
   });
 
-  it('gives every Deployment gRPC startup, readiness and liveness probes on its gRPC port', () => {
+  it('gives every Deployment gRPC startup, readiness and liveness probes: on the plaintext health port with TLS, else on the gRPC port', () => {
     const deployments = workloads.filter((w) => w.kind === 'Deployment');
     expect(deployments).toHaveLength(4);
     for (const d of deployments) {
       const c = d.spec.containers[0];
-      const port = c.ports.find((p: { name: string }) => p.name === 'grpc').containerPort;
+      const tls = envOf(c)['GRPC_TLS'] !== 'off';
+      const port = c.ports.find((p: { name: string }) => p.name === (tls ? 'health' : 'grpc')).containerPort;
+      if (tls) expect(envOf(c)['GRPC_HEALTH_PORT']).toBe(String(port));
       for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect({ [d.component]: c[probe]?.grpc }).toEqual({ [d.component]: { port } });
     }
   });
@@ -270,11 +272,56 @@ describe('rollout values', () => {
       [['--set', 'components.lookalikeScorer.rpcLimits=Score=0/10'], /components\.lookalikeScorer\.rpcLimits/],
       [['--set', 'defaults.grpcMaxConcurrentStreams=0'], /grpcMaxConcurrentStreams/],
       [['--set', 'nats.replicas=7'], /nats\.replicas/],
+      [['--set', 'security.grpcTls=plain'], /security\.grpcTls/],
+      [['--set', 'security.grpcTls=tls'], /security\.auth=required needs a way to prove a caller/],
+      [['--set', 'security.jwt.jwksUrl=https://idp/jwks'], /security\.jwt needs issuer and audience/],
     ];
     for (const [args, why] of bad) {
       const r = helm(['template', 'ralm', CHART, ...args]);
       expect({ args, status: r.status }).toEqual({ args, status: 1 });
       expect(r.stderr).toMatch(why);
+    }
+  });
+});
+
+describe('security values', () => {
+  const secretOf = (spec: any, name: string) => spec.volumes.find((v: { name: string }) => v.name === name)?.secret;
+
+  it('are secure by default: mTLS from a cert-manager Certificate per service, roles required, per-service NATS users over TLS', () => {
+    const objects = rendered['default']!;
+    const certificates = objects.filter((o) => o.kind === 'Certificate');
+    const workloadsOf = pods(objects);
+    expect(certificates.map(component).sort()).toEqual(workloadsOf.map((p) => p.component).sort());
+    for (const p of workloadsOf) {
+      const c = p.spec.containers[0];
+      const env = envOf(c);
+      expect({ [p.component]: [env['GRPC_TLS'], env['GRPC_AUTH'], env['NATS_USER']] }).toEqual({ [p.component]: ['mtls', 'required', `ralm-${p.component}`] });
+      expect(c.env).toContainEqual({ name: 'NATS_PASSWORD', valueFrom: { secretKeyRef: { name: 'ralm-nats-users', key: p.component } } });
+      expect(env['NATS_URL']).toMatch(/^tls:\/\//);
+      expect(env['NATS_TLS_CA_FILE']).toBe('/var/run/ralm/nats-tls/ca.crt');
+      const cert = certificates.find((o) => component(o) === p.component)!;
+      expect(secretOf(p.spec, 'tls')).toEqual({ secretName: cert.spec.secretName });
+      expect(c.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/var/run/ralm/tls', readOnly: true });
+      for (const key of ['GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CA_FILE']) expect(env[key]).toMatch(/^\/var\/run\/ralm\/tls\/(tls\.crt|tls\.key|ca\.crt)$/);
+      // The identity other services check: OU service, and the Service's DNS names for callers' hostname checks.
+      expect(cert.spec.subject.organizationalUnits).toEqual(['service']);
+      expect(cert.spec.usages).toEqual(expect.arrayContaining(['server auth', 'client auth']));
+      const serviceName = objects.find((o) => o.kind === 'Service' && component(o) === p.component)?.metadata.name;
+      if (serviceName) expect(cert.spec.dnsNames).toEqual(expect.arrayContaining([serviceName, `${serviceName}.ralm.svc`]));
+    }
+  });
+
+  it('let a trusted network turn them off, and add bearer tokens from a JWKS Secret', () => {
+    for (const p of pods(rendered['minimal']!)) {
+      const env = envOf(p.spec.containers[0]);
+      expect({ [p.component]: [env['GRPC_TLS'], env['GRPC_AUTH'], env['NATS_USER']] }).toEqual({ [p.component]: ['off', 'off', undefined] });
+      expect(secretOf(p.spec, 'tls')).toBeUndefined();
+    }
+    expect(rendered['minimal']!.filter((o) => o.kind === 'Certificate')).toEqual([]);
+    const jwt = render('--set', 'security.jwt.jwksSecret=idp-jwks', '--set', 'security.jwt.issuer=https://idp', '--set', 'security.jwt.audience=ralm');
+    for (const p of pods(jwt)) {
+      expect(envOf(p.spec.containers[0])).toMatchObject({ AUTH_JWT_JWKS_FILE: '/var/run/ralm/jwks/jwks.json', AUTH_JWT_ISSUER: 'https://idp', AUTH_JWT_AUDIENCE: 'ralm' });
+      expect(secretOf(p.spec, 'jwks')).toEqual({ secretName: 'idp-jwks' });
     }
   });
 });
@@ -302,7 +349,7 @@ describe('scripts/validate-k8s.mjs', () => {
 
   it('accepts the rendered chart', () => {
     const r = validate(good);
-    expect(r.stdout).toMatch(/24 objects, 0 invalid/);
+    expect(r.stdout).toMatch(/29 objects, 0 invalid/);
     expect(r.status).toBe(0);
   });
 

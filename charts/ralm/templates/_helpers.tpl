@@ -75,6 +75,50 @@ app.kubernetes.io/component: {{ .c.service }}
   value: {{ $root.Values.nats.url | quote }}
 - name: NATS_REPLICAS
   value: {{ $root.Values.nats.replicas | quote }}
+{{- with $root.Values.nats.auth.existingSecret }}
+- name: NATS_USER
+  value: {{ printf "ralm-%s" $c.service | quote }}
+- name: NATS_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ . | quote }}, key: {{ $c.service | quote }}}
+{{- end }}
+{{- if $root.Values.nats.tls.caSecret }}
+- name: NATS_TLS_CA_FILE
+  value: /var/run/ralm/nats-tls/ca.crt
+{{- end }}
+{{- $sec := $root.Values.security }}
+- name: GRPC_TLS
+  value: {{ $sec.grpcTls | quote }}
+{{- if ne $sec.grpcTls "off" }}
+- name: GRPC_TLS_CERT_FILE
+  value: /var/run/ralm/tls/tls.crt
+- name: GRPC_TLS_KEY_FILE
+  value: /var/run/ralm/tls/tls.key
+- name: GRPC_TLS_CA_FILE
+  value: /var/run/ralm/tls/ca.crt
+- name: GRPC_TLS_RELOAD_SECONDS
+  value: {{ $sec.reloadSeconds | quote }}
+- name: GRPC_HEALTH_PORT
+  value: {{ $sec.healthPort | quote }}
+{{- end }}
+- name: GRPC_AUTH
+  value: {{ $sec.auth | quote }}
+{{- if $sec.jwt.jwksSecret }}
+- name: AUTH_JWT_JWKS_FILE
+  value: /var/run/ralm/jwks/jwks.json
+{{- end }}
+{{- with $sec.jwt.jwksUrl }}
+- name: AUTH_JWT_JWKS_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $sec.jwt.issuer }}
+- name: AUTH_JWT_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+{{- with $sec.jwt.audience }}
+- name: AUTH_JWT_AUDIENCE
+  value: {{ . | quote }}
+{{- end }}
 - name: LOG_LEVEL
   value: {{ $c.logLevel | quote }}
 - name: SHUTDOWN_GRACE_SECONDS
@@ -201,17 +245,24 @@ containers:
       - name: metrics
         containerPort: {{ $c.metricsPort }}
         protocol: TCP
+      {{- if ne $root.Values.security.grpcTls "off" }}
+      - name: health
+        containerPort: {{ $root.Values.security.healthPort }}
+        protocol: TCP
+      {{- end }}
     env:
       {{- include "ralm.env" . | nindent 6 }}
     {{- if eq $c.kind "Deployment" }}
+    {{- /* The kubelet's gRPC probe speaks no TLS: with TLS on it asks the plaintext health-only port. */}}
+    {{- $probePort := ternary $c.grpcPort $root.Values.security.healthPort (eq $root.Values.security.grpcTls "off") }}
     startupProbe:
-      grpc: {port: {{ $c.grpcPort }}}
+      grpc: {port: {{ $probePort }}}
       {{- toYaml $c.probes.startup | nindent 6 }}
     readinessProbe:
-      grpc: {port: {{ $c.grpcPort }}}
+      grpc: {port: {{ $probePort }}}
       {{- toYaml $c.probes.readiness | nindent 6 }}
     livenessProbe:
-      grpc: {port: {{ $c.grpcPort }}}
+      grpc: {port: {{ $probePort }}}
       {{- toYaml $c.probes.liveness | nindent 6 }}
     {{- end }}
     resources:
@@ -225,6 +276,21 @@ containers:
     volumeMounts:
       - name: tmp
         mountPath: /tmp
+      {{- if ne $root.Values.security.grpcTls "off" }}
+      - name: tls
+        mountPath: /var/run/ralm/tls
+        readOnly: true
+      {{- end }}
+      {{- if $root.Values.security.jwt.jwksSecret }}
+      - name: jwks
+        mountPath: /var/run/ralm/jwks
+        readOnly: true
+      {{- end }}
+      {{- if $root.Values.nats.tls.caSecret }}
+      - name: nats-tls
+        mountPath: /var/run/ralm/nats-tls
+        readOnly: true
+      {{- end }}
       {{- range $volume, $mode := $c.volumes }}
       - name: {{ $volume }}
         mountPath: {{ include "ralm.mountPath" $volume }}
@@ -233,6 +299,22 @@ containers:
 volumes:
   - name: tmp
     emptyDir: {}
+  {{- if ne $root.Values.security.grpcTls "off" }}
+  - name: tls
+    secret:
+      secretName: {{ include "ralm.name" . }}-tls
+  {{- end }}
+  {{- with $root.Values.security.jwt.jwksSecret }}
+  - name: jwks
+    secret:
+      secretName: {{ . }}
+  {{- end }}
+  {{- with $root.Values.nats.tls.caSecret }}
+  - name: nats-tls
+    secret:
+      secretName: {{ . }}
+      items: [{key: ca.crt, path: ca.crt}]
+  {{- end }}
   {{- range $volume, $mode := $c.volumes }}
   - name: {{ $volume }}
     persistentVolumeClaim:
