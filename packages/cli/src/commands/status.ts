@@ -1,4 +1,5 @@
-import { checkHealth, type HealthStatus } from '@ralm/platform';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { checkHealth, commonConfigSchema, loadConfig, peerCredentials, type HealthStatus } from '@ralm/platform';
 import { readMeshFile, type MeshFile } from '../mesh-file';
 
 export interface ServiceHealth {
@@ -7,8 +8,9 @@ export interface ServiceHealth {
   status: HealthStatus;
 }
 
-export async function probeMesh(mesh: Pick<MeshFile, 'services'>): Promise<ServiceHealth[]> {
-  return Promise.all(mesh.services.map(async (s) => ({ name: s.name, address: s.address, status: await checkHealth(s.address) })));
+/** Health of every service of a mesh; `creds` for a mesh started with GRPC_TLS (the same variables as its services). */
+export async function probeMesh(mesh: Pick<MeshFile, 'services'>, creds?: ChannelCredentials): Promise<ServiceHealth[]> {
+  return Promise.all(mesh.services.map(async (s) => ({ name: s.name, address: s.address, status: await checkHealth(s.address, '', 2000, creds) })));
 }
 
 export function formatHealth(rows: ServiceHealth[]): string {
@@ -23,7 +25,8 @@ export async function statusCommand(meshFile: string): Promise<number> {
     process.stderr.write(`no mesh recorded at ${meshFile}; start one with \`npx ralm up\`\n`);
     return 1;
   }
-  const rows = await probeMesh(mesh);
+  // `ralm up` passes the shell's GRPC_TLS* to its services: the probe dials with the same.
+  const rows = await probeMesh(mesh, peerCredentials(loadConfig(commonConfigSchema, process.env)));
   process.stdout.write(`mesh started ${mesh.startedAt} (pid ${mesh.pid}, ${mesh.bus} bus)\n${formatHealth(rows)}\n`);
   return rows.every((r) => r.status === 'SERVING') ? 0 : 1;
 }

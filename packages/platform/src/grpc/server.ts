@@ -129,6 +129,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       throw err;
     }
   }
+  if (!['127.0.0.1', '::1', 'localhost'].includes(options.host) && (!options.tls || options.tls.mode === 'off' || !options.authenticator)) {
+    // Off is the embedded default on loopback; beyond it, anyone who reaches the port owns the service.
+    options.logger.warn({ host: options.host, tls: options.tls?.mode ?? 'off', auth: options.authenticator ? 'required' : 'off' }, 'serving beyond loopback without TLS or caller checks (GRPC_TLS, GRPC_AUTH; docs/SECURITY.md)');
+  }
   options.logger.info(
     { port, healthPort, tls: options.tls?.mode ?? 'off', auth: options.authenticator ? 'required' : 'off', services: options.services.map((s) => s.name) },
     'grpc server listening',
