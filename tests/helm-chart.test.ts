@@ -298,6 +298,7 @@ describe('security values', () => {
       expect({ [p.component]: [env['GRPC_TLS'], env['GRPC_AUTH'], env['NATS_USER']] }).toEqual({ [p.component]: ['mtls', 'required', `ralm-${p.component}`] });
       expect(c.env).toContainEqual({ name: 'NATS_PASSWORD', valueFrom: { secretKeyRef: { name: 'ralm-nats-users', key: p.component } } });
       expect(env['NATS_URL']).toMatch(/^tls:\/\//);
+      expect(env['NATS_INBOX_PREFIX']).toBe(`_INBOX_ralm-${p.component}`);
       expect(env['NATS_TLS_CA_FILE']).toBe('/var/run/ralm/nats-tls/ca.crt');
       const cert = certificates.find((o) => component(o) === p.component)!;
       expect(secretOf(p.spec, 'tls')).toEqual({ secretName: cert.spec.secretName });

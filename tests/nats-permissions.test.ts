@@ -55,7 +55,7 @@ beforeAll(async () => {
   const users = await usersFromValues();
   expect(users.map((u) => u.user).sort()).toEqual([...SERVICES, 'admin'].map((s) => `ralm-${s}`).sort());
   nats = await startNatsServer({ config: `authorization: ${JSON.stringify({ users })}` });
-  const login = (name: string) => ({ NATS_USER: `ralm-${name}`, NATS_PASSWORD: passwords[name]! });
+  const login = (name: string) => ({ NATS_USER: `ralm-${name}`, NATS_PASSWORD: passwords[name]!, ...(name === 'admin' ? {} : { NATS_INBOX_PREFIX: `_INBOX_ralm-${name}` }) });
   mesh = await startMesh({
     natsUrl: nats.url,
     portBase: 0,
@@ -77,7 +77,7 @@ afterAll(async () => {
 
 /** A raw nats.js connection as one of the users (or anonymous). */
 async function as(name: string | undefined) {
-  return connect({ servers: nats.url, ...(name && { user: `ralm-${name}`, pass: passwords[name]! }), timeout: 3000 });
+  return connect({ servers: nats.url, ...(name && { user: `ralm-${name}`, pass: passwords[name]! }), ...(name && name !== 'admin' && { inboxPrefix: `_INBOX_ralm-${name}` }), timeout: 3000 });
 }
 
 /** The error text of `work`, or 'ok'. */
@@ -126,6 +126,25 @@ describe('the per-service NATS users of k8s/values/nats.yaml', () => {
       const jsm = await jetstreamManager(nc, { timeout: 3000 });
       await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: `spy-${name}`, filter_subject: Subjects.clickRecorded.name, ack_policy: 'explicit' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
       await expect(outcome(() => jetstream(nc, { timeout: 3000 }).publish(Subjects.clickRecorded.name, new Uint8Array([1])))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'trainer'])('keeps the replies of others from %s: no shared _INBOX.>, no other service’s inbox', async (name) => {
+    const nc = await as(name);
+    const errors: string[] = [];
+    try {
+      // A refused subscription is reported asynchronously, as the connection's error.
+      void (async () => {
+        for await (const s of nc.status()) if (s.type === 'error') errors.push(String((s as { error?: Error }).error?.message ?? s.type));
+      })();
+      nc.subscribe('_INBOX.>');
+      nc.subscribe('_INBOX_ralm-seed-collector.>');
+      await nc.flush();
+      await waitFor(async () => errors.length, (n) => n >= 2, 3000);
+      expect(errors.join('\n')).toMatch(/Permissions Violation for Subscription to "_INBOX\.>"/);
+      expect(errors.join('\n')).toMatch(/Permissions Violation for Subscription to "_INBOX_ralm-seed-collector\.>"/);
     } finally {
       await nc.close();
     }

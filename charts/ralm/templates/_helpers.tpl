@@ -81,6 +81,8 @@ app.kubernetes.io/component: {{ .c.service }}
 - name: NATS_PASSWORD
   valueFrom:
     secretKeyRef: {name: {{ . | quote }}, key: {{ $c.service | quote }}}
+- name: NATS_INBOX_PREFIX
+  value: {{ printf "_INBOX_ralm-%s" $c.service | quote }}
 {{- end }}
 {{- if $root.Values.nats.tls.caSecret }}
 - name: NATS_TLS_CA_FILE

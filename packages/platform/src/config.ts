@@ -114,6 +114,15 @@ export const commonConfigShape = {
   NATS_TLS_CERT_FILE: z.string().min(1).optional(),
   NATS_TLS_KEY_FILE: z.string().min(1).optional(),
   /**
+   * Prefix of this connection's reply subjects (nats.js `inboxPrefix`), e.g.
+   * `_INBOX_ralm-scorer`. With per-service users each may subscribe only to its own: on the
+   * shared `_INBOX.>` anyone could read the replies — JetStream deliveries included — of others.
+   */
+  NATS_INBOX_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'must be a subject without wildcards, e.g. _INBOX_ralm-scorer')
+    .optional(),
+  /**
    * Milliseconds the first NATS connection may take. A server that drops a TLS client
    * without an acceptable certificate is seen only as this timeout.
    */

@@ -12,6 +12,8 @@ export interface NatsAuth {
   /** A creds file (user JWT and seed, from `nsc`); re-read at every (re)connect. */
   readonly credsFile?: string;
   readonly tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** nats.js `inboxPrefix`: this connection's reply subjects, so permissions can keep others' replies from it. */
+  readonly inboxPrefix?: string;
   /** nats.js `timeout`: how long the first connection may take. */
   readonly connectTimeoutMs?: number;
 }
@@ -27,6 +29,7 @@ export interface NatsAuthConfig {
   NATS_TLS_CERT_FILE?: string;
   NATS_TLS_KEY_FILE?: string;
   NATS_CONNECT_TIMEOUT_MS?: number;
+  NATS_INBOX_PREFIX?: string;
 }
 
 function readable(key: string, file: string | undefined): string | undefined {
@@ -60,6 +63,7 @@ export function natsAuth(config: NatsAuthConfig): NatsAuth {
     credsFile: readable('NATS_CREDS_FILE', config.NATS_CREDS_FILE),
     ...(tls.caFile || tls.certFile ? { tls } : {}),
     connectTimeoutMs: config.NATS_CONNECT_TIMEOUT_MS,
+    inboxPrefix: config.NATS_INBOX_PREFIX,
   };
 }
 
@@ -69,7 +73,7 @@ export function natsAuth(config: NatsAuthConfig): NatsAuth {
  * otherwise not send them, and the URL is logged — and used unless the config names
  * its own.
  */
-export function natsConnectOptions(servers: readonly string[], auth: NatsAuth = {}): Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'authenticator' | 'tls' | 'timeout'> {
+export function natsConnectOptions(servers: readonly string[], auth: NatsAuth = {}): Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'authenticator' | 'tls' | 'timeout' | 'inboxPrefix'> {
   let fromUrl: { user?: string; pass?: string; token?: string } = {};
   const clean = servers.map((server) => {
     const url = new URL(server);
@@ -93,5 +97,6 @@ export function natsConnectOptions(servers: readonly string[], auth: NatsAuth = 
   }
   if (auth.tls) options.tls = { ...auth.tls };
   if (auth.connectTimeoutMs !== undefined) options.timeout = auth.connectTimeoutMs;
+  if (auth.inboxPrefix) options.inboxPrefix = auth.inboxPrefix;
   return options;
 }
