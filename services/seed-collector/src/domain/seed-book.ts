@@ -1,6 +1,8 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@ralm/platform/errors';
 import { idProblem } from '@ralm/platform/validate';
 import { RecencySet } from './recency-set';
+import { SeedRing } from './seed-ring';
+import { UserDictionary } from './user-dictionary';
 import type { SnapshotContent } from './snapshot-codec';
 
 /** Why a click was refused; a small fixed set, so it can label a metric. */
@@ -74,7 +76,10 @@ export interface SeedBookOptions {
  */
 export class SeedBook {
   private readonly candidates = new Map<string, CandidateRecord>();
-  private readonly seeds = new Map<string, RecencySet<string>>();
+  /** Per candidate, its seeds as user indices (about 10 bytes each, see SeedRing). */
+  private readonly seeds = new Map<string, SeedRing>();
+  /** The user ids behind those indices, shared by every candidate. */
+  private readonly users = new UserDictionary();
   private readonly dirty = new Set<string>();
   private seenEvents: RecencySet<string>;
   /** Highest click-stream sequence applied (0 = none); recorded in snapshots so a restore replays from the next one. */
@@ -115,7 +120,7 @@ export class SeedBook {
       seedVersion: 0,
     };
     this.candidates.set(candidateId, record);
-    this.seeds.set(candidateId, new RecencySet(this.options.seedCap));
+    this.seeds.set(candidateId, new SeedRing(this.options.seedCap));
     this.active++;
     return { record, created: true };
   }
@@ -145,7 +150,7 @@ export class SeedBook {
   /** Seed user ids, newest first, at most `limit`. */
   newestSeeds(candidateId: string, limit: number): string[] {
     this.get(candidateId);
-    return this.seeds.get(candidateId)!.newest(limit);
+    return this.seeds.get(candidateId)!.newest(limit).map((u) => this.users.userId(u));
   }
 
   hasSeen(eventId: string): boolean {
@@ -197,8 +202,12 @@ export class SeedBook {
     this.seenEvents.addNew(click.eventId);
     const record = this.candidates.get(click.candidateId)!;
     const seeds = this.seeds.get(click.candidateId)!;
-    const isNew = !seeds.has(click.userId);
-    const evicted = seeds.touch(click.userId).length;
+    const user = this.users.intern(click.userId);
+    const isNew = !seeds.has(user);
+    if (isNew) this.users.retain(user);
+    const out = seeds.touch(user);
+    if (out !== -1) this.users.release(out);
+    const evicted = out === -1 ? 0 : 1;
     record.totalClicks += 1;
     if (isNew || evicted > 0) record.seedVersion += 1;
     record.lastClickAtMs = Math.max(record.lastClickAtMs, click.timestampMs);
@@ -234,7 +243,7 @@ export class SeedBook {
     if (this.candidates.get(record.candidateId)?.state === 'active') this.active--;
     if (record.state === 'active') this.active++;
     this.candidates.set(record.candidateId, { ...record, tags: [...record.tags], totalClicks: 0, lastClickAtMs: 0, seedVersion: 0 });
-    this.seeds.set(record.candidateId, new RecencySet(this.options.seedCap));
+    this.replaceSeeds(record.candidateId, new SeedRing(this.options.seedCap));
   }
 
   /** The click-derived state, with the stream position it reflects. Copies, so the book may move on. */
@@ -250,7 +259,7 @@ export class SeedBook {
         seedVersion: record.seedVersion,
         seedCount: set.size,
       });
-      seeds.push([...set.keys()]);
+      seeds.push(Array.from(set.oldestFirst(), (u) => this.users.userId(u)));
     }
     const seenEvents = [...this.seenEvents.keys()];
     return { header: { appliedSeq: this.appliedSeq, streamId, takenAtMs, candidates, seenEventCount: seenEvents.length }, seeds, seenEvents };
@@ -273,13 +282,32 @@ export class SeedBook {
       record.totalClicks = entry.totalClicks;
       record.lastClickAtMs = entry.lastClickAtMs;
       record.seedVersion = entry.seedVersion;
-      const set = RecencySet.from(content.seeds[i]!, this.options.seedCap);
-      this.seeds.set(entry.candidateId, set);
+      const set = this.ringOf(content.seeds[i]!);
+      this.replaceSeeds(entry.candidateId, set);
       if (set.size > 0) this.dirty.add(entry.candidateId);
     });
     this.seenEvents = RecencySet.from(content.seenEvents, this.options.dedupeCap);
     this.appliedSeq = content.header.appliedSeq;
     return orphans;
+  }
+
+  /** A ring of `userIds` (oldest first), their users retained while it holds them. */
+  private ringOf(userIds: readonly string[]): SeedRing {
+    const ring = new SeedRing(this.options.seedCap);
+    for (const id of userIds) {
+      const user = this.users.intern(id);
+      if (!ring.has(user)) this.users.retain(user);
+      const out = ring.touch(user);
+      if (out !== -1) this.users.release(out);
+    }
+    return ring;
+  }
+
+  /** Sets a candidate's ring, releasing the users of the one it replaces. */
+  private replaceSeeds(candidateId: string, ring: SeedRing): void {
+    const previous = this.seeds.get(candidateId);
+    if (previous) for (const u of previous.oldestFirst()) this.users.release(u);
+    this.seeds.set(candidateId, ring);
   }
 
   /** Puts a candidate back on the changed list (its announcement failed). */
