@@ -13,6 +13,12 @@ const schema = z.object({
   RECLUSTER_GROWTH_FRACTION: z.coerce.number().positive().default(0.5),
   /** Seeds k-means is fitted on (a uniform sample); every seed is then assigned in one pass. Smaller sets are clustered whole. */
   CLUSTER_SAMPLE_SIZE: env.positiveInt(20_000),
+  /**
+   * Seeds assigned to the fitted centroids per recluster: past it a uniform sample is
+   * assigned and sizes are scaled, so a 3M-seed candidate's recluster fetches 200,000
+   * seeds' embeddings, not 3M (docs/BENCHMARKS.md, "Clustering seeds": accuracy). 0 = all.
+   */
+  CLUSTER_ASSIGN_SAMPLE_SIZE: env.nonNegativeInt(200_000),
   /** Users per GetEmbeddings call (≤ 10,000; 4,000 × 128 floats keeps replies under gRPC's 4 MB default). */
   EMBEDDING_BATCH: z.coerce.number().int().min(1).max(10_000).default(4_000),
   /** Seed of the k-means initialisation, so a clustering can be reproduced. */

@@ -24,6 +24,13 @@ export interface ClusterSeedsOptions {
   k: number;
   /** Seeds in the uniform sample k-means is fitted on; a smaller set is clustered whole (exact Lloyd). */
   sampleSize: number;
+  /**
+   * Seeds assigned to the fitted centroids, a uniform sample when a candidate has more
+   * (sizes, inertia and the count scaled up to all seeds). 0 or absent: every seed. A
+   * 3M-seed candidate then moves 200,000 seeds' embeddings per recluster instead of 3M
+   * (0.2 GB, not 3 GB over gRPC); docs/BENCHMARKS.md measures what it costs in accuracy.
+   */
+  assignSampleSize?: number;
   /** Ids per embedding fetch. */
   batchSize: number;
   seed: number;
@@ -78,11 +85,15 @@ export async function clusterSeeds(userIds: string[], fetch: FetchEmbeddings, op
   // extra rounds only cost time (bench/cluster: most of the 100k-seed fit).
   const fit = fitSample(sample, h, options.k, rng, { tolerance: 1e-4 });
 
-  // Pass 2: every seed to its nearest centroid, accumulating sizes, inertia and universal sums.
+  // Pass 2: every seed (or a uniform sample of them) to its nearest centroid, accumulating
+  // sizes, inertia and universal sums.
+  const assign = options.assignSampleSize;
+  const assignIds = assign && n > assign ? Array.from(sampleIndices(n, assign, rng), (i) => userIds[i]!) : userIds;
+  const scale = n / assignIds.length;
   let accumulator: AssignmentAccumulator | undefined;
-  for (let i = 0; i < n; i += options.batchSize) {
+  for (let i = 0; i < assignIds.length; i += options.batchSize) {
     options.signal?.throwIfAborted();
-    const batch = await fetch(userIds.slice(i, i + options.batchSize), { universal: true, pin });
+    const batch = await fetch(assignIds.slice(i, i + options.batchSize), { universal: true, pin });
     if (batch.found.length === 0) continue;
     accumulator ??= new AssignmentAccumulator(fit.centroids, fit.k, h, batch.d);
     accumulator.add(batch.lookalike, batch.universal);
@@ -90,8 +101,8 @@ export async function clusterSeeds(userIds: string[], fetch: FetchEmbeddings, op
   if (!accumulator) return undefined;
   const result = accumulator.result();
   const d = accumulator.companionDim;
-  const clusters = Array.from({ length: result.k }, (_, c) => ({ centroid: result.companionMeans.slice(c * d, c * d + d), size: result.sizes[c]! }));
-  return { modelVersion: pin, dimension: d, clusters, inertia: result.inertia, clustered: result.count };
+  const clusters = Array.from({ length: result.k }, (_, c) => ({ centroid: result.companionMeans.slice(c * d, c * d + d), size: Math.round(result.sizes[c]! * scale) }));
+  return { modelVersion: pin, dimension: d, clusters, inertia: result.inertia * scale, clustered: clusters.reduce((s, c) => s + c.size, 0) };
 }
 
 /** The parts, end to end, in one buffer. */
