@@ -11,6 +11,8 @@
 import { arg, markdownTable, thousands } from './common';
 import { RecencySet } from '../services/seed-collector/src/domain/recency-set';
 import { SeedBook } from '../services/seed-collector/src/domain/seed-book';
+import { SeedRing } from '../services/seed-collector/src/domain/seed-ring';
+import { UserDictionary } from '../services/seed-collector/src/domain/user-dictionary';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc --import tsx bench/seed-memory.ts');
@@ -103,3 +105,47 @@ keep.length = 0;
 const empty = candidatesBytes(10_000, 0);
 keep.length = 0;
 console.log(`\n10,000 candidates × 100 seeds (the same 100 users): ${thousands(perCandidate / 10_000)} B per candidate; with no seeds: ${thousands(empty / 10_000)} B (record, ids, tags, an empty ring, map entries)`);
+
+/**
+ * The seed-set update alone, as SeedBook.apply does it (is the user new? make it the
+ * newest), old structure against new, on 2,000,000 clicks over 100 candidates and 50,000
+ * users; three rounds, since the first pays the JIT's warm-up.
+ */
+function updateRates(): string[] {
+  const N = 2_000_000;
+  const C = 100;
+  const U = 50_000;
+  const users = Array.from({ length: U }, (_, i) => `user-${i}`);
+  let state = 1;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % 1_000_000_007;
+  const clicks = Array.from({ length: N }, () => [next() % C, next() % U] as const);
+  const lines: string[] = [];
+  for (let round = 1; round <= 3; round++) {
+    let t = performance.now();
+    const old = Array.from({ length: C }, () => new RecencySet<string>(3_000_000));
+    let fresh = 0;
+    for (const [c, u] of clicks) {
+      const set = old[c]!;
+      if (!set.has(users[u]!)) fresh++;
+      set.touch(users[u]!);
+    }
+    const oldRate = N / ((performance.now() - t) / 1000);
+    t = performance.now();
+    const dictionary = new UserDictionary();
+    const rings = Array.from({ length: C }, () => new SeedRing(3_000_000));
+    let freshNew = 0;
+    for (const [c, u] of clicks) {
+      const ring = rings[c]!;
+      const i = dictionary.intern(users[u]!);
+      if (!ring.has(i)) (dictionary.retain(i), freshNew++);
+      const out = ring.touch(i);
+      if (out !== -1) dictionary.release(out);
+    }
+    const newRate = N / ((performance.now() - t) / 1000);
+    if (fresh !== freshNew) throw new Error('the two structures disagree');
+    lines.push(`round ${round}: RecencySet<string> ${thousands(oldRate)}/s, SeedRing + dictionary ${thousands(newRate)}/s, ×${(newRate / oldRate).toFixed(2)}`);
+  }
+  return lines;
+}
+console.log('\nseed-set updates (2,000,000 clicks, 100 candidates, 50,000 users):');
+for (const line of updateRates()) console.log(`  ${line}`);
