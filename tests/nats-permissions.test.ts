@@ -13,7 +13,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parse } from 'yaml';
 import { connectClients, startMesh, waitFor, type Mesh, type MeshClients, type ServiceName } from '@ralm/cli';
-import { callUnary, Subjects } from '@ralm/platform';
+import { callUnary, consumerName, Subjects } from '@ralm/platform';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 import { ModelPublished } from '@ralm/proto/events';
 import { ScoreRequest } from '@ralm/proto/lookalike_scorer';
@@ -126,6 +126,10 @@ describe('the per-service NATS users of k8s/values/nats.yaml', () => {
       const jsm = await jetstreamManager(nc, { timeout: 3000 });
       await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: `spy-${name}`, filter_subject: Subjects.clickRecorded.name, ack_policy: 'explicit' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
       await expect(outcome(() => jetstream(nc, { timeout: 3000 }).publish(Subjects.clickRecorded.name, new Uint8Array([1])))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
+      // Nor pull, ack or delete the seed collector's own click consumer (it exists: the first test used it).
+      const clicks = consumerName('seed-collector', Subjects.clickRecorded.name);
+      await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${clicks}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+      await expect(outcome(() => jsm.consumers.delete('RALM', clicks))).resolves.toMatch(/Permissions Violation/i);
     } finally {
       await nc.close();
     }

@@ -50,7 +50,8 @@ export interface HostOptions {
 export async function hostService(options: HostOptions): Promise<ServiceHost> {
   const { config, logger, module } = options;
   // A config that cannot secure the server fails before any port is taken.
-  const security = config.GRPC_TLS !== undefined ? serverSecurity(config as SecurityConfig) : undefined;
+  // Built whenever either is set: GRPC_AUTH=required without GRPC_TLS must fail, not run open.
+  const security = config.GRPC_TLS !== undefined || config.GRPC_AUTH !== undefined ? serverSecurity({ GRPC_TLS: 'off', GRPC_TLS_RELOAD_SECONDS: 60, AUTH_JWT_ROLES_CLAIM: 'roles', AUTH_JWT_ALGORITHMS: ['RS256', 'ES256', 'EdDSA'], GRPC_AUTH: 'off', ...config } as SecurityConfig) : undefined;
   const metricsServer: MetricsServer = await serveMetrics(options.metrics.registry, config.GRPC_HOST, config.METRICS_PORT);
   let grpc: RunningGrpcServer;
   try {

@@ -39,6 +39,7 @@ export function exporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter {
   const names = (env.OTEL_TRACES_EXPORTER?.trim() || 'otlp').split(',').map((s) => s.trim());
   const unsupported = names.filter((n) => n !== 'otlp' && n !== 'console');
   if (unsupported.length > 0) throw new Error(`OTEL_TRACES_EXPORTER: ${unsupported.join(', ')} is not supported (otlp or console)`);
+  if (names.length > 1) throw new Error(`OTEL_TRACES_EXPORTER: one exporter at a time (got ${names.join(', ')}): every span must pass the redacting exporter`);
   if (names.includes('console')) return new ConsoleSpanExporter();
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
   if (protocol === 'grpc') return new OtlpGrpc();

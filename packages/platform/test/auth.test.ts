@@ -65,6 +65,7 @@ describe('bearer tokens', () => {
     ['an expired token', () => token({ roles: ['operator'] }, { exp: Math.floor(Date.now() / 1000) - 120 }), /ERR_JWT_EXPIRED/],
     ['alg none', async () => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"roles":["operator"],"iss":"https://idp.example","aud":"ralm"}').toString('base64url')}.`, /ERR_JOSE_ALG_NOT_ALLOWED|ERR_JWS_INVALID/],
     ['garbage', async () => 'not-a-jwt', /ERR_JWS_INVALID/],
+    ['a token without exp (valid forever)', () => new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('https://idp.example').setAudience('ralm').sign(signing), /ERR_JWT_CLAIM_VALIDATION_FAILED/],
   ])('refuses %s as UNAUTHENTICATED, naming why and never echoing the token', async (_, make, code) => {
     const auth = createAuthenticator(config())!;
     const jwt = await make();
@@ -99,6 +100,7 @@ describe('bearer tokens', () => {
   it('refuses settings under which tokens cannot be trusted', () => {
     expect(() => createAuthenticator(config({ AUTH_JWT_ISSUER: undefined }))).toThrow(/AUTH_JWT_ISSUER: is required/);
     expect(() => createAuthenticator(config({ AUTH_JWT_AUDIENCE: undefined }))).toThrow(/AUTH_JWT_AUDIENCE: is required/);
+    expect(() => createAuthenticator(config({ AUTH_JWT_JWKS_FILE: undefined, AUTH_JWT_JWKS_URL: 'http://idp.example/jwks' }))).toThrow(/AUTH_JWT_JWKS_URL: must be an https/);
     expect(() => createAuthenticator(config({ GRPC_TLS: 'off' }))).toThrow(/bearer tokens would cross the network in plaintext/);
     expect(createAuthenticator(config({ GRPC_TLS: 'off', GRPC_HOST: '127.0.0.1' }))).toBeDefined();
     expect(createAuthenticator(config({ GRPC_AUTH: 'off' }))).toBeUndefined();

@@ -126,3 +126,18 @@ describe('settings that cannot work fail the start, by name', () => {
     await expect(host(env as Record<string, string>)).rejects.toThrow(message);
   });
 });
+
+describe('a config that names GRPC_AUTH but not GRPC_TLS', () => {
+  it('is checked, not served open', async () => {
+    const start = hostService({
+      name: 'partial',
+      config: { GRPC_HOST: '127.0.0.1', GRPC_PORT: 0, METRICS_PORT: 0, SHUTDOWN_GRACE_SECONDS: 1, GRPC_AUTH: 'required' },
+      logger: createLogger('partial', 'silent'),
+      metrics: createServiceMetrics('partial'),
+      bus: createMemoryBus(),
+      module: testModule(),
+    });
+    await expect(start).rejects.toThrow(/GRPC_AUTH: required needs a way to prove a caller/);
+  });
+});
+

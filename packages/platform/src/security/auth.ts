@@ -82,6 +82,8 @@ function jwtVerifier(config: AuthConfig): ((token: string) => Promise<Identity>)
   const { AUTH_JWT_JWKS_FILE: file, AUTH_JWT_JWKS_URL: url } = config;
   if (!file && !url) return undefined;
   if (file && url) throw new ConfigError('AUTH_JWT_JWKS_URL', 'set AUTH_JWT_JWKS_FILE or AUTH_JWT_JWKS_URL, not both');
+  // Over plain http the signing keys could be swapped in transit.
+  if (url && new URL(url).protocol !== 'https:') throw new ConfigError('AUTH_JWT_JWKS_URL', 'must be an https:// URL');
   if (!config.AUTH_JWT_ISSUER) throw new ConfigError('AUTH_JWT_ISSUER', 'is required with a JWKS: a token from another issuer must not pass');
   if (!config.AUTH_JWT_AUDIENCE) throw new ConfigError('AUTH_JWT_AUDIENCE', 'is required with a JWKS: a token minted for another service must not pass');
   let keys: JWTVerifyGetKey;
@@ -90,7 +92,8 @@ function jwtVerifier(config: AuthConfig): ((token: string) => Promise<Identity>)
   } catch (err) {
     throw new ConfigError(file ? 'AUTH_JWT_JWKS_FILE' : 'AUTH_JWT_JWKS_URL', `cannot be read as a JWKS (${(err as Error).message})`);
   }
-  const options = { issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE, algorithms: config.AUTH_JWT_ALGORITHMS };
+  // jose checks `exp` only when present: a token without one would be valid forever.
+  const options = { issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE, algorithms: config.AUTH_JWT_ALGORITHMS, requiredClaims: ['exp'] };
   return async (token) => {
     try {
       const { payload } = await jwtVerify(token, keys, options);
