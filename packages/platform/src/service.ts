@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventBus } from './bus/port';
-import type { CommonConfig } from './config';
+import { commonConfigSchema, loadConfig, type CommonConfig } from './config';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server';
 import type { ServiceBinding } from './grpc/handlers';
 import { serveMetrics, type MetricsServer, type ServiceMetrics } from './metrics';
@@ -51,7 +51,7 @@ export async function hostService(options: HostOptions): Promise<ServiceHost> {
   const { config, logger, module } = options;
   // A config that cannot secure the server fails before any port is taken.
   // Built whenever either is set: GRPC_AUTH=required without GRPC_TLS must fail, not run open.
-  const security = config.GRPC_TLS !== undefined || config.GRPC_AUTH !== undefined ? serverSecurity({ GRPC_TLS: 'off', GRPC_TLS_RELOAD_SECONDS: 60, AUTH_JWT_ROLES_CLAIM: 'roles', AUTH_JWT_ALGORITHMS: ['RS256', 'ES256', 'EdDSA'], GRPC_AUTH: 'off', ...config } as SecurityConfig) : undefined;
+  const security = config.GRPC_TLS !== undefined || config.GRPC_AUTH !== undefined ? serverSecurity({ ...loadConfig(commonConfigSchema, {}), ...config } as SecurityConfig) : undefined;
   const metricsServer: MetricsServer = await serveMetrics(options.metrics.registry, config.GRPC_HOST, config.METRICS_PORT);
   let grpc: RunningGrpcServer;
   try {

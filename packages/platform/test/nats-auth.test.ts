@@ -31,25 +31,32 @@ async function tryBus(env: Record<string, string>): Promise<string> {
   }
 }
 
-describe('user and password', () => {
-  let server: NatsServer;
+/** A nats-server with `config` for the enclosing describe block; `before` runs first (files the config names). */
+function natsServerWith(config: () => string, before: () => void = () => undefined): { readonly current: NatsServer } {
+  const holder = {} as { current: NatsServer };
   beforeAll(async () => {
-    server = await startNatsServer({ config: 'authorization { users: [ { user: "svc", password: "s3cret" } ] }' });
+    before();
+    holder.current = await startNatsServer({ config: config() });
   });
-  afterAll(() => server.stop());
+  afterAll(() => holder.current.stop());
+  return holder;
+}
+
+describe('user and password', () => {
+  const nats = natsServerWith(() => 'authorization { users: [ { user: "svc", password: "s3cret" } ] }');
 
   it('logs in with NATS_USER / NATS_PASSWORD, and with credentials written into NATS_URL', async () => {
-    await expect(tryBus({ NATS_URL: server.url, NATS_USER: 'svc', NATS_PASSWORD: 's3cret' })).resolves.toBe('ok');
-    await expect(tryBus({ NATS_URL: `nats://svc:s3cret@127.0.0.1:${server.port}` })).resolves.toBe('ok');
+    await expect(tryBus({ NATS_URL: nats.current.url, NATS_USER: 'svc', NATS_PASSWORD: 's3cret' })).resolves.toBe('ok');
+    await expect(tryBus({ NATS_URL: `nats://svc:s3cret@127.0.0.1:${nats.current.port}` })).resolves.toBe('ok');
   });
 
   it('is refused anonymously and with a wrong password', async () => {
-    await expect(tryBus({ NATS_URL: server.url })).resolves.toMatch(/Authorization Violation/i);
-    await expect(tryBus({ NATS_URL: server.url, NATS_USER: 'svc', NATS_PASSWORD: 'wrong' })).resolves.toMatch(/Authorization Violation/i);
+    await expect(tryBus({ NATS_URL: nats.current.url })).resolves.toMatch(/Authorization Violation/i);
+    await expect(tryBus({ NATS_URL: nats.current.url, NATS_USER: 'svc', NATS_PASSWORD: 'wrong' })).resolves.toMatch(/Authorization Violation/i);
   });
 
   it('opens a state store with the same login', async () => {
-    const config = loadConfig(commonConfigSchema, { NATS_URL: server.url, NATS_USER: 'svc', NATS_PASSWORD: 's3cret' });
+    const config = loadConfig(commonConfigSchema, { NATS_URL: nats.current.url, NATS_USER: 'svc', NATS_PASSWORD: 's3cret' });
     const store = await stateStoreOpener(config, logger)('auth-test');
     try {
       await store.put('k', new Uint8Array([1, 2, 3]));
@@ -61,59 +68,53 @@ describe('user and password', () => {
 });
 
 describe('token', () => {
-  let server: NatsServer;
-  beforeAll(async () => {
-    server = await startNatsServer({ config: 'authorization { token: "t0ken-abc" }' });
-  });
-  afterAll(() => server.stop());
+  const nats = natsServerWith(() => 'authorization { token: "t0ken-abc" }');
 
   it('logs in with NATS_TOKEN or nats://<token>@host, and is refused with another token', async () => {
-    await expect(tryBus({ NATS_URL: server.url, NATS_TOKEN: 't0ken-abc' })).resolves.toBe('ok');
-    await expect(tryBus({ NATS_URL: `nats://t0ken-abc@127.0.0.1:${server.port}` })).resolves.toBe('ok');
-    await expect(tryBus({ NATS_URL: server.url, NATS_TOKEN: 'other' })).resolves.toMatch(/Authorization Violation/i);
+    await expect(tryBus({ NATS_URL: nats.current.url, NATS_TOKEN: 't0ken-abc' })).resolves.toBe('ok');
+    await expect(tryBus({ NATS_URL: `nats://t0ken-abc@127.0.0.1:${nats.current.port}` })).resolves.toBe('ok');
+    await expect(tryBus({ NATS_URL: nats.current.url, NATS_TOKEN: 'other' })).resolves.toMatch(/Authorization Violation/i);
   });
 });
 
 describe('nkey', () => {
-  let server: NatsServer;
   const user = nkeys.createUser();
   const seedFile = path.join(dir, 'user.nk');
   const otherSeedFile = path.join(dir, 'other.nk');
-  beforeAll(async () => {
-    fs.writeFileSync(seedFile, new TextDecoder().decode(user.getSeed()) + '\n', { mode: 0o600 });
-    fs.writeFileSync(otherSeedFile, new TextDecoder().decode(nkeys.createUser().getSeed()), { mode: 0o600 });
-    server = await startNatsServer({ config: `authorization { users: [ { nkey: "${user.getPublicKey()}" } ] }` });
-  });
-  afterAll(() => server.stop());
+  const nats = natsServerWith(
+    () => `authorization { users: [ { nkey: "${user.getPublicKey()}" } ] }`,
+    () => {
+      fs.writeFileSync(seedFile, new TextDecoder().decode(user.getSeed()) + '\n', { mode: 0o600 });
+      fs.writeFileSync(otherSeedFile, new TextDecoder().decode(nkeys.createUser().getSeed()), { mode: 0o600 });
+    },
+  );
 
   it('logs in by signing the server nonce with the seed in NATS_NKEY_SEED_FILE, and is refused with another seed', async () => {
-    await expect(tryBus({ NATS_URL: server.url, NATS_NKEY_SEED_FILE: seedFile })).resolves.toBe('ok');
-    await expect(tryBus({ NATS_URL: server.url, NATS_NKEY_SEED_FILE: otherSeedFile })).resolves.toMatch(/Authorization Violation/i);
+    await expect(tryBus({ NATS_URL: nats.current.url, NATS_NKEY_SEED_FILE: seedFile })).resolves.toBe('ok');
+    await expect(tryBus({ NATS_URL: nats.current.url, NATS_NKEY_SEED_FILE: otherSeedFile })).resolves.toMatch(/Authorization Violation/i);
   });
 });
 
 describe('TLS', () => {
-  let server: NatsServer;
   const ca = createTestCa(path.join(dir, 'ca'));
   const rogue = createTestCa(path.join(dir, 'rogue'), 'rogue-ca');
-  beforeAll(async () => {
+  const nats = natsServerWith(() => {
     const cert = ca.issue('nats-server');
-    server = await startNatsServer({ config: `tls { cert_file: "${cert.cert}", key_file: "${cert.key}", ca_file: "${cert.ca}", verify: true }` });
+    return `tls { cert_file: "${cert.cert}", key_file: "${cert.key}", ca_file: "${cert.ca}", verify: true }`;
   });
-  afterAll(() => server.stop());
 
   it('connects over TLS with the CA and a client certificate', async () => {
     const client = ca.issue('nats-client');
-    await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${server.port}`, NATS_TLS_CA_FILE: ca.caCert, NATS_TLS_CERT_FILE: client.cert, NATS_TLS_KEY_FILE: client.key })).resolves.toBe('ok');
+    await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${nats.current.port}`, NATS_TLS_CA_FILE: ca.caCert, NATS_TLS_CERT_FILE: client.cert, NATS_TLS_KEY_FILE: client.key })).resolves.toBe('ok');
   });
 
   it('is refused without a client certificate, with one from another CA, and when it cannot verify the server', async () => {
     // The server drops a client without a certificate after the handshake: nats.js sees a timeout.
-    await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${server.port}`, NATS_TLS_CA_FILE: ca.caCert })).resolves.toMatch(/timeout/);
+    await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${nats.current.port}`, NATS_TLS_CA_FILE: ca.caCert })).resolves.toMatch(/timeout/);
     const stranger = rogue.issue('stranger');
-    await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${server.port}`, NATS_TLS_CA_FILE: ca.caCert, NATS_TLS_CERT_FILE: stranger.cert, NATS_TLS_KEY_FILE: stranger.key })).resolves.toMatch(/timeout/);
+    await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${nats.current.port}`, NATS_TLS_CA_FILE: ca.caCert, NATS_TLS_CERT_FILE: stranger.cert, NATS_TLS_KEY_FILE: stranger.key })).resolves.toMatch(/timeout/);
     const client = ca.issue('nats-client-2');
-    await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${server.port}`, NATS_TLS_CA_FILE: rogue.caCert, NATS_TLS_CERT_FILE: client.cert, NATS_TLS_KEY_FILE: client.key })).resolves.toMatch(/unable to verify/);
+    await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${nats.current.port}`, NATS_TLS_CA_FILE: rogue.caCert, NATS_TLS_CERT_FILE: client.cert, NATS_TLS_KEY_FILE: client.key })).resolves.toMatch(/unable to verify/);
   });
 });
 

@@ -92,7 +92,7 @@ export interface NatsBusOptions {
 export async function connectNatsBus(options: NatsBusOptions): Promise<EventBus> {
   const logger = options.logger ?? silentLogger;
   const nc = await connect({
-    ...natsConnectOptions(typeof options.servers === 'string' ? [options.servers] : options.servers, options.auth),
+    ...natsConnectOptions(options.servers, options.auth),
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,

@@ -14,6 +14,7 @@ import type { ServiceBinding } from './handlers';
 import { serverCredentials, whenTlsLoaded, type TlsSettings } from '../security/tls';
 import { uncoveredMethods } from '../security/policy';
 import type { Authenticator } from '../security/auth';
+import { isLoopback } from '../security/confine';
 
 export interface GrpcServerOptions {
   host: string;
@@ -129,7 +130,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       throw err;
     }
   }
-  if (!['127.0.0.1', '::1', 'localhost'].includes(options.host) && (!options.tls || options.tls.mode === 'off' || !options.authenticator)) {
+  if (!isLoopback(options.host) && (!options.tls || options.tls.mode === 'off' || !options.authenticator)) {
     // Off is the embedded default on loopback; beyond it, anyone who reaches the port owns the service.
     options.logger.warn({ host: options.host, tls: options.tls?.mode ?? 'off', auth: options.authenticator ? 'required' : 'off' }, 'serving beyond loopback without TLS or caller checks (GRPC_TLS, GRPC_AUTH; docs/SECURITY.md)');
   }

@@ -4,6 +4,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { ConfigError, PermissionDeniedError, UnauthenticatedError } from '../errors';
 import { rolesFor } from './policy';
+import { isLoopback } from './confine';
 
 /** Who is calling, as far as the transport or a token proves it. */
 export interface Identity {
@@ -106,8 +107,6 @@ function jwtVerifier(config: AuthConfig): ((token: string) => Promise<Identity>)
   };
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
 /**
  * The authenticator a config asks for, or undefined when GRPC_AUTH=off. Refuses
  * settings under which no caller could ever prove anything (auth on without mTLS or a
@@ -119,7 +118,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator | undefin
   if (!verifyJwt && config.GRPC_TLS !== 'mtls') {
     throw new ConfigError('GRPC_AUTH', 'required needs a way to prove a caller: GRPC_TLS=mtls (client certificates) or AUTH_JWT_JWKS_FILE / AUTH_JWT_JWKS_URL (bearer tokens)');
   }
-  if (verifyJwt && config.GRPC_TLS === 'off' && !LOOPBACK.has(config.GRPC_HOST)) {
+  if (verifyJwt && config.GRPC_TLS === 'off' && !isLoopback(config.GRPC_HOST)) {
     throw new ConfigError('GRPC_TLS', `is off on ${config.GRPC_HOST}: bearer tokens would cross the network in plaintext; set GRPC_TLS=tls or mtls`);
   }
   return {

@@ -1,6 +1,7 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FailedPreconditionError, InvalidArgumentError } from '../errors';
+import { ConfigError, FailedPreconditionError, InvalidArgumentError } from '../errors';
 
 /**
  * Where `target` lies under `root` once both are resolved through every symlink:
@@ -43,4 +44,20 @@ export async function dirWithin(root: string, relative: string, names: { field: 
     throw new FailedPreconditionError(`${names.field} '${relative}' is not readable by the service`);
   });
   return found.real;
+}
+
+/** Hosts that only this machine reaches: where plaintext and open access are acceptable. */
+export function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
+/** A file a config variable names, readable now, or ConfigError naming the variable. */
+export function readableFile(key: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    fsSync.accessSync(file, fsSync.constants.R_OK);
+  } catch {
+    throw new ConfigError(key, `'${file}' cannot be read`);
+  }
+  return file;
 }

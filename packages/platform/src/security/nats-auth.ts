@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions } from '@nats-io/nats-core';
 import { ConfigError } from '../errors';
+import { readableFile } from './confine';
 
 /** How this process proves itself to NATS and checks the server: one of user/password, token, nkey or creds, plus TLS. */
 export interface NatsAuth {
@@ -32,16 +33,6 @@ export interface NatsAuthConfig {
   NATS_INBOX_PREFIX?: string;
 }
 
-function readable(key: string, file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  try {
-    fs.accessSync(file, fs.constants.R_OK);
-  } catch {
-    throw new ConfigError(key, `'${file}' cannot be read`);
-  }
-  return file;
-}
-
 /** The NATS credentials a config names, checked: one way to log in at most, files readable, a certificate with its key. */
 export function natsAuth(config: NatsAuthConfig): NatsAuth {
   const ways = [config.NATS_USER && 'NATS_USER', config.NATS_TOKEN && 'NATS_TOKEN', config.NATS_NKEY_SEED_FILE && 'NATS_NKEY_SEED_FILE', config.NATS_CREDS_FILE && 'NATS_CREDS_FILE'].filter(Boolean);
@@ -51,16 +42,16 @@ export function natsAuth(config: NatsAuthConfig): NatsAuth {
     throw new ConfigError(config.NATS_TLS_CERT_FILE ? 'NATS_TLS_KEY_FILE' : 'NATS_TLS_CERT_FILE', 'a client certificate needs its key, and the key its certificate');
   }
   const tls = {
-    caFile: readable('NATS_TLS_CA_FILE', config.NATS_TLS_CA_FILE),
-    certFile: readable('NATS_TLS_CERT_FILE', config.NATS_TLS_CERT_FILE),
-    keyFile: readable('NATS_TLS_KEY_FILE', config.NATS_TLS_KEY_FILE),
+    caFile: readableFile('NATS_TLS_CA_FILE', config.NATS_TLS_CA_FILE),
+    certFile: readableFile('NATS_TLS_CERT_FILE', config.NATS_TLS_CERT_FILE),
+    keyFile: readableFile('NATS_TLS_KEY_FILE', config.NATS_TLS_KEY_FILE),
   };
   return {
     user: config.NATS_USER,
     pass: config.NATS_PASSWORD,
     token: config.NATS_TOKEN,
-    nkeySeedFile: readable('NATS_NKEY_SEED_FILE', config.NATS_NKEY_SEED_FILE),
-    credsFile: readable('NATS_CREDS_FILE', config.NATS_CREDS_FILE),
+    nkeySeedFile: readableFile('NATS_NKEY_SEED_FILE', config.NATS_NKEY_SEED_FILE),
+    credsFile: readableFile('NATS_CREDS_FILE', config.NATS_CREDS_FILE),
     ...(tls.caFile || tls.certFile ? { tls } : {}),
     connectTimeoutMs: config.NATS_CONNECT_TIMEOUT_MS,
     inboxPrefix: config.NATS_INBOX_PREFIX,
@@ -73,9 +64,9 @@ export function natsAuth(config: NatsAuthConfig): NatsAuth {
  * otherwise not send them, and the URL is logged — and used unless the config names
  * its own.
  */
-export function natsConnectOptions(servers: readonly string[], auth: NatsAuth = {}): Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'authenticator' | 'tls' | 'timeout' | 'inboxPrefix'> {
+export function natsConnectOptions(servers: string | readonly string[], auth: NatsAuth = {}): Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'authenticator' | 'tls' | 'timeout' | 'inboxPrefix'> {
   let fromUrl: { user?: string; pass?: string; token?: string } = {};
-  const clean = servers.map((server) => {
+  const clean = (typeof servers === 'string' ? [servers] : servers).map((server) => {
     const url = new URL(server);
     if (url.username === '' && url.password === '') return server;
     const user = decodeURIComponent(url.username);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { credentials, experimental, Metadata, ServerCredentials, type CallCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { ConfigError } from '../errors';
+import { readableFile } from './confine';
 
 /** off: plaintext (loopback, embedded); tls: the server proves itself; mtls: both sides do. */
 export type TlsMode = 'off' | 'tls' | 'mtls';
@@ -42,11 +43,7 @@ export function tlsSettings(config: TlsConfig): TlsSettings {
   ];
   for (const [key, file] of need) {
     if (!file) throw new ConfigError(key, `is required when GRPC_TLS=${settings.mode}`);
-    try {
-      fs.accessSync(file, fs.constants.R_OK);
-    } catch {
-      throw new ConfigError(key, `'${file}' cannot be read`);
-    }
+    readableFile(key, file);
   }
   return settings;
 }

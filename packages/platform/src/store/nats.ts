@@ -50,7 +50,7 @@ export async function connectNatsStore(options: NatsStoreOptions): Promise<State
   const timeout = positive(options.requestTimeoutMs, 5000);
   const logger = options.logger ?? silentLogger;
   const nc = await connect({
-    ...natsConnectOptions(typeof options.servers === 'string' ? [options.servers] : options.servers, options.auth),
+    ...natsConnectOptions(options.servers, options.auth),
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: positive(options.reconnectTimeWaitMs, 2000),
