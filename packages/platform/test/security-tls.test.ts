@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { ClustererServiceClient, ClustererServiceService, GetClustersResponse } from '@ralm/proto/clusterer';
-import { bindService, callUnary, checkHealth, clientCredentials, commonConfigSchema, createLogger, createMemoryBus, createServiceMetrics, hostService, loadConfig, type ServiceHost } from '@ralm/platform';
+import { bindService, callUnary, checkHealth, clientCredentials, commonConfigSchema, createLogger, createMemoryBus, createServiceMetrics, hostService, loadConfig, loadIdentity, type ServiceHost } from '@ralm/platform';
 import { createTestCa, type TestCa } from '../src/testing/pki';
 
 jest.setTimeout(60_000);
@@ -27,9 +27,10 @@ const testModule = () => ({
   protoFiles: ['ralm/v1/clusterer.proto'],
 });
 
-async function host(env: Record<string, string>): Promise<ServiceHost> {
+async function host(env: Record<string, string>, logLines?: string[]): Promise<ServiceHost> {
   const config = loadConfig(commonConfigSchema, { GRPC_HOST: '127.0.0.1', SHUTDOWN_GRACE_SECONDS: '1', ...env });
-  const h = await hostService({ name: 'tls-test', config, logger: createLogger('tls-test', 'silent'), metrics: createServiceMetrics('tls-test'), bus: createMemoryBus(), module: testModule(), healthIntervalMs: 10 });
+  const logger = logLines ? createLogger('tls-test', 'warn', { write: (line: string) => void logLines.push(line) }) : createLogger('tls-test', 'silent');
+  const h = await hostService({ name: 'tls-test', config, logger, metrics: createServiceMetrics('tls-test'), bus: createMemoryBus(), module: testModule(), healthIntervalMs: 10 });
   await h.whenServing(5000);
   return h;
 }
@@ -111,6 +112,54 @@ describe('certificate rotation', () => {
       }
       expect(seen).toBe('OK');
       await expect(attempt(h.address, trusting(ca.caCert))).resolves.toBe('UNAVAILABLE');
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('certificates are checked before they are used', () => {
+  const copyPair = (from: { cert: string; key: string }, to: { cert: string; key: string }) => {
+    fs.copyFileSync(from.cert, to.cert);
+    fs.copyFileSync(from.key, to.key);
+  };
+
+  it('refuses to start on a certificate file that is no PEM, a key that is not the certificate\'s, or an expired certificate', async () => {
+    const good = ca.issue('server-checked');
+    const other = ca.issue('server-other');
+    const junk = path.join(base, 'junk.crt');
+    fs.writeFileSync(junk, 'not a certificate\n');
+    const tlsEnv = (cert: string, key: string) => ({ GRPC_TLS: 'tls', GRPC_TLS_CERT_FILE: cert, GRPC_TLS_KEY_FILE: key, GRPC_TLS_CA_FILE: good.ca });
+    await expect(host(tlsEnv(junk, good.key))).rejects.toThrow(/GRPC_TLS_CERT_FILE: '.*junk.crt' holds no PEM certificate/);
+    await expect(host(tlsEnv(good.cert, other.key))).rejects.toThrow(/GRPC_TLS_KEY_FILE: '.*server-other.key' is not the key of the certificate/);
+    await expect(host({ ...tlsEnv(good.cert, good.key), GRPC_TLS_CA_FILE: junk })).rejects.toThrow(/GRPC_TLS_CA_FILE: '.*junk.crt' holds no PEM certificate/);
+    await expect(loadIdentity(good.cert, good.key, Date.now() + 3 * 86_400_000)).rejects.toThrow(/GRPC_TLS_CERT_FILE: '.*server-checked.crt' expired at/);
+    await expect(loadIdentity(good.cert, good.key)).resolves.toMatchObject({ certificate: fs.readFileSync(good.cert) });
+  });
+
+  it('keeps serving with the last good pair when a renewal is caught half-written, and takes the renewal once whole', async () => {
+    const dir = path.join(base, 'half-written');
+    fs.mkdirSync(dir);
+    const files = { cert: path.join(dir, 'tls.crt'), key: path.join(dir, 'tls.key') };
+    copyPair(ca.issue('server-old'), files);
+    const warnings: string[] = [];
+    const h = await host({ GRPC_TLS: 'tls', GRPC_TLS_CERT_FILE: files.cert, GRPC_TLS_KEY_FILE: files.key, GRPC_TLS_CA_FILE: ca.caCert, GRPC_TLS_RELOAD_SECONDS: '1' }, warnings);
+    try {
+      await expect(attempt(h.address, trusting(ca.caCert))).resolves.toBe('OK');
+      // The renewal's certificate has landed, its key not yet: grpc-js's own watcher served this pair.
+      const renewed = rogue.issue('server-new');
+      fs.copyFileSync(renewed.cert, files.cert);
+      await new Promise((r) => setTimeout(r, 2500));
+      await expect(attempt(h.address, trusting(ca.caCert))).resolves.toBe('OK');
+      expect(warnings.join('')).toMatch(/a renewed certificate was refused; the last good one stays in use/);
+      expect(warnings.join('')).toMatch(/is not the key of the certificate/);
+      fs.copyFileSync(renewed.key, files.key);
+      let seen = 'UNAVAILABLE';
+      for (let i = 0; i < 40 && seen !== 'OK'; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        seen = await attempt(h.address, trusting(rogue.caCert));
+      }
+      expect(seen).toBe('OK');
     } finally {
       await h.stop();
     }

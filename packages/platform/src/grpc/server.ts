@@ -116,7 +116,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
 
   const bind = (target: Server, port: number, creds: ServerCredentials) =>
     new Promise<number>((resolve, reject) => target.bindAsync(`${options.host}:${port}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))));
-  if (options.tls) await whenTlsLoaded(options.tls);
+  const stopWatchingTls = options.tls
+    ? await whenTlsLoaded(options.tls, (err) => options.logger.warn({ err: err.message }, 'a renewed certificate was refused; the last good one stays in use'))
+    : () => {};
   const port = await bind(server, options.port, options.tls ? serverCredentials(options.tls) : ServerCredentials.createInsecure());
   let healthServer: Server | undefined;
   let healthPort: number | undefined;
@@ -147,6 +149,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const shutdown = (graceMs: number) =>
     (stopping ??= new Promise<void>((resolve) => {
       setServing(false);
+      stopWatchingTls();
       const force = setTimeout(() => {
         options.logger.warn({ graceMs }, 'grace period over; cancelling in-flight calls');
         server.forceShutdown();

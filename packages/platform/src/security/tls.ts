@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import { credentials, experimental, Metadata, ServerCredentials, type CallCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { ConfigError } from '../errors';
@@ -48,47 +49,169 @@ export function tlsSettings(config: TlsConfig): TlsSettings {
   return settings;
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+async function readNamed(key: string, file: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch (err) {
+    throw new ConfigError(key, `'${file}' cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+function certificatesIn(key: string, file: string, pem: Buffer): X509Certificate[] {
+  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new ConfigError(key, `'${file}' holds no PEM certificate`);
+  return blocks.map((block) => {
+    try {
+      return new X509Certificate(block);
+    } catch (err) {
+      throw new ConfigError(key, `'${file}' holds a certificate that does not parse (${(err as Error).message})`);
+    }
+  });
+}
+
+/** A certificate chain and the key that belongs to its leaf, the leaf not yet expired. */
+export async function loadIdentity(certFile: string, keyFile: string, now = Date.now()): Promise<experimental.IdentityCertificateUpdate> {
+  const [certificate, privateKey] = await Promise.all([readNamed('GRPC_TLS_CERT_FILE', certFile), readNamed('GRPC_TLS_KEY_FILE', keyFile)]);
+  const [leaf] = certificatesIn('GRPC_TLS_CERT_FILE', certFile, certificate);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(privateKey);
+  } catch {
+    throw new ConfigError('GRPC_TLS_KEY_FILE', `'${keyFile}' holds no PEM private key`);
+  }
+  if (!leaf!.checkPrivateKey(key)) throw new ConfigError('GRPC_TLS_KEY_FILE', `'${keyFile}' is not the key of the certificate in '${certFile}'`);
+  if (Date.parse(leaf!.validTo) <= now) throw new ConfigError('GRPC_TLS_CERT_FILE', `'${certFile}' expired at ${leaf!.validTo}`);
+  return { certificate, privateKey };
+}
+
+/** A CA bundle in which every certificate parses. */
+export async function loadCa(caFile: string): Promise<experimental.CaCertificateUpdate> {
+  const caCertificate = await readNamed('GRPC_TLS_CA_FILE', caFile);
+  certificatesIn('GRPC_TLS_CA_FILE', caFile, caCertificate);
+  return { caCertificate };
+}
+
+type Update = experimental.IdentityCertificateUpdate | experimental.CaCertificateUpdate;
+const sameUpdate = (a: Update, b: Update) =>
+  'caCertificate' in a && 'caCertificate' in b
+    ? a.caCertificate.equals(b.caCertificate)
+    : 'certificate' in a && 'certificate' in b && a.certificate.equals(b.certificate) && a.privateKey.equals(b.privateKey);
+
 /**
- * One file watcher per set of files, shared by the server and every client of the
- * process: grpc-js re-reads them every `reloadMs` and applies a renewed certificate to
- * new connections without a restart.
+ * Watches a certificate and key, or a CA bundle, and hands grpc-js only what parses and
+ * fits together. grpc-js's FileWatcherCertificateProvider passes the bytes on unread: a
+ * file that is no PEM, or a key read while cert-manager was half-way through swapping
+ * the pair, reached the TLS stack and every new handshake failed while health said
+ * SERVING. Here the first read must be good (else the start fails naming the variable);
+ * a later bad read keeps the last good pair, is reported once, and is retried next interval.
  */
-const providers = new Map<string, experimental.CertificateProvider>();
-function provider(files: { certificateFile?: string; privateKeyFile?: string; caCertificateFile?: string }, reloadMs: number): experimental.CertificateProvider {
+class CheckedFileProvider implements experimental.CertificateProvider {
+  private latest: Update | undefined;
+  private lastError: ConfigError | undefined;
+  private readonly listeners = new Set<(u: Update) => void>();
+  private readonly rejectionListeners = new Set<(err: ConfigError) => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> | undefined;
+
+  constructor(
+    private readonly load: () => Promise<Update>,
+    private readonly reloadMs: number,
+  ) {}
+
+  /** Resolves once a good read is in hand; rejects with the reason when there is none yet. */
+  async ready(): Promise<void> {
+    if (this.latest) return;
+    await this.refresh();
+    if (!this.latest) throw this.lastError!;
+  }
+
+  onRejected(listener: (err: ConfigError) => void): () => void {
+    this.rejectionListeners.add(listener);
+    return () => this.rejectionListeners.delete(listener);
+  }
+
+  private refresh(): Promise<void> {
+    this.reading ??= this.load().then(
+      (update) => {
+        this.reading = undefined;
+        this.lastError = undefined;
+        if (this.latest && sameUpdate(this.latest, update)) return;
+        this.latest = update;
+        for (const listener of this.listeners) listener(update);
+      },
+      (err: unknown) => {
+        this.reading = undefined;
+        const error = err instanceof ConfigError ? err : new ConfigError('GRPC_TLS', (err as Error).message);
+        const repeated = this.lastError?.message === error.message;
+        this.lastError = error;
+        if (this.latest && !repeated) for (const listener of this.rejectionListeners) listener(error);
+      },
+    );
+    return this.reading;
+  }
+
+  private add(listener: (u: Update) => void): void {
+    this.listeners.add(listener);
+    if (this.latest) process.nextTick(listener, this.latest);
+    else void this.refresh();
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.refresh(), this.reloadMs);
+      this.timer.unref();
+    }
+  }
+
+  private remove(listener: (u: Update) => void): void {
+    this.listeners.delete(listener);
+    if (this.listeners.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.add(listener as (u: Update) => void);
+  }
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.remove(listener as (u: Update) => void);
+  }
+  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.add(listener as (u: Update) => void);
+  }
+  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.remove(listener as (u: Update) => void);
+  }
+}
+
+/** One watcher per set of files, shared by the server and every client of the process. */
+const providers = new Map<string, CheckedFileProvider>();
+function provider(files: string[], reloadMs: number, load: () => Promise<Update>): CheckedFileProvider {
   const key = JSON.stringify([files, reloadMs]);
   let found = providers.get(key);
   if (!found) {
-    found = new experimental.FileWatcherCertificateProvider({ ...files, refreshIntervalMs: reloadMs });
+    found = new CheckedFileProvider(load, reloadMs);
     providers.set(key, found);
   }
   return found;
 }
 
-const identityOf = (s: TlsSettings) => provider({ certificateFile: s.certFile, privateKeyFile: s.keyFile }, s.reloadMs);
-const caOf = (s: TlsSettings) => provider({ caCertificateFile: s.caFile }, s.reloadMs);
+const identityOf = (s: TlsSettings) => provider([s.certFile!, s.keyFile!], s.reloadMs, () => loadIdentity(s.certFile!, s.keyFile!));
+const caOf = (s: TlsSettings) => provider([s.caFile!], s.reloadMs, () => loadCa(s.caFile!));
 
 /**
- * Resolves once the watched files were read and parsed, so the server binds with its
- * certificate in hand (a connection before the first read is refused by grpc-js); a file
- * that is no PEM fails the start naming its variable.
+ * Resolves once the files were read and checked, so the server binds with its
+ * certificate in hand (grpc-js refuses a connection before the first read); a file that
+ * is no PEM, a key that is not the certificate's or an expired certificate fails the
+ * start naming its variable. Later rejected reloads go to `onRejected` (a warning: the
+ * last good files stay in use) until the returned function is called.
  */
-export async function whenTlsLoaded(s: TlsSettings, timeoutMs = 10_000): Promise<void> {
-  if (s.mode === 'off') return;
-  const first = (key: string, listen: (p: experimental.CertificateProvider, l: (u: unknown) => void) => void, remove: (p: experimental.CertificateProvider, l: (u: unknown) => void) => void, p: experimental.CertificateProvider) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ConfigError(key, `was not read within ${timeoutMs} ms`)), timeoutMs);
-      const listener = (update: unknown) => {
-        clearTimeout(timer);
-        queueMicrotask(() => remove(p, listener));
-        if (update === null) reject(new ConfigError(key, 'cannot be read as PEM (certificate, key and CA files)'));
-        else resolve();
-      };
-      listen(p, listener);
-    });
-  await Promise.all([
-    first('GRPC_TLS_CERT_FILE', (p, l) => p.addIdentityCertificateListener(l), (p, l) => p.removeIdentityCertificateListener(l), identityOf(s)),
-    first('GRPC_TLS_CA_FILE', (p, l) => p.addCaCertificateListener(l), (p, l) => p.removeCaCertificateListener(l), caOf(s)),
-  ]);
+export async function whenTlsLoaded(s: TlsSettings, onRejected: (err: ConfigError) => void = () => {}): Promise<() => void> {
+  if (s.mode === 'off') return () => {};
+  const watched = [identityOf(s), caOf(s)];
+  await Promise.all(watched.map((p) => p.ready()));
+  const unsubscribe = watched.map((p) => p.onRejected(onRejected));
+  return () => unsubscribe.forEach((u) => u());
 }
 
 export function serverCredentials(s: TlsSettings): ServerCredentials {
