@@ -275,6 +275,7 @@ describe('rollout values', () => {
       [['--set', 'security.grpcTls=plain'], /security\.grpcTls/],
       [['--set', 'security.grpcTls=tls'], /security\.auth=required needs a way to prove a caller/],
       [['--set', 'security.jwt.jwksUrl=https://idp/jwks'], /security\.jwt needs issuer and audience/],
+      [['--set', 'security.grpcTls=tls', '--set', 'security.jwt.jwksUrl=https://idp/jwks', '--set', 'security.jwt.issuer=https://idp', '--set', 'security.jwt.audience=ralm'], /the clusterer and the scorer call other services and need tokens, security\.jwt\.serviceTokenSecret/],
     ];
     for (const [args, why] of bad) {
       const r = helm(['template', 'ralm', CHART, ...args]);
@@ -304,8 +305,9 @@ describe('security values', () => {
       expect(secretOf(p.spec, 'tls')).toEqual({ secretName: cert.spec.secretName });
       expect(c.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/var/run/ralm/tls', readOnly: true });
       for (const key of ['GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CA_FILE']) expect(env[key]).toMatch(/^\/var\/run\/ralm\/tls\/(tls\.crt|tls\.key|ca\.crt)$/);
-      // The identity other services check: OU service, and the Service's DNS names for callers' hostname checks.
-      expect(cert.spec.subject.organizationalUnits).toEqual(['service']);
+      // The identity other services check: OU its own name (its role), and the Service's DNS names for callers' hostname checks.
+      expect(cert.spec.subject.organizationalUnits).toEqual([p.component]);
+      expect(env['GRPC_CLIENT_TOKEN_FILE']).toBeUndefined();
       expect(cert.spec.usages).toEqual(expect.arrayContaining(['server auth', 'client auth']));
       const serviceName = objects.find((o) => o.kind === 'Service' && component(o) === p.component)?.metadata.name;
       if (serviceName) expect(cert.spec.dnsNames).toEqual(expect.arrayContaining([serviceName, `${serviceName}.ralm.svc`]));
@@ -323,6 +325,19 @@ describe('security values', () => {
     for (const p of pods(jwt)) {
       expect(envOf(p.spec.containers[0])).toMatchObject({ AUTH_JWT_JWKS_FILE: '/var/run/ralm/jwks/jwks.json', AUTH_JWT_ISSUER: 'https://idp', AUTH_JWT_AUDIENCE: 'ralm' });
       expect(secretOf(p.spec, 'jwks')).toEqual({ secretName: 'idp-jwks' });
+    }
+  });
+
+  it('with TLS and tokens, give the clusterer and the scorer each its own token from serviceTokenSecret, and no one else', () => {
+    const objects = render(
+      ...['security.grpcTls=tls', 'security.jwt.jwksSecret=idp-jwks', 'security.jwt.issuer=https://idp', 'security.jwt.audience=ralm', 'security.jwt.serviceTokenSecret=ralm-service-tokens'].flatMap((v) => ['--set', v]),
+    );
+    const callers = pods(objects).filter((p) => envOf(p.spec.containers[0])['GRPC_CLIENT_TOKEN_FILE']);
+    expect(callers.map((p) => p.component).sort()).toEqual(['clusterer', 'lookalike-scorer']);
+    for (const p of callers) {
+      expect(envOf(p.spec.containers[0])['GRPC_CLIENT_TOKEN_FILE']).toBe('/var/run/ralm/service-token/token');
+      expect(secretOf(p.spec, 'service-token')).toEqual({ secretName: 'ralm-service-tokens', items: [{ key: `${p.component}.token`, path: 'token' }] });
+      expect(p.spec.containers[0].volumeMounts).toContainEqual({ name: 'service-token', mountPath: '/var/run/ralm/service-token', readOnly: true });
     }
   });
 });

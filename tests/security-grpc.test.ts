@@ -26,7 +26,7 @@ jest.setTimeout(180_000);
 
 /**
  * The documented policy, written out here as the oracle (r = recommender, o = operator,
- * s = service): a change to security/policy.ts that does not change this is caught.
+ * c = the clusterer, l = the lookalike scorer): a change to security/policy.ts that does not change this is caught.
  */
 const DOCUMENTED: Record<string, string> = {
   'SeedCollectorService/ReportClicks': 'r',
@@ -34,22 +34,24 @@ const DOCUMENTED: Record<string, string> = {
   'SeedCollectorService/GetSeedStats': 'o',
   'SeedCollectorService/RegisterCandidate': 'o',
   'SeedCollectorService/RetireCandidate': 'o',
-  'SeedCollectorService/ListSeeds': 's',
+  'SeedCollectorService/ListSeeds': 'c',
   'FeedbackService/ReportFeedback': 'r',
-  'ClustererService/GetClusters': 'os',
+  'ClustererService/GetClusters': 'ol',
   'ClustererService/Recluster': 'o',
-  'ClustererService/ListClusters': 'os',
+  'ClustererService/ListClusters': 'ol',
   'LookalikeScorerService/Score': 'r',
   'LookalikeScorerService/ScoreBatch': 'r',
   'TrainerService/StartTraining': 'o',
   'TrainerService/GetJob': 'o',
   'TrainerService/WatchJob': 'o',
   'TrainerService/ListModels': 'o',
-  'UserEmbeddingService/GetEmbeddings': 's',
-  'UserEmbeddingService/EmbedFeatures': 'rs',
-  'UserEmbeddingService/GetModel': 'ros',
+  'UserEmbeddingService/GetEmbeddings': 'c',
+  'UserEmbeddingService/EmbedFeatures': 'r',
+  'UserEmbeddingService/GetModel': 'roc',
 };
-const LETTER: Record<string, string> = { recommender: 'r', operator: 'o', service: 's' };
+const LETTER: Record<string, string> = { recommender: 'r', operator: 'o', clusterer: 'c', 'lookalike-scorer': 'l' };
+const CALLERS = ['recommender', 'operator', 'clusterer', 'lookalike-scorer', 'nobody'];
+const SERVICE_NAMES: ServiceName[] = ['user-embedding', 'seed-collector', 'clusterer', 'lookalike-scorer', 'trainer'];
 
 interface Rpc {
   method: string;
@@ -84,16 +86,18 @@ beforeAll(async () => {
 afterAll(() => fs.rm(base, { recursive: true, force: true }));
 
 const tlsEnv = (mode: 'tls' | 'mtls', cert: { cert: string; key: string; ca: string }) => ({ GRPC_TLS: mode, GRPC_TLS_CERT_FILE: cert.cert, GRPC_TLS_KEY_FILE: cert.key, GRPC_TLS_CA_FILE: cert.ca, GRPC_AUTH: 'required' });
-const startSecureMesh = (root: string, env: NodeJS.ProcessEnv) =>
-  startMesh({ portBase: 0, host: '127.0.0.1', logLevel: 'silent', baseEnv: {}, env: { STATE_DIR: path.join(root, 'state'), MODEL_ROOT: path.join(root, 'models'), SHUTDOWN_GRACE_SECONDS: '2', ...env } });
+const startSecureMesh = (root: string, env: NodeJS.ProcessEnv, serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>) =>
+  startMesh({ portBase: 0, host: '127.0.0.1', logLevel: 'silent', baseEnv: {}, env: { STATE_DIR: path.join(root, 'state'), MODEL_ROOT: path.join(root, 'models'), SHUTDOWN_GRACE_SECONDS: '2', ...env }, serviceEnv });
 
 describe('a mesh with mTLS: roles from client certificates', () => {
   let mesh: Mesh;
   const clients = new Map<string, Map<ServiceName, Client>>();
   beforeAll(async () => {
     const root = path.join(base, 'mtls');
-    mesh = await startSecureMesh(root, tlsEnv('mtls', ca.issue('ralm-service', { roles: ['service'] })));
-    for (const who of ['recommender', 'operator', 'service', 'nobody']) {
+    // Each service its own certificate, its OU its name, as the chart issues them.
+    const own = (name: ServiceName) => tlsEnv('mtls', ca.issue(`ralm-${name}`, { roles: [name] }));
+    mesh = await startSecureMesh(root, own('seed-collector'), Object.fromEntries(SERVICE_NAMES.map((n) => [n, own(n)])));
+    for (const who of CALLERS) {
       const cert = ca.issue(`client-${who}`, { roles: who === 'nobody' ? [] : [who] });
       const creds = clientCredentials({ mode: 'mtls', caFile: ca.caCert, certFile: cert.cert, keyFile: cert.key, reloadMs: 60_000 });
       clients.set(who, new Map(mesh.services.map((s) => [s.name as ServiceName, new Client(s.host.address, creds)])));
@@ -108,7 +112,7 @@ describe('a mesh with mTLS: roles from client certificates', () => {
     expect(RPCS.map((r) => r.method).sort()).toEqual(Object.keys(DOCUMENTED).sort());
   });
 
-  it.each(['recommender', 'operator', 'service', 'nobody'])('allows %s exactly the documented RPCs and refuses it the rest with PERMISSION_DENIED', async (who) => {
+  it.each(CALLERS)('allows %s exactly the documented RPCs and refuses it the rest with PERMISSION_DENIED', async (who) => {
     const seen: Record<string, string> = {};
     for (const rpc of RPCS) {
       const { code } = await sendRaw(clients.get(who)!.get(rpc.server)!, rpc.path, rpc.shape, new Uint8Array(0));
@@ -154,15 +158,18 @@ describe('a mesh with TLS and bearer tokens: the services call each other with t
     const pair = await generateKeyPair('ES256');
     key = pair.privateKey;
     await fs.writeFile(path.join(base, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'test', alg: 'ES256' }] }));
-    await fs.writeFile(path.join(base, 'service.token'), await token(['service'], '1h'));
+    // Each calling service its own token: the clusterer's role reads seeds, the scorer's reads clusters.
+    for (const name of ['clusterer', 'lookalike-scorer']) await fs.writeFile(path.join(base, `${name}.token`), await token([name], '1h'));
     mesh = await startSecureMesh(root, {
       ...tlsEnv('tls', ca.issue('ralm-service-tls')),
       AUTH_JWT_JWKS_FILE: path.join(base, 'jwks.json'),
       AUTH_JWT_ISSUER: 'https://idp.test',
       AUTH_JWT_AUDIENCE: 'ralm',
       AUTH_JWT_ALGORITHMS: 'ES256',
-      GRPC_CLIENT_TOKEN_FILE: path.join(base, 'service.token'),
       SERVABLE_MIN_SEEDS: '10',
+    }, {
+      clusterer: { GRPC_CLIENT_TOKEN_FILE: path.join(base, 'clusterer.token') },
+      'lookalike-scorer': { GRPC_CLIENT_TOKEN_FILE: path.join(base, 'lookalike-scorer.token') },
     });
   });
   afterAll(() => mesh?.stop());
@@ -184,7 +191,7 @@ describe('a mesh with TLS and bearer tokens: the services call each other with t
     }
   });
 
-  it('runs the real-time path: the clusterer reads seeds and embeddings with its service token', async () => {
+  it('runs the real-time path: the clusterer reads seeds and embeddings, the scorer clusters, each with its own token', async () => {
     const operator = connectClients(mesh, clientCredentials({ mode: 'tls', caFile: ca.caCert, reloadMs: 60_000 }));
     try {
       const opMeta = bearer(await token(['operator']));
@@ -200,6 +207,14 @@ describe('a mesh with TLS and bearer tokens: the services call each other with t
         30_000,
       );
       expect(clusters).toMatchObject({ candidateId: 'sec-item', seedCount: 12 });
+      // The scorer fetches the clusters with its own token; a recommender's Score then serves the candidate.
+      const scorer = operator.lookalikeScorer;
+      const scored = await waitFor(
+        () => new Promise<{ servable: boolean } | undefined>((resolve) => scorer.score({ userId: userIds[20]!, candidateIds: ['sec-item'], topK: 0 } as never, recMeta, (err, r) => resolve(err ? undefined : r?.scores[0]))),
+        (r) => r?.servable === true,
+        30_000,
+      );
+      expect(scored).toMatchObject({ candidateId: 'sec-item', servable: true });
     } finally {
       operator.close();
     }

@@ -19,6 +19,14 @@ and `c` (the component merged over `defaults`).
 {{- end -}}
 
 {{/* <release>-ralm-<service>: the name of the component's workload, Service and policies. */}}
+{{/*
+"true" for the services that call other RALM services (the roles of security/policy.ts
+other than recommender and operator): they need a way to prove themselves.
+*/}}
+{{- define "ralm.callsPeers" -}}
+{{- if has .service (list "clusterer" "lookalike-scorer") }}true{{ end -}}
+{{- end -}}
+
 {{- define "ralm.name" -}}
 {{- printf "%s-%s" (include "ralm.fullname" .root) .c.service | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -120,6 +128,10 @@ app.kubernetes.io/component: {{ .c.service }}
 {{- with $sec.jwt.audience }}
 - name: AUTH_JWT_AUDIENCE
   value: {{ . | quote }}
+{{- end }}
+{{- if and $sec.jwt.serviceTokenSecret (include "ralm.callsPeers" $c) }}
+- name: GRPC_CLIENT_TOKEN_FILE
+  value: /var/run/ralm/service-token/token
 {{- end }}
 - name: LOG_LEVEL
   value: {{ $c.logLevel | quote }}
@@ -288,6 +300,11 @@ containers:
         mountPath: /var/run/ralm/jwks
         readOnly: true
       {{- end }}
+      {{- if and $root.Values.security.jwt.serviceTokenSecret (include "ralm.callsPeers" $c) }}
+      - name: service-token
+        mountPath: /var/run/ralm/service-token
+        readOnly: true
+      {{- end }}
       {{- if $root.Values.nats.tls.caSecret }}
       - name: nats-tls
         mountPath: /var/run/ralm/nats-tls
@@ -310,6 +327,12 @@ volumes:
   - name: jwks
     secret:
       secretName: {{ . }}
+  {{- end }}
+  {{- if and $root.Values.security.jwt.serviceTokenSecret (include "ralm.callsPeers" $c) }}
+  - name: service-token
+    secret:
+      secretName: {{ $root.Values.security.jwt.serviceTokenSecret }}
+      items: [{key: {{ printf "%s.token" $c.service }}, path: token}]
   {{- end }}
   {{- with $root.Values.nats.tls.caSecret }}
   - name: nats-tls

@@ -6,10 +6,12 @@
  *
  * - recommender: the upstream recommenders — clicks in, scores and feedback out.
  * - operator:    people and jobs running RALM — candidates, reclustering, training, reads.
- * - service:     the RALM services calling each other (clusterer → seed collector and
- *                user embedding, scorer → clusterer).
+ * - clusterer, lookalike-scorer: the two RALM services that call others, each its own
+ *                role (its certificate's OU is its service name), so a stolen scorer
+ *                identity reads clusters but no seed user ids or embeddings. The seed
+ *                collector, user embedding and trainer call no one and hold no role.
  */
-export const ROLES = ['recommender', 'operator', 'service'] as const;
+export const ROLES = ['recommender', 'operator', 'clusterer', 'lookalike-scorer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
@@ -19,11 +21,11 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'SeedCollectorService/RegisterCandidate': ['operator'],
   'SeedCollectorService/RetireCandidate': ['operator'],
   // Seeds are user ids: only the clusterer reads them.
-  'SeedCollectorService/ListSeeds': ['service'],
+  'SeedCollectorService/ListSeeds': ['clusterer'],
   'FeedbackService/ReportFeedback': ['recommender'],
-  'ClustererService/GetClusters': ['operator', 'service'],
+  'ClustererService/GetClusters': ['operator', 'lookalike-scorer'],
   'ClustererService/Recluster': ['operator'],
-  'ClustererService/ListClusters': ['operator', 'service'],
+  'ClustererService/ListClusters': ['operator', 'lookalike-scorer'],
   'LookalikeScorerService/Score': ['recommender'],
   'LookalikeScorerService/ScoreBatch': ['recommender'],
   'TrainerService/StartTraining': ['operator'],
@@ -31,9 +33,9 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'TrainerService/WatchJob': ['operator'],
   'TrainerService/ListModels': ['operator'],
   // Embeddings of known users by id: the clusterer's; embedding raw features serves a recommender's new user.
-  'UserEmbeddingService/GetEmbeddings': ['service'],
-  'UserEmbeddingService/EmbedFeatures': ['recommender', 'service'],
-  'UserEmbeddingService/GetModel': ['recommender', 'operator', 'service'],
+  'UserEmbeddingService/GetEmbeddings': ['clusterer'],
+  'UserEmbeddingService/EmbedFeatures': ['recommender'],
+  'UserEmbeddingService/GetModel': ['recommender', 'operator', 'clusterer'],
 };
 
 /** Roles allowed to call `method` (`Service/Method`); none when the table does not name it. */
