@@ -4,10 +4,21 @@
  * generic message, so stack traces and internals never leak to callers.
  */
 
+export interface RalmErrorOptions {
+  cause?: unknown;
+  /**
+   * The user, item or event ids the message quotes. The caller gets the message whole; a
+   * log line at info and above shows them as keyed tags (logger.ts).
+   */
+  ids?: readonly string[];
+}
+
 abstract class RalmError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly ids: readonly string[];
+  constructor(message: string, options?: RalmErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
+    this.ids = options?.ids ?? [];
   }
 }
 
@@ -25,10 +36,13 @@ export class InvalidArgumentError extends RalmError {
   }
 }
 
+// Kinds of entity whose ids name a person's activity (a job id does not).
+const IDENTITY_KINDS = new Set(['candidate', 'item', 'user', 'event']);
+
 /** A named entity does not exist. */
 export class NotFoundError extends RalmError {
   constructor(readonly kind: string, readonly id: string, detail?: string) {
-    super(`${kind} '${id}' not found${detail ? `: ${detail}` : ''}`);
+    super(`${kind} '${id}' not found${detail ? `: ${detail}` : ''}`, { ids: IDENTITY_KINDS.has(kind) ? [id] : [] });
   }
 }
 

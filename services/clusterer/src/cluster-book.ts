@@ -22,7 +22,7 @@ export async function loadClusters(store: StateStore, clusters: Map<string, Clus
       record = GetClustersResponse.decode(bytes);
     } catch (err) {
       // One unreadable entry must not keep the others from serving; it is recomputed when due.
-      logger.error({ key, err }, 'stored clusters unreadable; the candidate will be re-clustered');
+      logger.error({ candidateId: key.slice(PREFIX.length), err }, 'stored clusters unreadable; the candidate will be re-clustered');
       continue;
     }
     clusters.set(record.candidateId, record);

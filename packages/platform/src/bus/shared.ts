@@ -66,9 +66,11 @@ export function requireStartTime(ms: number): void {
   if (!Number.isSafeInteger(ms) || ms < 0) throw new TypeError(`subscribe: options.startTimeMs must be a non-negative integer, got ${ms}`);
 }
 
-export function errorFields(err: unknown): { err: { name: string; message: string } } {
+export function errorFields(err: unknown): { err: { name: string; message: string; ids?: readonly string[] } } {
+  // ids: what the message quotes, for the logger to tag (logger.ts).
+  const ids = err instanceof Error ? (err as Error & { ids?: readonly string[] }).ids : undefined;
   return err instanceof Error
-    ? { err: { name: err.name, message: err.message } }
+    ? { err: { name: err.name, message: err.message, ...(ids?.length ? { ids } : {}) } }
     : { err: { name: 'NonError', message: String(err) } };
 }
 

@@ -108,9 +108,9 @@ export class SeedTracker {
   /** Throws when a candidate cannot be clustered yet, saying why. */
   requireClusterable(candidateId: string): TrackedCandidate {
     const tracked = this.get(candidateId);
-    if (!tracked.active) throw new FailedPreconditionError(`candidate '${candidateId}' is retired`);
+    if (!tracked.active) throw new FailedPreconditionError(`candidate '${candidateId}' is retired`, { ids: [candidateId] });
     if (tracked.seedCount < this.options.minSeeds) {
-      throw new FailedPreconditionError(`candidate '${candidateId}' has ${tracked.seedCount} seeds; clustering starts at ${this.options.minSeeds}`);
+      throw new FailedPreconditionError(`candidate '${candidateId}' has ${tracked.seedCount} seeds; clustering starts at ${this.options.minSeeds}`, { ids: [candidateId] });
     }
     return tracked;
   }

@@ -8,5 +8,5 @@ export async function getClusters(request: GetClustersRequest, deps: ClustererDe
   if (record) return record;
   // Says why: unknown (NOT_FOUND), retired, too few seeds — or due and being computed.
   deps.tracker.requireClusterable(id);
-  throw new FailedPreconditionError(`candidate '${id}' has not been clustered yet; it is queued (a model must be published for its seeds to have embeddings)`);
+  throw new FailedPreconditionError(`candidate '${id}' has not been clustered yet; it is queued (a model must be published for its seeds to have embeddings)`, { ids: [id] });
 }

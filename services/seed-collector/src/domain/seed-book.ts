@@ -97,7 +97,7 @@ export class SeedBook {
     const existing = this.candidates.get(candidateId);
     if (existing) {
       if (existing.state !== 'active') {
-        throw new FailedPreconditionError(`candidate '${candidateId}' is ${existing.state}; candidate ids are never reused`);
+        throw new FailedPreconditionError(`candidate '${candidateId}' is ${existing.state}; candidate ids are never reused`, { ids: [candidateId] });
       }
       existing.category = category;
       existing.tags = [...new Set(tags)];
@@ -105,7 +105,7 @@ export class SeedBook {
     }
     const cap = this.options.maxActiveCandidates;
     if (cap !== undefined && this.active >= cap) {
-      throw new ResourceExhaustedError(`${this.active} candidates are active, the most this collector holds (MAX_ACTIVE_CANDIDATES); retire some before registering '${candidateId}'`);
+      throw new ResourceExhaustedError(`${this.active} candidates are active, the most this collector holds (MAX_ACTIVE_CANDIDATES); retire some before registering '${candidateId}'`, { ids: [candidateId] });
     }
     const record: CandidateRecord = {
       candidateId,
