@@ -90,7 +90,7 @@ describe('the Trainer over gRPC', () => {
     expect(err.details).toMatch(/does not exist/);
   });
 
-  it('reads datasets only under TRAINING_DATA_ROOT: absolute paths, .. and symlinks out are refused without probing outside', async () => {
+  it('reads datasets only under TRAINING_DATA_ROOT: absolute paths, .. and symlinks out (of the directory or of a file in it) are refused without probing outside', async () => {
     const tr = clients.trainer;
     const outside = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-outside-'));
     try {
@@ -106,6 +106,13 @@ describe('the Trainer over gRPC', () => {
       await refuse(`../${path.basename(outside)}/d`, status.INVALID_ARGUMENT, /'\.\.' is not allowed/);
       await refuse(`../${path.basename(outside)}/missing`, status.INVALID_ARGUMENT, /'\.\.' is not allowed/);
       await refuse('escape', status.FAILED_PRECONDITION, /symlink/);
+      // A directory inside whose file links out: the request passes, the job's read refuses it.
+      await fs.mkdir(path.join(root, 'mixed'));
+      for (const f of ['schema.json', 'items.csv', 'events.csv']) await fs.copyFile(path.join(root, 'data', f), path.join(root, 'mixed', f));
+      await fs.symlink(path.join(outside, 'd', 'users.csv'), path.join(root, 'mixed', 'users.csv'));
+      const { job } = await callUnary(tr.startTraining.bind(tr), { config: TrainingConfig.fromPartial({ dataDir: 'mixed', phase1Epochs: 1, phase2Epochs: 1 }) });
+      const last = (await collect<WatchJobResponse>(tr.watchJob({ jobId: job!.jobId }))).at(-1)!.job!;
+      expect(last).toMatchObject({ state: JobState.JOB_STATE_FAILED, error: expect.stringMatching(/'users\.csv' is a symlink: refused/) });
       const models = await callUnary(tr.listModels.bind(tr), {});
       expect(models.models).toHaveLength(1);
     } finally {

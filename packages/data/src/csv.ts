@@ -4,6 +4,7 @@
  * throwing `RowProblem`, which becomes a `DatasetError` naming file and line.
  */
 import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { asDatasetError, countNewlines, DatasetError } from './errors';
@@ -27,7 +28,7 @@ export class RowProblem {
 export async function forEachCsvRecord(
   path: string,
   onRecord: (record: string[], line: number) => void,
-  options: { name?: string; onBytes?: (chunk: Buffer) => void } = {},
+  options: { name?: string; onBytes?: (chunk: Buffer) => void; open?: (file: string) => Promise<FileHandle> } = {},
 ): Promise<void> {
   const name = options.name ?? path;
   // csv-parse's `info` and `on_record` build an object per row and triple the
@@ -52,9 +53,10 @@ export async function forEachCsvRecord(
   });
   try {
     const onBytes = options.onBytes;
+    const source = options.open ? (await options.open(path)).createReadStream() : createReadStream(path);
     await (onBytes
       ? pipeline(
-          createReadStream(path),
+          source,
           async function* tap(source: AsyncIterable<Buffer>) {
             for await (const chunk of source) {
               onBytes(chunk);
@@ -63,7 +65,7 @@ export async function forEachCsvRecord(
           },
           parser,
         )
-      : pipeline(createReadStream(path), parser));
+      : pipeline(source, parser));
   } catch (err) {
     throw asDatasetError(err, name);
   }

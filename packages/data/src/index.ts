@@ -6,7 +6,7 @@
 export type { Dataset, Events, FieldColumn, FieldKind, FieldSpec, Items, Schema, Users } from './types';
 export { DatasetError } from './errors';
 export { DATASET_FILES, type DatasetFile } from './format';
-export { readDataset } from './read';
+export { readDataset, type OpenFile, type ReadOptions } from './read';
 export { writeDataset } from './write';
 export { fingerprintOf } from './serialize';
 export { synthesize, synthesizeToDir, SYNTH_SCHEMA, type ClickModel, type SynthOptions } from './synth';

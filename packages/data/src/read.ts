@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forEachCsvRecord, RowProblem } from './csv';
 import { asDatasetError, countNewlines, DatasetError } from './errors';
@@ -32,14 +32,22 @@ import type { Dataset, Events, FieldColumn, FieldKind, FieldSpec, Items, Schema,
  *   header is line 1; 0 when the file itself is missing) and column where one
  *   is to blame.
  */
-export async function readDataset(dir: string): Promise<Dataset> {
-  const schemaFile = await readSchema(join(dir, 'schema.json'));
+/** How a dataset's files are opened: a service confines them to its data root (security/confine.ts openWithin). */
+export type OpenFile = (file: string) => Promise<FileHandle>;
+
+export interface ReadOptions {
+  open?: OpenFile;
+}
+
+export async function readDataset(dir: string, options: ReadOptions = {}): Promise<Dataset> {
+  const open = options.open ?? ((file: string) => openFile(file, 'r'));
+  const schemaFile = await readSchema(join(dir, 'schema.json'), open);
   const users = usersTable(schemaFile.schema);
   const items = itemsTable();
-  const usersDigest = await readCsv(dir, 'users.csv', users.onHeader);
-  const itemsDigest = await readCsv(dir, 'items.csv', items.onHeader);
+  const usersDigest = await readCsv(dir, 'users.csv', users.onHeader, open);
+  const itemsDigest = await readCsv(dir, 'items.csv', items.onHeader, open);
   const events = eventsTable(users.index, items.index);
-  const eventsDigest = await readCsv(dir, 'events.csv', events.onHeader);
+  const eventsDigest = await readCsv(dir, 'events.csv', events.onHeader, open);
   return {
     schema: schemaFile.schema,
     users: users.result(),
@@ -58,7 +66,7 @@ type RowHandler = (record: string[]) => void;
 /** Receives the header row; returns the handler for every later row, or throws RowProblem. */
 type HeaderHandler = (header: string[]) => RowHandler;
 
-async function readCsv(dir: string, file: DatasetFile, onHeader: HeaderHandler): Promise<string> {
+async function readCsv(dir: string, file: DatasetFile, onHeader: HeaderHandler, open: OpenFile): Promise<string> {
   const hash = createHash('sha256');
   let header: string[] | undefined;
   let onRow: RowHandler = () => undefined;
@@ -74,7 +82,7 @@ async function readCsv(dir: string, file: DatasetFile, onHeader: HeaderHandler):
         onRow(record);
       }
     },
-    { name: file, onBytes: (chunk) => hash.update(chunk) },
+    { name: file, onBytes: (chunk) => hash.update(chunk), open },
   );
   if (header === undefined) throw new DatasetError(file, 1, 'empty file: the header row is missing');
   return hash.digest('hex');
@@ -254,11 +262,16 @@ function eventsTable(users: Map<string, number>, items: Map<string, number>) {
   return { onHeader, result };
 }
 
-async function readSchema(path: string): Promise<{ schema: Schema; digest: string }> {
+async function readSchema(path: string, open: OpenFile): Promise<{ schema: Schema; digest: string }> {
   const file = 'schema.json';
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    const handle = await open(path);
+    try {
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     throw asDatasetError(err, file);
   }

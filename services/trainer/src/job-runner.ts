@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Dataset } from '@ralm/data';
+import type { Dataset, ReadOptions } from '@ralm/data';
 import type { Checkpoint, Manifest, ModelConfig, Progress, RalmModel, TrainHooks } from '@ralm/model';
 import { JobState, TrainingPhase, UserTower, type Job, type TrainingConfig as TrainingConfigProto } from '@ralm/proto/trainer';
-import { AlreadyExistsError, ResourceExhaustedError, Subjects, type EventBus, type Logger } from '@ralm/platform';
+import { AlreadyExistsError, openWithin, ResourceExhaustedError, Subjects, type EventBus, type Logger } from '@ralm/platform';
 import type { MemoryJobStore } from './adapters/job-store-memory';
 import type { SubmitOptions } from './ports';
 
 /** How a job reads data, trains, checkpoints and stores a model: the model package behind a port, so tests can shrink it. */
 export interface TrainingPort {
-  readDataset(dir: string): Promise<Dataset>;
+  readDataset(dir: string, options?: ReadOptions): Promise<Dataset>;
   train(dataset: Dataset, config: ModelConfig, hooks: TrainHooks): Promise<RalmModel>;
   assignVersion(model: RalmModel): string;
   saveModel(model: RalmModel, dir: string): Promise<Manifest>;
@@ -130,7 +130,8 @@ export class JobRunner {
     let job = this.update(queued, { state: JobState.JOB_STATE_RUNNING, startedAtMs: this.deps.now() });
     const log = logger.child({ jobId: job.jobId });
     try {
-      const dataset = await training.readDataset(config.dataDir);
+      const root = options.dataRoot;
+      const dataset = await training.readDataset(config.dataDir, root === undefined ? {} : { open: (file) => openWithin(root, file) });
       const key = training.runKey(dataset.fingerprint, config);
       // A caller-chosen id (a Kubernetes Job name) keeps its own folder: its pods' restarts resume
       // there, and two jobs on the same data and settings never write one checkpoint. The key

@@ -24,6 +24,12 @@ export interface SubmitOptions {
   jobId?: string;
   /** Announce the finished model on `ralm.v1.model.published`; false only writes it. Default true. */
   publish?: boolean;
+  /**
+   * The root `dataDir` was confined to (TRAINING_DATA_ROOT for StartTraining): every file is
+   * checked against it again when the job reads it, since a queued job reads later than
+   * the request was checked. Unset (a batch Job's operator-set directory): read as named.
+   */
+  dataRoot?: string;
 }
 
 export interface TrainerDeps {

@@ -11,9 +11,44 @@ import { ConfigError, FailedPreconditionError, InvalidArgumentError } from '../e
 export async function realPathWithin(root: string, target: string): Promise<{ real: string; relative: string | undefined }> {
   const realRoot = await fs.realpath(root);
   const real = await fs.realpath(target);
+  const relative = relativeWithin(realRoot, real);
+  return { real, relative };
+}
+
+/** `real` relative to `realRoot`, or undefined outside it (`..foo` is a name inside). */
+function relativeWithin(realRoot: string, real: string): string | undefined {
   const relative = path.relative(realRoot, real);
-  const outside = relative.startsWith('..') || path.isAbsolute(relative);
-  return { real, relative: outside ? undefined : relative };
+  const outside = relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+  return outside ? undefined : relative;
+}
+
+/**
+ * Opens a file for reading only if what was opened is a regular file under `root`,
+ * checked on the open descriptor itself: the last component may not be a symlink
+ * (O_NOFOLLOW), and on Linux the kernel's own path of the descriptor
+ * (/proc/self/fd) must lie under the root, so a directory swapped for a symlink between
+ * a check and the read is caught at the read. Elsewhere the path is resolved right
+ * after the open (a narrower race).
+ */
+export async function openWithin(root: string, file: string): Promise<fs.FileHandle> {
+  const realRoot = await fs.realpath(root);
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, fsSync.constants.O_RDONLY | fsSync.constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new FailedPreconditionError(`'${path.basename(file)}' is a symlink: refused (files are read only under the data root, as regular files)`);
+    throw err;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw Object.assign(new Error(`'${path.basename(file)}' is not a regular file`), { code: stat.isDirectory() ? 'EISDIR' : 'EINVAL' });
+    const opened = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => fs.realpath(file));
+    if (relativeWithin(realRoot, opened) === undefined) throw new FailedPreconditionError(`'${path.basename(file)}' lies outside the data root (a directory on its path was replaced by a symlink): refused`);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ export * from './auth';
 export * from './policy';
 export * from './tls';
 export * from './nats-auth';
-export { dirWithin, realPathWithin } from './confine';
+export { dirWithin, openWithin, realPathWithin } from './confine';
 
 export type SecurityConfig = Pick<
   CommonConfig,
