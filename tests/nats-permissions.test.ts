@@ -135,6 +135,37 @@ describe('the per-service NATS users of k8s/values/nats.yaml', () => {
     }
   });
 
+  it.each(['seed-collector', 'user-embedding', 'lookalike-scorer', 'trainer'])('lets %s neither pull, re-create nor delete the clusterer’s seeds consumer (seed user ids)', async (name) => {
+    const nc = await as(name);
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 3000 });
+      const seeds = consumerName('clusterer-seeds', Subjects.seedsUpdated.name);
+      await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${seeds}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+      await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: seeds, filter_subject: Subjects.seedsUpdated.name, ack_policy: 'none' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
+      await expect(outcome(() => jsm.consumers.delete('RALM', seeds))).resolves.toMatch(/Permissions Violation/i);
+    } finally {
+      await nc.close();
+    }
+    // Still there, still the clusterer's.
+    const admin = await as('admin');
+    try {
+      await expect((await jetstreamManager(admin)).consumers.info('RALM', consumerName('clusterer-seeds', Subjects.seedsUpdated.name))).resolves.toMatchObject({ config: { ack_policy: 'explicit' } });
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('lets the clusterer use no consumer but its own: not the seed collector’s clicks', async () => {
+    const nc = await as('clusterer');
+    try {
+      const clicks = consumerName('seed-collector', Subjects.clickRecorded.name);
+      await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${clicks}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+      await expect(outcome(() => nc.request(`$JS.API.CONSUMER.INFO.RALM.some-other-consumer`, '', { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+    } finally {
+      await nc.close();
+    }
+  });
+
   it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'trainer'])('keeps the replies of others from %s: no shared _INBOX.>, no other service’s inbox', async (name) => {
     const nc = await as(name);
     const errors: string[] = [];
