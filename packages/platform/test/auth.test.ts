@@ -52,6 +52,30 @@ const withBearer = (value: string) => {
 };
 
 describe('bearer tokens', () => {
+  it('bounds the verifications in flight: a flood of forged tokens is turned away past 256, before any signature check', async () => {
+    const auth = createAuthenticator(config())!;
+    const forged = await Promise.all(Array.from({ length: 300 }, (_, i) => token({ roles: ['operator'], n: i }, { key: other })));
+    const outcomes = await Promise.all(forged.map((t) => auth.authenticate(withBearer(`Bearer ${t}`)).then(() => 'ok', (err: Error) => err.name)));
+    expect(outcomes.filter((o) => o === 'ResourceExhaustedError')).toHaveLength(44);
+    expect(outcomes.filter((o) => o === 'UnauthenticatedError')).toHaveLength(256);
+    // Once they are done, the next is checked again.
+    await expect(auth.authenticate(withBearer(`Bearer ${forged[0]}`))).rejects.toMatchObject({ name: 'UnauthenticatedError' });
+  });
+
+  it('keeps a verified token only until it expires', async () => {
+    const auth = createAuthenticator(config())!;
+    const shortLived = await token({ roles: ['operator'] }, { exp: Math.floor(Date.now() / 1000) + 2 });
+    await expect(auth.authenticate(withBearer(`Bearer ${shortLived}`))).resolves.toEqual({ via: 'jwt', roles: ['operator'] });
+    await expect(auth.authenticate(withBearer(`Bearer ${shortLived}`))).resolves.toEqual({ via: 'jwt', roles: ['operator'] });
+    await new Promise((r) => setTimeout(r, 2100));
+    await expect(auth.authenticate(withBearer(`Bearer ${shortLived}`))).rejects.toMatchObject({ message: expect.stringMatching(/ERR_JWT_EXPIRED/) });
+  });
+
+  it('refuses a token longer than 8192 characters unread', async () => {
+    const auth = createAuthenticator(config())!;
+    await expect(auth.authenticate(withBearer(`Bearer ${'a'.repeat(9000)}`))).rejects.toMatchObject({ name: 'UnauthenticatedError', message: expect.stringMatching(/longer than 8192/) });
+  });
+
   it('accepts a token signed by a JWKS key, for this issuer and audience, and reads its roles', async () => {
     const auth = createAuthenticator(config())!;
     await expect(auth.authenticate(withBearer(`Bearer ${await token({ roles: ['recommender'] })}`))).resolves.toEqual({ via: 'jwt', roles: ['recommender'] });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import type { Metadata } from '@grpc/grpc-js';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { ConfigError, PermissionDeniedError, UnauthenticatedError } from '../errors';
+import { ConfigError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError } from '../errors';
 import { rolesFor } from './policy';
 import { isLoopback } from './confine';
 
@@ -95,16 +95,59 @@ function jwtVerifier(config: AuthConfig): ((token: string) => Promise<Identity>)
   }
   // jose checks `exp` only when present: a token without one would be valid forever.
   const options = { issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE, algorithms: config.AUTH_JWT_ALGORITHMS, requiredClaims: ['exp'] };
+  const verified = new VerifiedTokens();
+  let pending = 0;
   return async (token) => {
+    const known = verified.get(token, Date.now());
+    if (known) return known;
+    if (token.length > MAX_TOKEN_CHARS) throw new UnauthenticatedError(`bearer token refused (longer than ${MAX_TOKEN_CHARS} characters)`);
+    // Verification runs before admission (a refused caller must take no queue slot), so it
+    // is bounded on its own: a flood of forged tokens costs at most this many signature
+    // checks at a time, and the rest are turned away before any work.
+    if (pending >= MAX_PENDING_VERIFICATIONS) throw new ResourceExhaustedError(`${pending} bearer tokens are being verified; retry shortly`);
+    pending++;
     try {
       const { payload } = await jwtVerify(token, keys, options);
-      return { via: 'jwt', roles: claimRoles(payload[config.AUTH_JWT_ROLES_CLAIM]) };
+      const identity: Identity = { via: 'jwt', roles: claimRoles(payload[config.AUTH_JWT_ROLES_CLAIM]) };
+      verified.set(token, identity, Math.min(payload.exp! * 1000, Date.now() + VERIFIED_TTL_MS));
+      return identity;
     } catch (err) {
       // jose's codes say why (expired, bad signature, wrong audience) without echoing the token.
       const code = err instanceof joseErrors.JOSEError ? err.code : 'ERR_JWT_INVALID';
       throw new UnauthenticatedError(`bearer token refused (${code})`);
+    } finally {
+      pending--;
     }
   };
+}
+
+// A recommender sends the same token on every call until it renews it: its signature is
+// checked once, and the identity kept until the token expires or this long has passed (a
+// key removed from the JWKS stops a cached token within it).
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 4096;
+const MAX_PENDING_VERIFICATIONS = 256;
+const MAX_TOKEN_CHARS = 8192;
+
+/** Tokens whose signature passed, by token, oldest dropped first past VERIFIED_MAX. */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { identity: Identity; untilMs: number }>();
+
+  get(token: string, nowMs: number): Identity | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (entry.untilMs <= nowMs) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.identity;
+  }
+
+  set(token: string, identity: Identity, untilMs: number): void {
+    this.entries.delete(token);
+    this.entries.set(token, { identity, untilMs });
+    if (this.entries.size > VERIFIED_MAX) this.entries.delete(this.entries.keys().next().value!);
+  }
 }
 
 /**
