@@ -1,11 +1,12 @@
 /**
  * NATS login and TLS against a real nats-server: user/password (also inside NATS_URL),
- * token, nkey seed file and TLS with a client certificate, each accepted when right
+ * token, nkey seed file, creds file (operator mode) and TLS with a client certificate, each accepted when right
  * and refused when wrong — through the same config path a service starts with.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
 import { nkeys } from '@nats-io/nats-core';
 import { busFromConfig, commonConfigSchema, createLogger, loadConfig, stateStoreOpener, Subjects, type EventBus } from '@ralm/platform';
 import { startNatsServer, type NatsServer } from '../src/testing/nats-server';
@@ -32,10 +33,10 @@ async function tryBus(env: Record<string, string>): Promise<string> {
 }
 
 /** A nats-server with `config` for the enclosing describe block; `before` runs first (files the config names). */
-function natsServerWith(config: () => string, before: () => void = () => undefined): { readonly current: NatsServer } {
+function natsServerWith(config: () => string, before: () => void | Promise<void> = () => undefined): { readonly current: NatsServer } {
   const holder = {} as { current: NatsServer };
   beforeAll(async () => {
-    before();
+    await before();
     holder.current = await startNatsServer({ config: config() });
   });
   afterAll(() => holder.current.stop());
@@ -95,6 +96,43 @@ describe('nkey', () => {
   });
 });
 
+describe('creds file (decentralized auth: operator, account and user JWTs)', () => {
+  // What `nsc` would make: an operator, an account it signs (JetStream on), and users the account signs.
+  const operator = createOperator();
+  const account = createAccount();
+  const user = createUser();
+  const credsFile = path.join(dir, 'user.creds');
+  const strangerCreds = path.join(dir, 'stranger.creds');
+  let config = '';
+  const nats = natsServerWith(
+    () => config,
+    async () => {
+      const stranger = createUser();
+      const otherAccount = createAccount();
+      const operatorJwt = await encodeOperator('ralm-test', operator);
+      const accountJwt = await encodeAccount('RALM', account, { limits: { conn: -1, subs: -1, data: -1, payload: -1, imports: -1, exports: -1, leaf: -1, wildcards: true, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 } }, { signer: operator });
+      fs.writeFileSync(credsFile, fmtCreds(await encodeUser('svc', user, account), user), { mode: 0o600 });
+      // Signed by an account the operator never signed.
+      fs.writeFileSync(strangerCreds, fmtCreds(await encodeUser('stranger', stranger, otherAccount), stranger), { mode: 0o600 });
+      // JetStream in operator mode needs a system account.
+      const system = createAccount();
+      const systemJwt = await encodeAccount('SYS', system, {}, { signer: operator });
+      config = [
+        `operator: "${operatorJwt}"`,
+        `system_account: ${system.getPublicKey()}`,
+        'resolver: MEMORY',
+        `resolver_preload: { ${account.getPublicKey()}: "${accountJwt}", ${system.getPublicKey()}: "${systemJwt}" }`,
+      ].join('\n');
+    },
+  );
+
+  it('logs in with NATS_CREDS_FILE (the user JWT and the seed signing the nonce), and is refused with a user of another account', async () => {
+    await expect(tryBus({ NATS_URL: nats.current.url, NATS_CREDS_FILE: credsFile })).resolves.toBe('ok');
+    await expect(tryBus({ NATS_URL: nats.current.url, NATS_CREDS_FILE: strangerCreds })).resolves.toMatch(/Authorization Violation/i);
+    await expect(tryBus({ NATS_URL: nats.current.url })).resolves.toMatch(/Authorization Violation/i);
+  });
+});
+
 describe('TLS', () => {
   const ca = createTestCa(path.join(dir, 'ca'));
   const rogue = createTestCa(path.join(dir, 'rogue'), 'rogue-ca');
@@ -109,10 +147,16 @@ describe('TLS', () => {
   });
 
   it('is refused without a client certificate, with one from another CA, and when it cannot verify the server', async () => {
-    // The server drops a client without a certificate after the handshake: nats.js sees a timeout.
+    // The server drops a client without an acceptable certificate after the handshake: nats.js
+    // sees only a timeout, so the server's own log says it was a refusal, not a server away.
+    const refusals = () => (nats.current.log().match(/TLS handshake error/g) ?? []).length;
+    const before = refusals();
     await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${nats.current.port}`, NATS_TLS_CA_FILE: ca.caCert })).resolves.toMatch(/timeout/);
+    expect(nats.current.log()).toMatch(/TLS handshake error: .*(certificate required|didn't provide a certificate|no certificate)/i);
     const stranger = rogue.issue('stranger');
     await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${nats.current.port}`, NATS_TLS_CA_FILE: ca.caCert, NATS_TLS_CERT_FILE: stranger.cert, NATS_TLS_KEY_FILE: stranger.key })).resolves.toMatch(/timeout/);
+    expect(nats.current.log()).toMatch(/TLS handshake error: .*(unknown authority|certificate signed by unknown)/i);
+    expect(refusals()).toBeGreaterThanOrEqual(before + 2);
     const client = ca.issue('nats-client-2');
     await expect(tryBus({ NATS_URL: `tls://127.0.0.1:${nats.current.port}`, NATS_TLS_CA_FILE: rogue.caCert, NATS_TLS_CERT_FILE: client.cert, NATS_TLS_KEY_FILE: client.key })).resolves.toMatch(/unable to verify/);
   });

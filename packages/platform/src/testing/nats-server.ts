@@ -35,6 +35,8 @@ export interface NatsServer {
    * until a client has noticed the disconnect.
    */
   restart(whileDown?: () => Promise<void>): Promise<void>;
+  /** The tail of the server's log (its stderr) since the last start: why it refused a client. */
+  log(): string;
 }
 
 /** The nats-server binary: `$NATS_SERVER_BIN`, else the first on `PATH`, else `/usr/sbin/nats-server`. */
@@ -55,7 +57,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     await writeFile(conf, `${storeDir ? `jetstream { store_dir: "${storeDir}"${limit} }\n` : ''}${options.config ?? ''}\n`);
     args.push('-c', conf);
   } else if (storeDir) args.push('-js', '-sd', storeDir);
-  let child = await launch(bin, args, port);
+  let { child, log } = await launch(bin, args, port);
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -67,17 +69,18 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     async restart(whileDown) {
       await stopProcess(child);
       await whileDown?.();
-      child = await launch(bin, args, port);
+      ({ child, log } = await launch(bin, args, port));
     },
+    log: () => log(),
   };
 }
 
-async function launch(bin: string, args: string[], port: number): Promise<ChildProcess> {
+async function launch(bin: string, args: string[], port: number): Promise<{ child: ChildProcess; log: () => string }> {
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  // Keep the tail of the server log for the error message; reading also keeps the pipe from filling.
+  // Keep the tail of the server log for errors and tests; reading also keeps the pipe from filling.
   child.stderr!.on('data', (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-4000);
+    log = (log + chunk.toString()).slice(-64_000);
   });
   const exited = new Promise<never>((_, reject) => {
     child.once('exit', (code, signal) => reject(new Error(`nats-server exited during start (code ${code}, signal ${signal}):\n${log}`)));
@@ -90,7 +93,7 @@ async function launch(bin: string, args: string[], port: number): Promise<ChildP
     await stopProcess(child);
     throw err;
   }
-  return child;
+  return { child, log: () => log };
 }
 
 
