@@ -17,3 +17,4 @@ export { Fifo } from './collections/fifo';
 export * from './model-slot';
 export * from './security';
 export { RecencyMap } from './collections/recency-map';
+export * from './partition';
