@@ -156,6 +156,27 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>, kin
       await bus.close();
     });
 
+    it('answers a request from one member of a queue, and says when no one serves or the responder fails', async () => {
+      const subject = `ralm.rpc.test.${Math.random().toString(36).slice(2)}`;
+      const served: string[] = [];
+      const member = (name: string) => async (request: Uint8Array) => {
+        served.push(name);
+        return new TextEncoder().encode(`${name}:${new TextDecoder().decode(request)}`);
+      };
+      const a = await bus.serve(subject, member('a'), { queue: 'owners' });
+      const b = await bus.serve(subject, member('b'), { queue: 'owners' });
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => bus.request(subject, new TextEncoder().encode(`q${i}`), { timeoutMs: 3000 })));
+      expect(answers.map((x) => new TextDecoder().decode(x).split(':')[1])).toEqual(Array.from({ length: 8 }, (_, i) => `q${i}`));
+      // Each request reached exactly one member.
+      expect(served).toHaveLength(8);
+      await a.stop();
+      await b.stop();
+      await expect(bus.request(subject, new Uint8Array([1]), { timeoutMs: 500 })).rejects.toMatchObject({ name: 'UnavailableError' });
+      const failing = await bus.serve(subject, async () => Promise.reject(new Error('owner broke')), { queue: 'owners' });
+      await expect(bus.request(subject, new Uint8Array([1]), { timeoutMs: 3000 })).rejects.toMatchObject({ name: 'UnavailableError', message: expect.stringMatching(/owner broke/) });
+      await failing.stop();
+    });
+
     it('delivers a published message with its delivery metadata', async () => {
       const subject = testSubject();
       const got = deferred<[TestEvent, Delivery]>();

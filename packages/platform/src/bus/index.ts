@@ -4,7 +4,7 @@ import { connectNatsBus, type NatsBusOptions } from './nats';
 import type { EventBus } from './port';
 import type { BusLogger } from './shared';
 
-export type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
+export type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Responder, Subject, SubscribeOptions } from './port';
 export { createMemoryBus, openMemoryBus, type MemoryBusOptions } from './memory';
 export { connectNatsBus, consumerName, type NatsBusOptions, type NatsStreamOptions } from './nats';
 export { BusClosedError, type BusLogger } from './shared';

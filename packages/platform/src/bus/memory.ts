@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '../errors';
 import { BusJournal } from './journal';
 import { DuplicateWindow, MessageLog, type StoredMessage } from './memory-log';
-import type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
+import type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Responder, Subject, SubscribeOptions } from './port';
 import {
   BusClosedError,
   DEFAULT_ACK_WAIT_SECONDS,
@@ -28,6 +28,7 @@ import {
   requireStartTime,
   silentLogger,
   type BusLogger,
+  requireRpcSubject,
 } from './shared';
 import { injectTraceContext, MSG_ID_HEADER, withConsumerSpan } from './tracing';
 
@@ -193,6 +194,43 @@ class MemoryBus implements EventBus {
       .compact(() => this.log.kept().filter((m) => m.seq <= this.log.committedSeq))
       .catch((err: unknown) => this.settings.logger.warn(errorFields(err), 'bus journal compaction failed; retried later'))
       .finally(() => (this.compacting = false));
+  }
+
+  private readonly responders = new Map<string, Responder[]>();
+  private nextResponder = 0;
+
+  async serve(subject: string, responder: Responder, _options: { queue: string }): Promise<BusSubscription> {
+    requireRpcSubject(subject);
+    const list = this.responders.get(subject) ?? [];
+    list.push(responder);
+    this.responders.set(subject, list);
+    return {
+      stop: async () => {
+        const at = list.indexOf(responder);
+        if (at >= 0) list.splice(at, 1);
+      },
+      pending: async () => 0,
+    };
+  }
+
+  async request(subject: string, payload: Uint8Array, options: { timeoutMs: number }): Promise<Uint8Array> {
+    requireRpcSubject(subject);
+    if (this.closed) throw new UnavailableError('memory bus is closed');
+    const list = this.responders.get(subject) ?? [];
+    const responder = list[this.nextResponder++ % Math.max(1, list.length)];
+    if (!responder) throw new UnavailableError(`no one serves ${subject}`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new UnavailableError(`no answer on ${subject} within ${options.timeoutMs} ms`)), options.timeoutMs);
+    });
+    try {
+      // A copy, as a network hop would make: the responder cannot share the caller's buffer.
+      return await Promise.race([responder(payload.slice()), timeout]);
+    } catch (err) {
+      throw err instanceof UnavailableError ? err : new UnavailableError(`${subject}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async lastSeq(): Promise<number> {

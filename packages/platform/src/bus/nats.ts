@@ -30,8 +30,9 @@ import {
 import { connect } from '@nats-io/transport-node';
 import { natsConnectOptions, type NatsAuth } from '../security/nats-auth';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { UnavailableError } from '../errors';
 import { asUnavailable } from '../nats-errors';
-import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Subject, SubscribeOptions } from './port';
+import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Responder, Subject, SubscribeOptions } from './port';
 import {
   BusClosedError,
   DEFAULT_ACK_WAIT_SECONDS,
@@ -49,6 +50,7 @@ import {
   requireStartTime,
   silentLogger,
   type BusLogger,
+  requireRpcSubject,
 } from './shared';
 import { injectTraceContext, withConsumerSpan } from './tracing';
 
@@ -139,6 +141,9 @@ async function ensureStream(jsm: JetStreamManager, options: NatsStreamOptions): 
   return name;
 }
 
+/** Set on a reply whose responder failed: the requester raises it. */
+const ERROR_HEADER = 'Ralm-Error';
+
 class NatsBus implements EventBus {
   readonly kind = 'nats' as const;
   private readonly js: JetStreamClient;
@@ -228,6 +233,40 @@ class NatsBus implements EventBus {
 
   isConnected(): boolean {
     return this.connected && !this.closed && !this.nc.isClosed();
+  }
+
+  async serve(subject: string, responder: Responder, options: { queue: string }): Promise<BusSubscription> {
+    requireRpcSubject(subject);
+    const sub = this.nc.subscribe(subject, {
+      queue: options.queue,
+      callback: (err, msg) => {
+        if (err) return;
+        responder(msg.data).then(
+          (answer) => msg.respond(answer),
+          (failure: Error) => {
+            const h = natsHeaders();
+            h.set(ERROR_HEADER, failure.message.slice(0, 1000));
+            msg.respond(new Uint8Array(0), { headers: h });
+          },
+        );
+      },
+    });
+    // The subscription is in place on the server before serve() resolves: a request right after reaches it.
+    await this.nc.flush();
+    return { stop: async () => void (await sub.drain()), pending: async () => sub.getPending() };
+  }
+
+  async request(subject: string, payload: Uint8Array, options: { timeoutMs: number }): Promise<Uint8Array> {
+    requireRpcSubject(subject);
+    let reply;
+    try {
+      reply = await this.nc.request(subject, payload, { timeout: options.timeoutMs });
+    } catch (err) {
+      throw new UnavailableError(`${subject}: ${(err as Error).message || 'no answer'} (is its owner running?)`, { cause: err });
+    }
+    const failure = reply.headers?.get(ERROR_HEADER);
+    if (failure) throw new UnavailableError(`${subject}: ${failure}`);
+    return reply.data;
   }
 
   async close(): Promise<void> {

@@ -109,6 +109,9 @@ export type DropReason = 'undecodable' | 'max_deliver';
  * Called once per delivery. Resolve to acknowledge. Throw to have the message
  * redelivered later (negative acknowledgement with a back-off), up to `maxDeliver` deliveries.
  */
+/** Turns a request's bytes into the answer's (bus.serve). */
+export type Responder = (request: Uint8Array) => Promise<Uint8Array>;
+
 export type Handler<T> = (message: T, delivery: Delivery) => Promise<void>;
 
 export interface BusSubscription {
@@ -139,6 +142,18 @@ export interface EventBus {
   publish<T>(subject: Subject<T>, message: T, options?: PublishOptions): Promise<PublishAck>;
   /** Rejects with UnavailableError when the bus cannot be reached. */
   subscribe<T>(subject: Subject<T>, handler: Handler<T>, options: SubscribeOptions): Promise<BusSubscription>;
+  /**
+   * Answers requests on `subject`, outside the stream (nothing is stored): the way one
+   * replica asks the owner of a partition. Members of one `queue` share the requests,
+   * each reaching one of them. A responder that throws answers with an error the
+   * requester sees as UnavailableError carrying the message.
+   */
+  serve(subject: string, responder: Responder, options: { queue: string }): Promise<BusSubscription>;
+  /**
+   * One request to whoever serves `subject`: UnavailableError when no one does or no
+   * answer came within `timeoutMs`.
+   */
+  request(subject: string, payload: Uint8Array, options: { timeoutMs: number }): Promise<Uint8Array>;
   /**
    * The stream's last stored sequence (0 when empty). A consumer whose saved position
    * is beyond it is looking at a stream that lost its tail (restored from an older

@@ -96,3 +96,13 @@ export function reportDropped(
     logger.warn({ durable, ...errorFields(hookErr) }, 'bus onDropped hook threw');
   }
 }
+
+/**
+ * Requests travel outside the stream: a subject under the stream's `ralm.v1.>` would be
+ * stored and answered by JetStream itself. Every request subject begins with this.
+ */
+export const RPC_SUBJECT_PREFIX = 'ralm.rpc.';
+
+export function requireRpcSubject(subject: string): void {
+  if (!subject.startsWith(RPC_SUBJECT_PREFIX)) throw new RangeError(`request subject '${subject}' must begin with ${RPC_SUBJECT_PREFIX} (the stream would store it)`);
+}
