@@ -101,3 +101,50 @@ export class ConfigError extends RalmError {
     super(`config ${key}: ${reason}`);
   }
 }
+
+/** A typed error as it crosses from a partition's owner back to the replica that asked. */
+export interface WireError {
+  name: string;
+  message: string;
+  field?: string;
+  reason?: string;
+  ids?: readonly string[];
+}
+
+const WIRE_CLASSES: Record<string, abstract new (...args: never[]) => Error> = {
+  InvalidArgumentError,
+  NotFoundError,
+  FailedPreconditionError,
+  AlreadyExistsError,
+  UnavailableError,
+  DeadlineExceededError,
+  CancelledError,
+  ResourceExhaustedError,
+  UnauthenticatedError,
+  PermissionDeniedError,
+  UnimplementedError,
+};
+
+export function errorToWire(err: unknown): WireError {
+  if (err instanceof RalmError && err.name in WIRE_CLASSES) {
+    const { field, reason } = err as Partial<InvalidArgumentError>;
+    return { name: err.name, message: err.message, ...(field !== undefined ? { field, reason } : {}), ...(err.ids.length ? { ids: err.ids } : {}) };
+  }
+  // Anything else is a fault of the owner: the asker answers INTERNAL, as the owner would.
+  return { name: 'Error', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** The same class, message and fields, so the one status table (grpc/status.ts) maps it as the owner would have. */
+export function errorFromWire(wire: WireError): Error {
+  const cls = WIRE_CLASSES[wire.name];
+  if (!cls) return new Error(wire.message);
+  const err = Object.create(cls.prototype as object) as Error & Record<string, unknown>;
+  Object.defineProperties(err, {
+    message: { value: wire.message, writable: true, configurable: true },
+    name: { value: wire.name, writable: true, configurable: true },
+    ids: { value: wire.ids ?? [], enumerable: false },
+    stack: { value: `${wire.name}: ${wire.message}\n    (answered by the partition's owner)`, writable: true, configurable: true },
+  });
+  if (wire.field !== undefined) Object.assign(err, { field: wire.field, reason: wire.reason });
+  return err;
+}

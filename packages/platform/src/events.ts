@@ -28,3 +28,11 @@ export const Subjects = {
   candidateRetired: subject('ralm.v1.candidate.retired', CandidateRetired),
   feedbackRecorded: subject('ralm.v1.feedback.recorded', FeedbackRecorded),
 } as const;
+
+/**
+ * The clicks of one partition (partition/index.ts): `ralm.v1.click.recorded.p<k>`, or the
+ * plain subject when there is one partition (the single-collector layout, unchanged).
+ */
+export function clickSubjectOf(partition: number, partitions: number): Subject<ClickRecorded> {
+  return partitions === 1 ? Subjects.clickRecorded : { ...Subjects.clickRecorded, name: `${Subjects.clickRecorded.name}.p${partition}` };
+}

@@ -16,7 +16,7 @@ import type { SeedCollectorDeps } from './ports';
  */
 export function startClickConsumer(deps: SeedCollectorDeps, logger: Logger, onServable: () => void = () => {}): Promise<BusSubscription> {
   return deps.bus.subscribe(
-    Subjects.clickRecorded,
+    deps.partition.clicks,
     async (click, delivery) => {
       const outcome = deps.book.apply(click, delivery.publishedAtMs);
       // Deliveries arrive in stream order and apply() never throws, so the highest
@@ -31,7 +31,7 @@ export function startClickConsumer(deps: SeedCollectorDeps, logger: Logger, onSe
       }
     },
     {
-      durable: deps.config.CLICKS_DURABLE,
+      durable: deps.partition.durable,
       // The book is a function of the stream: resume right after what the restored snapshot holds.
       startSeq: deps.book.appliedSeq + 1,
       // The bus logs each drop itself; the counter makes them visible on a dashboard.

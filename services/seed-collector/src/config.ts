@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { experimentConfigShape } from '@ralm/experiment';
-import { commonConfigShape, env, loadConfig, lookalikeRulesShape } from '@ralm/platform';
+import { commonConfigShape, ConfigError, env, loadConfig, lookalikeRulesShape } from '@ralm/platform';
 
 /** Slots of the A/B window at most: a week of hours, or a day of 10-minute slots and then some. */
 const MAX_AB_SLOTS = 168;
@@ -32,6 +32,15 @@ const schema = z.object({
   EXPIRY_CHECK_INTERVAL_SECONDS: env.positiveInt(60),
   /** Durable consumer name on `ralm.v1.click.recorded`; replicas of one deployment share it. */
   CLICKS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('seed-collector'),
+  /**
+   * Partitions of the candidates (partition/index.ts): fixed for the life of the stream. 1 keeps
+   * the single-collector layout (subject, consumer and store keys as before).
+   */
+  SEED_PARTITIONS: env.positiveInt(1),
+  /** Replicas sharing the partitions (a StatefulSet's replicas); partition k belongs to replica k mod SEED_REPLICAS. */
+  SEED_REPLICAS: env.positiveInt(1),
+  /** This replica's ordinal; default: the number ending HOSTNAME (a StatefulSet pod `…-2` is 2), else 0. */
+  SEED_ORDINAL: z.coerce.number().int().nonnegative().optional(),
   // The A/B measurement (FeedbackService; docs/AB-TESTING.md).
   ...experimentConfigShape,
   /** Length of the sliding window the A/B measures cover (a whole number of slots). */
@@ -47,6 +56,8 @@ const schema = z.object({
   /** Durable consumer name on `ralm.v1.feedback.recorded`; repositioned to the window's start at every start. */
   AB_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('seed-collector-ab'),
 }).superRefine((c, ctx) => {
+  if (c.SEED_REPLICAS > c.SEED_PARTITIONS) ctx.addIssue({ code: 'custom', path: ['SEED_REPLICAS'], message: `is ${c.SEED_REPLICAS}, more than SEED_PARTITIONS (${c.SEED_PARTITIONS}): a replica would own nothing` });
+  if (c.SEED_ORDINAL !== undefined && c.SEED_ORDINAL >= c.SEED_REPLICAS) ctx.addIssue({ code: 'custom', path: ['SEED_ORDINAL'], message: `must be below SEED_REPLICAS (${c.SEED_REPLICAS})` });
   // Each slot holds a 16 KiB sketch per arm: a window of thousands of slots would be a memory bomb.
   const slots = c.AB_WINDOW_SECONDS / c.AB_SLOT_SECONDS;
   if (!Number.isInteger(slots)) ctx.addIssue({ code: 'custom', path: ['AB_WINDOW_SECONDS'], message: `must be a whole number of AB_SLOT_SECONDS (${c.AB_SLOT_SECONDS})` });
@@ -56,5 +67,10 @@ const schema = z.object({
 export type SeedCollectorConfig = z.output<typeof schema>;
 
 export function loadSeedCollectorConfig(environment: NodeJS.ProcessEnv): SeedCollectorConfig {
-  return loadConfig(schema, environment);
+  const config = loadConfig(schema, environment);
+  if (config.SEED_ORDINAL !== undefined || config.SEED_REPLICAS === 1) return { ...config, SEED_ORDINAL: config.SEED_ORDINAL ?? 0 };
+  const match = /-(\d+)$/.exec(environment['HOSTNAME'] ?? '');
+  const ordinal = match ? Number(match[1]) : NaN;
+  if (!(ordinal < config.SEED_REPLICAS)) throw new ConfigError('SEED_ORDINAL', `is unset and HOSTNAME '${environment['HOSTNAME'] ?? ''}' ends in no ordinal below SEED_REPLICAS (${config.SEED_REPLICAS})`);
+  return { ...config, SEED_ORDINAL: ordinal };
 }

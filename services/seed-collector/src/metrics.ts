@@ -3,7 +3,8 @@ import type { ServiceMetrics } from '@ralm/platform';
 import type { SeedBook } from './domain/seed-book';
 import type { SeedCollectorMetrics } from './ports';
 
-export function createSeedCollectorMetrics(service: ServiceMetrics, book: SeedBook): SeedCollectorMetrics {
+/** `books`: this replica's partitions, read at scrape time. */
+export function createSeedCollectorMetrics(service: ServiceMetrics, books: () => Iterable<SeedBook>): SeedCollectorMetrics {
   const p = service.prefix;
   const registers = [service.registry];
   return {
@@ -20,7 +21,9 @@ export function createSeedCollectorMetrics(service: ServiceMetrics, book: SeedBo
       registers,
       // Read at scrape time rather than kept in step on every registration.
       collect() {
-        for (const [state, n] of Object.entries(book.countByState())) this.set({ state }, n);
+        const total: Record<string, number> = {};
+        for (const book of books()) for (const [state, n] of Object.entries(book.countByState())) total[state] = (total[state] ?? 0) + n;
+        for (const [state, n] of Object.entries(total)) this.set({ state }, n);
       },
     }),
   };

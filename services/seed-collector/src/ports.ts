@@ -1,5 +1,8 @@
 import type { Counter, Gauge } from 'prom-client';
-import type { EventBus, StateStore } from '@ralm/platform';
+import type { CallContext, EventBus, StateStore, Subject } from '@ralm/platform';
+import type { ClickRecorded } from '@ralm/proto/events';
+import type { Click as ClickProto } from '@ralm/proto/seed_collector';
+import type { IngestResult } from './handlers/ingest';
 import type { SeedCollectorConfig } from './config';
 import type { ArmAssigner } from '@ralm/experiment';
 import type { AbLedger } from './domain/ab-ledger';
@@ -26,9 +29,23 @@ export interface SeedCollectorMetrics {
   abClicks: Counter<'arm'>;
 }
 
-/** Everything a handler may touch. */
+/**
+ * Where clicks go: to the partition that holds their candidate, on this replica or on the
+ * owner's (routing.ts). With one partition, straight to the local book's subject.
+ */
+export interface SeedRouting {
+  /** ReportClicks / StreamClicks: checked by each candidate's partition, published to its subject. */
+  ingest(clicks: ClickProto[], ctx: CallContext): Promise<IngestResult>;
+  /** Clicks carried by feedback: those on live candidates become seeds, the rest are skipped silently. */
+  seedClicks(clicks: ClickProto[], ctx: CallContext): Promise<number>;
+}
+
+/** Everything a handler may touch: one partition's book and store, and what the replica shares. */
 export interface SeedCollectorDeps {
   readonly config: SeedCollectorConfig;
+  /** This partition: its index, its click subject and its consumer's durable name. */
+  readonly partition: { readonly index: number; readonly clicks: Subject<ClickRecorded>; readonly durable: string };
+  readonly seeds: SeedRouting;
   readonly book: SeedBook;
   readonly bus: EventBus;
   /** Where registrations and seed snapshots are kept across restarts. */

@@ -2,26 +2,27 @@ import { FeedbackServiceService } from '@ralm/proto/feedback';
 import { SeedCollectorServiceService } from '@ralm/proto/seed_collector';
 import { bindService, type ServiceBinding } from '@ralm/platform';
 import { reportFeedback } from './handlers/report-feedback';
-import { getSeedStats } from './handlers/get-seed-stats';
-import { listSeeds } from './handlers/list-seeds';
-import { registerCandidate } from './handlers/register-candidate';
 import { reportClicks } from './handlers/report-clicks';
-import { retireCandidate } from './handlers/retire-candidate';
 import { streamClicks } from './handlers/stream-clicks';
 import type { SeedCollectorDeps } from './ports';
+import type { SeedRouter } from './routing';
 
 export const SEED_COLLECTOR_PROTO = 'ralm/v1/seed_collector.proto';
 export const FEEDBACK_PROTO = 'ralm/v1/feedback.proto';
 
-/** Maps the generated service onto the handlers; nothing else lives here. */
-export function seedCollectorBinding(deps: SeedCollectorDeps): ServiceBinding {
+/**
+ * Maps the generated service onto the handlers; nothing else lives here. Calls about one
+ * candidate go through the router to the partition that holds it (routing.ts); `deps` is
+ * this replica's first partition, for what every partition shares.
+ */
+export function seedCollectorBinding(deps: SeedCollectorDeps, router: SeedRouter): ServiceBinding {
   return bindService('ralm.v1.SeedCollectorService', SeedCollectorServiceService, {
     reportClicks: (req, ctx) => reportClicks(req, deps, ctx),
     streamClicks: (reqs, ctx) => streamClicks(reqs, deps, ctx),
-    getSeedStats: (req) => getSeedStats(req, deps),
-    registerCandidate: (req) => registerCandidate(req, deps),
-    retireCandidate: (req) => retireCandidate(req, deps),
-    listSeeds: (req, ctx, send) => listSeeds(req, deps, ctx, send),
+    getSeedStats: (req, ctx) => router.getSeedStats(req, ctx),
+    registerCandidate: (req, ctx) => router.registerCandidate(req, ctx),
+    retireCandidate: (req, ctx) => router.retireCandidate(req, ctx),
+    listSeeds: (req, ctx, send) => router.listSeeds(req, ctx, send),
   }) as ServiceBinding;
 }
 

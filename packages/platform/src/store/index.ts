@@ -6,6 +6,7 @@ import type { StateStoreLogger } from './shared';
 
 export { MAX_STATE_KEY_BYTES, type StateStore } from './port';
 export { openLmdbStore, type LmdbStoreOptions } from './lmdb';
+export { prefixedStore } from './prefixed';
 export { checkLmdbFile } from './lmdb-check';
 export { connectNatsStore, type NatsStoreOptions } from './nats';
 export { sortStateKeys, StateStoreClosedError, validateStateKey, type StateStoreLogger } from './shared';

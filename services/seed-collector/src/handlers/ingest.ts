@@ -1,5 +1,5 @@
 import type { Click as ClickProto, ClickRejection } from '@ralm/proto/seed_collector';
-import { Subjects, requireCount, type CallContext, type PublishAck } from '@ralm/platform';
+import { requireCount, type CallContext, type PublishAck } from '@ralm/platform';
 import type { SeedCollectorDeps } from '../ports';
 
 /** Clicks per request message (ReportClicks, and each StreamClicks message). */
@@ -27,7 +27,7 @@ export interface IngestResult {
 }
 
 /**
- * Validates a batch and publishes the valid clicks to `ralm.v1.click.recorded`
+ * Validates a batch of one partition's clicks and publishes the valid ones to its subject
  * with the event id as the bus idempotency key. A click counts as accepted once
  * the bus has it durably; the click consumer applies it to the seed sets, so a
  * crash between the two loses nothing.
@@ -52,7 +52,7 @@ export async function ingestClicks(clicks: ClickProto[], deps: SeedCollectorDeps
   });
   const published = await publishWindowed(
     toPublish,
-    (c) => deps.bus.publish(Subjects.clickRecorded, { eventId: c.eventId, userId: c.userId, candidateId: c.candidateId, timestampMs: c.timestampMs }, { msgId: c.eventId }),
+    (c) => deps.bus.publish(deps.partition.clicks, { eventId: c.eventId, userId: c.userId, candidateId: c.candidateId, timestampMs: c.timestampMs }, { msgId: c.eventId }),
     ctx,
   );
   result.accepted += published.stored;
@@ -61,4 +61,15 @@ export async function ingestClicks(clicks: ClickProto[], deps: SeedCollectorDeps
   deps.metrics.clicks.inc({ source: 'grpc', outcome: 'duplicate' }, result.duplicates);
   deps.metrics.clicks.inc({ source: 'grpc', outcome: 'rejected' }, result.rejections.length);
   return result;
+}
+
+/**
+ * Feedback's clicks on live candidates of this partition, published as seed clicks (the
+ * seed book and the bus's msgId keep one from counting twice); the others are no seeds and
+ * no error either.
+ */
+export async function publishSeedClicks(clicks: ClickProto[], deps: SeedCollectorDeps, ctx: CallContext): Promise<number> {
+  const now = deps.now();
+  const live = clicks.filter((click) => deps.book.check(click, now) === undefined && !deps.book.hasSeen(click.eventId));
+  return (await publishWindowed(live, (click) => deps.bus.publish(deps.partition.clicks, click, { msgId: click.eventId }), ctx)).stored;
 }

@@ -1,8 +1,7 @@
 import type { ReportClicksRequest, ReportClicksResponse } from '@ralm/proto/seed_collector';
 import type { CallContext } from '@ralm/platform';
 import type { SeedCollectorDeps } from '../ports';
-import { ingestClicks } from './ingest';
 
 export async function reportClicks(request: ReportClicksRequest, deps: SeedCollectorDeps, ctx: CallContext): Promise<ReportClicksResponse> {
-  return ingestClicks(request.clicks, deps, ctx);
+  return deps.seeds.ingest(request.clicks, ctx);
 }

@@ -39,10 +39,9 @@ export async function reportFeedback(request: ReportFeedbackRequest, deps: SeedC
   const clickIds = new Set<string>();
   const seedClicks = resolved
     .filter((e) => e.kind === FeedbackKind.FEEDBACK_KIND_CLICK && !clickIds.has(e.eventId) && clickIds.add(e.eventId))
-    .map((e) => ({ eventId: e.eventId, userId: e.userId, candidateId: e.itemId, timestampMs: e.timestampMs }))
-    // Items that are not live candidates are simply not seeds: no rejection to report.
-    .filter((click) => deps.book.check(click, now) === undefined && !deps.book.hasSeen(click.eventId));
-  result.seedClicks = (await publishWindowed(seedClicks, (click) => deps.bus.publish(Subjects.clickRecorded, click, { msgId: click.eventId }), ctx)).stored;
+    .map((e) => ({ eventId: e.eventId, userId: e.userId, candidateId: e.itemId, timestampMs: e.timestampMs }));
+  // Items that are not live candidates are simply not seeds: no rejection to report.
+  result.seedClicks = await deps.seeds.seedClicks(seedClicks, ctx);
   deps.metrics.feedback.inc({ source: 'grpc', outcome: 'accepted' }, result.accepted);
   deps.metrics.feedback.inc({ source: 'grpc', outcome: 'duplicate' }, result.duplicates);
   return result;

@@ -1,7 +1,6 @@
 import type { StreamClicksRequest, StreamClicksResponse } from '@ralm/proto/seed_collector';
 import { InvalidArgumentError, type CallContext } from '@ralm/platform';
 import type { SeedCollectorDeps } from '../ports';
-import { ingestClicks } from './ingest';
 
 /** Each message is ingested as it arrives, so a failure later in the stream keeps earlier clicks recorded. */
 export async function streamClicks(
@@ -13,7 +12,7 @@ export async function streamClicks(
   let message = 0;
   for await (const request of requests) {
     try {
-      const result = await ingestClicks(request.clicks, deps, ctx);
+      const result = await deps.seeds.ingest(request.clicks, ctx);
       totals.accepted += result.accepted;
       totals.duplicates += result.duplicates;
       totals.rejected += result.rejections.length;

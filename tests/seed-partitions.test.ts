@@ -1,0 +1,215 @@
+/**
+ * The seed collector as three replicas sharing six partitions on a real nats-server, each
+ * its own process (services/seed-collector/src/main.ts, as a StatefulSet pod runs it): any
+ * replica takes any call and the partition's owner does the work; one replica is killed
+ * (SIGKILL, no final snapshot) mid-stream and started again under its ordinal; in the end
+ * every candidate's seeds equal an independent latest-N reference (nothing lost, nothing
+ * counted twice), read through whichever replica.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { callUnary, partitionOf, partitionsOwnedBy } from '@ralm/platform';
+import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
+import { SeedCollectorServiceClient, type Click } from '@ralm/proto/seed_collector';
+
+jest.setTimeout(240_000);
+
+const ROOT = path.join(__dirname, '..');
+const PARTITIONS = 6;
+const REPLICAS = 3;
+const SEED_CAP = 40;
+const CANDIDATES = Array.from({ length: 12 }, (_, i) => `item-${i}`);
+const USERS = Array.from({ length: 90 }, (_, i) => `user-${i}`);
+
+interface Replica {
+  child: ChildProcess;
+  address: string;
+  client: SeedCollectorServiceClient;
+}
+
+let nats: NatsServer;
+let base: string;
+const replicas: Array<Replica | undefined> = [];
+
+/** Starts replica `ordinal` as its own process; resolves once its gRPC port is serving. */
+async function startReplica(ordinal: number): Promise<Replica> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'seed-collector', 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      METRICS_PORT: '0',
+      NATS_URL: nats.url,
+      STATE_DIR: path.join(base, `state-${ordinal}`),
+      SEED_PARTITIONS: String(PARTITIONS),
+      SEED_REPLICAS: String(REPLICAS),
+      HOSTNAME: `ralm-seed-collector-${ordinal}`,
+      SEED_CAP: String(SEED_CAP),
+      SERVABLE_MIN_SEEDS: '5',
+      SNAPSHOT_INTERVAL_SECONDS: '1',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      const entry = JSON.parse(text) as { msg?: string; port?: number };
+      if (entry.msg === 'grpc server listening') resolve(entry.port!);
+    });
+    child.once('exit', (code) => reject(new Error(`replica ${ordinal} exited with ${code}: ${stderr}`)));
+  });
+  const address = `127.0.0.1:${port}`;
+  const replica = { child, address, client: new SeedCollectorServiceClient(address, credentials.createInsecure()) };
+  // Serving means its partitions are loaded and their consumers and request subjects are up.
+  for (let i = 0; i < 200; i++) {
+    const ok = await callUnary(replica.client.getSeedStats.bind(replica.client), { candidateId: CANDIDATES[0]! }, { timeoutMs: 2000 }).then(
+      () => true,
+      (err: ServiceError) => err.code === status.NOT_FOUND,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return replica;
+}
+
+async function kill(ordinal: number): Promise<void> {
+  const r = replicas[ordinal]!;
+  r.client.close();
+  const exited = new Promise((resolve) => r.child.once('exit', resolve));
+  r.child.kill('SIGKILL');
+  await exited;
+  replicas[ordinal] = undefined;
+}
+
+/** The independent reference: per candidate the latest SEED_CAP distinct users, newest first. */
+class LatestN {
+  private readonly sets = new Map<string, Map<string, true>>();
+  private readonly seen = new Set<string>();
+  clicks = new Map<string, number>();
+  apply(c: Click): void {
+    if (this.seen.has(c.eventId)) return;
+    this.seen.add(c.eventId);
+    this.clicks.set(c.candidateId, (this.clicks.get(c.candidateId) ?? 0) + 1);
+    let set = this.sets.get(c.candidateId);
+    if (!set) this.sets.set(c.candidateId, (set = new Map()));
+    set.delete(c.userId);
+    set.set(c.userId, true);
+    if (set.size > SEED_CAP) set.delete(set.keys().next().value!);
+  }
+  newest(candidateId: string): string[] {
+    return [...(this.sets.get(candidateId)?.keys() ?? [])].reverse();
+  }
+}
+
+/** Sends a batch to a live replica until it is accepted whole (UNAVAILABLE while an owner is down). */
+async function report(clicks: Click[], via: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const live = replicas.map((r, i) => (r ? i : -1)).filter((i) => i >= 0);
+    const r = replicas[live[(via + attempt) % live.length]!]!;
+    try {
+      const res = await callUnary(r.client.reportClicks.bind(r.client), { clicks }, { timeoutMs: 15_000 });
+      expect(res.rejections).toEqual([]);
+      return;
+    } catch (err) {
+      if ((err as ServiceError).code !== status.UNAVAILABLE || attempt > 300) throw err;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+}
+
+beforeAll(async () => {
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-partitions-'));
+  nats = await startNatsServer();
+  for (let i = 0; i < REPLICAS; i++) replicas[i] = await startReplica(i);
+});
+afterAll(async () => {
+  for (let i = 0; i < REPLICAS; i++) if (replicas[i]) await kill(i);
+  await nats?.stop();
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+describe('three seed-collector replicas over six partitions', () => {
+  it('spread the candidates over every replica', () => {
+    const owners = new Set(CANDIDATES.map((c) => partitionOf(c, PARTITIONS) % REPLICAS));
+    expect(owners.size).toBe(REPLICAS);
+    expect(partitionsOwnedBy(1, REPLICAS, PARTITIONS)).toEqual([1, 4]);
+  });
+
+  it('register through any replica: the owner decides, every replica answers alike', async () => {
+    for (const [i, candidateId] of CANDIDATES.entries()) {
+      const r = replicas[i % REPLICAS]!;
+      await expect(callUnary(r.client.registerCandidate.bind(r.client), { candidateId, category: 'c', tags: [] })).resolves.toMatchObject({ created: true });
+    }
+    // Again through another replica: an update, not a second registration.
+    const again = replicas[1]!;
+    await expect(callUnary(again.client.registerCandidate.bind(again.client), { candidateId: CANDIDATES[0]!, category: 'd', tags: [] })).resolves.toMatchObject({ created: false, candidate: { category: 'd' } });
+    for (const r of replicas) {
+      await expect(callUnary(r!.client.getSeedStats.bind(r!.client), { candidateId: CANDIDATES[5]! })).resolves.toMatchObject({ candidate: { candidateId: CANDIDATES[5] }, seedCount: 0 });
+      // Typed errors come back from the owner as they are.
+      await expect(callUnary(r!.client.getSeedStats.bind(r!.client), { candidateId: 'never-registered' })).rejects.toMatchObject({ code: status.NOT_FOUND, details: expect.stringMatching(/candidate 'never-registered' not found/) });
+    }
+  });
+
+  it('keep every click across a replica killed mid-stream: seeds equal the latest-N reference', async () => {
+    const reference = new LatestN();
+    // mulberry32: a seeded stream of uniform integers, so a failure replays.
+    let state = 7;
+    const random = (n: number) => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    const batch = (b: number): Click[] =>
+      Array.from({ length: 150 }, (_, i) => ({ eventId: `e-${b}-${i}`, userId: USERS[random(USERS.length)]!, candidateId: CANDIDATES[random(CANDIDATES.length)]!, timestampMs: Date.now() }));
+    const batches = Array.from({ length: 30 }, (_, b) => batch(b));
+    let restarted: Promise<void> | undefined;
+    for (let b = 0; b < batches.length; b++) {
+      if (b === 12) {
+        await kill(1);
+        // As the StatefulSet would: the pod comes back under its ordinal a little later. Until
+        // then calls touching its partitions are UNAVAILABLE and the sender retries them.
+        restarted = new Promise((r) => setTimeout(r, 1500)).then(async () => void (replicas[1] = await startReplica(1)));
+      }
+      await report(batches[b]!, b);
+      // A retried batch: its clicks are duplicates, not new seeds.
+      if (b % 7 === 3) await report(batches[b]!, b + 1);
+      for (const c of batches[b]!) reference.apply(c);
+    }
+    await restarted;
+    // Every candidate was clicked, and by more users than it keeps: eviction is exercised.
+    for (const candidateId of CANDIDATES) expect({ candidateId, kept: reference.newest(candidateId).length }).toEqual({ candidateId, kept: SEED_CAP });
+    // Every replica's partitions catch up with the stream; then read every candidate through every replica.
+    for (const candidateId of CANDIDATES) {
+      const r = replicas[CANDIDATES.indexOf(candidateId) % REPLICAS]!;
+      for (let i = 0; i < 300; i++) {
+        const stats = await callUnary(r.client.getSeedStats.bind(r.client), { candidateId });
+        if (stats.totalClicks >= (reference.clicks.get(candidateId) ?? 0)) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    for (const candidateId of CANDIDATES) {
+      const expected = reference.newest(candidateId);
+      for (const r of replicas) {
+        const stats = await callUnary(r!.client.getSeedStats.bind(r!.client), { candidateId });
+        expect({ candidateId, totalClicks: stats.totalClicks, seedCount: stats.seedCount }).toEqual({ candidateId, totalClicks: reference.clicks.get(candidateId) ?? 0, seedCount: expected.length });
+        const listed: string[] = [];
+        await new Promise<void>((resolve, reject) => {
+          const call = r!.client.listSeeds({ candidateId, limit: 0 });
+          call.on('data', (chunk: { userIds: string[] }) => listed.push(...chunk.userIds));
+          call.on('end', resolve);
+          call.on('error', reject);
+        });
+        expect({ candidateId, seeds: listed }).toEqual({ candidateId, seeds: expected });
+      }
+    }
+  });
+});
