@@ -36,7 +36,7 @@ let base: string;
 const replicas: Array<Replica | undefined> = [];
 
 /** Starts replica `ordinal` as its own process; resolves once its gRPC port is serving. */
-async function startReplica(ordinal: number): Promise<Replica> {
+async function startReplica(ordinal: number, replicaCount = REPLICAS): Promise<Replica> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'seed-collector', 'src', 'main.ts')], {
     cwd: ROOT,
     env: {
@@ -48,7 +48,7 @@ async function startReplica(ordinal: number): Promise<Replica> {
       NATS_URL: nats.url,
       STATE_DIR: path.join(base, `state-${ordinal}`),
       SEED_PARTITIONS: String(PARTITIONS),
-      SEED_REPLICAS: String(REPLICAS),
+      SEED_REPLICAS: String(replicaCount),
       HOSTNAME: `ralm-seed-collector-${ordinal}`,
       SEED_CAP: String(SEED_CAP),
       SERVABLE_MIN_SEEDS: '5',
@@ -59,32 +59,26 @@ async function startReplica(ordinal: number): Promise<Replica> {
   });
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += c));
+  // The port is bound first; SERVING follows once its partitions are loaded and their consumers and request subjects are up.
   const port = await new Promise<number>((resolve, reject) => {
+    let bound: number | undefined;
     createInterface({ input: child.stdout! }).on('line', (text) => {
       const entry = JSON.parse(text) as { msg?: string; port?: number };
-      if (entry.msg === 'grpc server listening') resolve(entry.port!);
+      if (entry.msg === 'grpc server listening') bound = entry.port;
+      if (entry.msg === 'health SERVING') resolve(bound!);
     });
     child.once('exit', (code) => reject(new Error(`replica ${ordinal} exited with ${code}: ${stderr}`)));
   });
   const address = `127.0.0.1:${port}`;
-  const replica = { child, address, client: new SeedCollectorServiceClient(address, credentials.createInsecure()) };
-  // Serving means its partitions are loaded and their consumers and request subjects are up.
-  for (let i = 0; i < 200; i++) {
-    const ok = await callUnary(replica.client.getSeedStats.bind(replica.client), { candidateId: CANDIDATES[0]! }, { timeoutMs: 2000 }).then(
-      () => true,
-      (err: ServiceError) => err.code === status.NOT_FOUND,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return replica;
+  return { child, address, client: new SeedCollectorServiceClient(address, credentials.createInsecure()) };
 }
 
-async function kill(ordinal: number): Promise<void> {
+/** SIGKILL by default (a crash: no final snapshot); SIGTERM stops it as Kubernetes does, snapshots written. */
+async function kill(ordinal: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   const r = replicas[ordinal]!;
   r.client.close();
   const exited = new Promise((resolve) => r.child.once('exit', resolve));
-  r.child.kill('SIGKILL');
+  r.child.kill(signal);
   await exited;
   replicas[ordinal] = undefined;
 }
@@ -131,7 +125,7 @@ beforeAll(async () => {
   for (let i = 0; i < REPLICAS; i++) replicas[i] = await startReplica(i);
 });
 afterAll(async () => {
-  for (let i = 0; i < REPLICAS; i++) if (replicas[i]) await kill(i);
+  for (let i = 0; i < replicas.length; i++) if (replicas[i]) await kill(i);
   await nats?.stop();
   fs.rmSync(base, { recursive: true, force: true });
 });
@@ -158,8 +152,37 @@ describe('three seed-collector replicas over six partitions', () => {
     }
   });
 
+  const reference = new LatestN();
+
+  /** Waits until each candidate's owner has applied every click sent, then reads each candidate through every replica. */
+  async function expectSeedsEqualReference(): Promise<void> {
+    const live = replicas.filter((r): r is Replica => r !== undefined);
+    for (const candidateId of CANDIDATES) {
+      const r = live[CANDIDATES.indexOf(candidateId) % live.length]!;
+      for (let i = 0; i < 300; i++) {
+        const stats = await callUnary(r.client.getSeedStats.bind(r.client), { candidateId });
+        if (stats.totalClicks >= (reference.clicks.get(candidateId) ?? 0)) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    for (const candidateId of CANDIDATES) {
+      const expected = reference.newest(candidateId);
+      for (const r of live) {
+        const stats = await callUnary(r.client.getSeedStats.bind(r.client), { candidateId });
+        expect({ candidateId, totalClicks: stats.totalClicks, seedCount: stats.seedCount }).toEqual({ candidateId, totalClicks: reference.clicks.get(candidateId) ?? 0, seedCount: expected.length });
+        const listed: string[] = [];
+        await new Promise<void>((resolve, reject) => {
+          const call = r.client.listSeeds({ candidateId, limit: 0 });
+          call.on('data', (chunk: { userIds: string[] }) => listed.push(...chunk.userIds));
+          call.on('end', resolve);
+          call.on('error', reject);
+        });
+        expect({ candidateId, seeds: listed }).toEqual({ candidateId, seeds: expected });
+      }
+    }
+  }
+
   it('keep every click across a replica killed mid-stream: seeds equal the latest-N reference', async () => {
-    const reference = new LatestN();
     // mulberry32: a seeded stream of uniform integers, so a failure replays.
     let state = 7;
     const random = (n: number) => {
@@ -187,29 +210,17 @@ describe('three seed-collector replicas over six partitions', () => {
     await restarted;
     // Every candidate was clicked, and by more users than it keeps: eviction is exercised.
     for (const candidateId of CANDIDATES) expect({ candidateId, kept: reference.newest(candidateId).length }).toEqual({ candidateId, kept: SEED_CAP });
-    // Every replica's partitions catch up with the stream; then read every candidate through every replica.
-    for (const candidateId of CANDIDATES) {
-      const r = replicas[CANDIDATES.indexOf(candidateId) % REPLICAS]!;
-      for (let i = 0; i < 300; i++) {
-        const stats = await callUnary(r.client.getSeedStats.bind(r.client), { candidateId });
-        if (stats.totalClicks >= (reference.clicks.get(candidateId) ?? 0)) break;
-        await new Promise((res) => setTimeout(res, 100));
-      }
-    }
-    for (const candidateId of CANDIDATES) {
-      const expected = reference.newest(candidateId);
-      for (const r of replicas) {
-        const stats = await callUnary(r!.client.getSeedStats.bind(r!.client), { candidateId });
-        expect({ candidateId, totalClicks: stats.totalClicks, seedCount: stats.seedCount }).toEqual({ candidateId, totalClicks: reference.clicks.get(candidateId) ?? 0, seedCount: expected.length });
-        const listed: string[] = [];
-        await new Promise<void>((resolve, reject) => {
-          const call = r!.client.listSeeds({ candidateId, limit: 0 });
-          call.on('data', (chunk: { userIds: string[] }) => listed.push(...chunk.userIds));
-          call.on('end', resolve);
-          call.on('error', reject);
-        });
-        expect({ candidateId, seeds: listed }).toEqual({ candidateId, seeds: expected });
-      }
-    }
+    await expectSeedsEqualReference();
+  });
+
+  it('move to two replicas by the documented procedure (stop all, start with the new SEED_REPLICAS): nothing lost, and clicks go on', async () => {
+    for (let i = 0; i < REPLICAS; i++) await kill(i, 'SIGTERM');
+    replicas.length = 0;
+    for (let i = 0; i < 2; i++) replicas[i] = await startReplica(i, 2);
+    await expectSeedsEqualReference();
+    const more = CANDIDATES.flatMap((candidateId, i) => [0, 1, 2].map((j) => ({ eventId: `after-${i}-${j}`, userId: `late-user-${j}`, candidateId, timestampMs: Date.now() })));
+    await report(more, 0);
+    for (const c of more) reference.apply(c);
+    await expectSeedsEqualReference();
   });
 });
