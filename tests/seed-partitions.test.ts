@@ -63,6 +63,7 @@ async function startReplica(ordinal: number, replicaCount = REPLICAS): Promise<R
   const port = await new Promise<number>((resolve, reject) => {
     let bound: number | undefined;
     createInterface({ input: child.stdout! }).on('line', (text) => {
+      stderr += `${text}\n`;
       const entry = JSON.parse(text) as { msg?: string; port?: number };
       if (entry.msg === 'grpc server listening') bound = entry.port;
       if (entry.msg === 'health SERVING') resolve(bound!);
@@ -211,6 +212,10 @@ describe('three seed-collector replicas over six partitions', () => {
     // Every candidate was clicked, and by more users than it keeps: eviction is exercised.
     for (const candidateId of CANDIDATES) expect({ candidateId, kept: reference.newest(candidateId).length }).toEqual({ candidateId, kept: SEED_CAP });
     await expectSeedsEqualReference();
+  });
+
+  it('refuse a replica started with another SEED_REPLICAS while the old ones still serve its partitions', async () => {
+    await expect(startReplica(0, 2)).rejects.toThrow(/exited with [1-9][\s\S]*partition 0 is still served by replica 0 of 3; this one is 0 of 2/);
   });
 
   it('move to two replicas by the documented procedure (stop all, start with the new SEED_REPLICAS): nothing lost, and clicks go on', async () => {

@@ -14,11 +14,12 @@ export interface RalmErrorOptions {
 }
 
 abstract class RalmError extends Error {
-  readonly ids: readonly string[];
+  declare readonly ids: readonly string[];
   constructor(message: string, options?: RalmErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.ids = options?.ids ?? [];
+    // Not enumerable: a logged error must not write the ids out as a field of its own.
+    Object.defineProperty(this, 'ids', { value: options?.ids ?? [], enumerable: false });
   }
 }
 

@@ -37,7 +37,7 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
   const store = await platform.openStore('seed-collector');
   const units = new Map<number, PartitionUnit>();
   const local = new Map<number, SeedCollectorDeps>();
-  const router = new SeedRouter(partitions, platform.bus, local, platform.logger);
+  const router = new SeedRouter(partitions, { ordinal, replicas: config.SEED_REPLICAS }, platform.bus, local, platform.logger);
   const metrics = createSeedCollectorMetrics(platform.metrics, () => [...local.values()].map((d) => d.book));
   const experiment = experimentFromConfig(config);
   const ab = new AbLedger(
@@ -92,6 +92,7 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
     bindings: [seedCollectorBinding(first, router), feedbackBinding(first)],
     protoFiles: [SEED_COLLECTOR_PROTO, FEEDBACK_PROTO],
     async start() {
+      if (partitions > 1) await router.checkNoOtherOwner();
       const lastSeq = await platform.bus.lastSeq();
       for (const { deps, logger } of units.values()) {
         await rebaseOnShorterStream(deps.book, deps.store, lastSeq, platform.bus.streamId, platform.now, logger);

@@ -1,10 +1,12 @@
 import { Metadata } from '@grpc/grpc-js';
 import {
+  ConfigError,
   DeadlineExceededError,
   errorFromWire,
   errorToWire,
   partitionOf,
   requireCount,
+  UnavailableError,
   type BusSubscription,
   type CallContext,
   type EventBus,
@@ -74,6 +76,7 @@ const METHODS = {
   Ingest: { req: ReportClicksRequest as Codec<ReportClicksRequest>, res: ReportClicksResponse as Codec<ReportClicksResponse> },
   SeedClicks: { req: ReportClicksRequest as Codec<ReportClicksRequest>, res: json<{ stored: number }>() },
   ListSeedsChunk: { req: json<ListingChunkRequest>(), res: json<ListingChunk>() },
+  Owner: { req: json<Record<string, never>>(), res: json<{ ordinal: number; replicas: number }>() },
 } as const;
 type Method = keyof typeof METHODS;
 type Req<M extends Method> = ReturnType<(typeof METHODS)[M]['req']['decode']>;
@@ -107,6 +110,7 @@ export class SeedRouter implements SeedRouting {
 
   constructor(
     private readonly partitions: number,
+    private readonly layout: { ordinal: number; replicas: number },
     private readonly bus: EventBus,
     /** This replica's partitions, by index; filled once they are open. */
     readonly local: Map<number, SeedCollectorDeps>,
@@ -169,6 +173,27 @@ export class SeedRouter implements SeedRouting {
     }
   }
 
+  /**
+   * Refuses to take partitions another replica still serves: two owners of one partition
+   * would split its clicks between two books. Happens when SEED_REPLICAS changed while old
+   * replicas run (docs/SCALING.md: stop them all first); a crashed owner answers no one.
+   */
+  async checkNoOtherOwner(): Promise<void> {
+    for (const k of this.local.keys()) {
+      let other: { ordinal: number; replicas: number };
+      try {
+        other = await this.call('Owner', k, {}, forwardedContext('Owner', Date.now() + 1000), true);
+      } catch (err) {
+        if (err instanceof UnavailableError) continue;
+        throw err;
+      }
+      throw new ConfigError(
+        'SEED_REPLICAS',
+        `partition ${k} is still served by replica ${other.ordinal} of ${other.replicas}; this one is ${this.layout.ordinal} of ${this.layout.replicas}. Stop every replica before changing SEED_REPLICAS`,
+      );
+    }
+  }
+
   /** Answers the owners' subjects of this replica's partitions. */
   async serve(): Promise<BusSubscription[]> {
     return Promise.all(
@@ -187,8 +212,8 @@ export class SeedRouter implements SeedRouting {
     return groups;
   }
 
-  private async call<M extends Method>(method: M, partition: number, request: Req<M>, ctx?: CallContext): Promise<Res<M>> {
-    const local = this.local.get(partition);
+  private async call<M extends Method>(method: M, partition: number, request: Req<M>, ctx?: CallContext, remote = false): Promise<Res<M>> {
+    const local = remote ? undefined : this.local.get(partition);
     if (local) return this.runLocal(method, local, request, ctx ?? forwardedContext(method, undefined));
     const deadlineMs = ctx?.deadlineMs;
     const header = new TextEncoder().encode(`${JSON.stringify({ m: method, d: deadlineMs ?? null })}\n`);
@@ -235,6 +260,8 @@ export class SeedRouter implements SeedRouting {
         return { stored: await publishSeedClicks((request as ReportClicksRequest).clicks, deps, ctx) } as Res<M>;
       case 'ListSeedsChunk':
         return this.listingChunk(request as ListingChunkRequest, deps) as Res<M>;
+      case 'Owner':
+        return { ...this.layout } as Res<M>;
       default:
         throw new Error(`unknown method ${String(method)}`);
     }
