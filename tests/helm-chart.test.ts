@@ -46,7 +46,7 @@ const component = (o: K8sObject) => o.metadata.labels?.['app.kubernetes.io/compo
 /** Pod specs of workloads, by component. */
 function pods(objects: K8sObject[]): Array<{ component: string; kind: string; spec: any }> {
   return objects.flatMap((o) => {
-    if (o.kind === 'Deployment' || o.kind === 'Job') return [{ component: component(o)!, kind: o.kind, spec: o.spec.template.spec }];
+    if (o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job') return [{ component: component(o)!, kind: o.kind, spec: o.spec.template.spec }];
     if (o.kind === 'CronJob') return [{ component: component(o)!, kind: o.kind, spec: o.spec.jobTemplate.spec.template.spec }];
     return [];
   });
@@ -276,6 +276,36 @@ describe('rollout values', () => {
       [['--set', 'security.grpcTls=tls'], /security\.auth=required needs a way to prove a caller/],
       [['--set', 'security.jwt.jwksUrl=https://idp/jwks'], /security\.jwt needs issuer and audience/],
       [['--set', 'security.grpcTls=tls', '--set', 'security.jwt.jwksUrl=https://idp/jwks', '--set', 'security.jwt.issuer=https://idp', '--set', 'security.jwt.audience=ralm'], /the clusterer and the scorer call other services and need tokens, security\.jwt\.serviceTokenSecret/],
+    ];
+    for (const [args, why] of bad) {
+      const r = helm(['template', 'ralm', CHART, ...args]);
+      expect({ args, status: r.status }).toEqual({ args, status: 1 });
+      expect(r.stderr).toMatch(why);
+    }
+  });
+});
+
+describe('a partitioned seed collector', () => {
+  it('runs as a StatefulSet with its partitions and replicas, a headless Service for its pods and the usual one for calls', () => {
+    // The production values of k8s/values/ partition it.
+    const objects = render('-f', path.join(__dirname, '..', 'k8s', 'values', 'production.yaml'));
+    const sts = objects.find((o) => o.kind === 'StatefulSet')!;
+    expect(component(sts)).toBe('seed-collector');
+    expect(objects.some((o) => o.kind === 'Deployment' && component(o) === 'seed-collector')).toBe(false);
+    expect(sts.spec).toMatchObject({ replicas: 3, podManagementPolicy: 'Parallel', serviceName: 'ralm-seed-collector-headless' });
+    const env = envOf(sts.spec.template.spec.containers[0]);
+    expect(env).toMatchObject({ SEED_PARTITIONS: '12', SEED_REPLICAS: '3' });
+    // The ordinal comes from the pod's HOSTNAME, never from a value that all pods would share.
+    expect(env['SEED_ORDINAL']).toBeUndefined();
+    const services = objects.filter((o) => o.kind === 'Service' && component(o) === 'seed-collector').map((o) => [o.metadata.name, o.spec.clusterIP ?? 'ClusterIP']);
+    expect(services.sort()).toEqual([['ralm-seed-collector', 'ClusterIP'], ['ralm-seed-collector-headless', 'None']]);
+  });
+
+  it('refuses partitions without a StatefulSet, more replicas than partitions, and a StatefulSet of another service', () => {
+    const bad: Array<[string[], RegExp]> = [
+      [['--set', 'components.seedCollector.partitions=4'], /partitions > 1 needs kind StatefulSet/],
+      [['--set', 'components.seedCollector.kind=StatefulSet', '--set', 'components.seedCollector.partitions=2', '--set', 'components.seedCollector.replicas=3'], /replicas <= partitions/],
+      [['--set', 'components.clusterer.kind=StatefulSet'], /only the seed collector runs as a StatefulSet/],
     ];
     for (const [args, why] of bad) {
       const r = helm(['template', 'ralm', CHART, ...args]);

@@ -157,6 +157,13 @@ app.kubernetes.io/component: {{ .c.service }}
 - name: CLUSTER_K
   value: {{ $root.Values.lookalike.k | quote }}
 {{- end }}
+{{- if eq $c.kind "StatefulSet" }}
+{{- /* The ordinal comes from HOSTNAME (<name>-<ordinal>), which the StatefulSet sets. */}}
+- name: SEED_PARTITIONS
+  value: {{ $c.partitions | quote }}
+- name: SEED_REPLICAS
+  value: {{ $c.replicas | quote }}
+{{- end }}
 {{- if eq $c.service "clusterer" }}
 - name: SEED_COLLECTOR_ADDR
   value: {{ include "ralm.address" (dict "root" $root "target" "seedCollector") | quote }}
@@ -266,7 +273,7 @@ containers:
       {{- end }}
     env:
       {{- include "ralm.env" . | nindent 6 }}
-    {{- if eq $c.kind "Deployment" }}
+    {{- if has $c.kind (list "Deployment" "StatefulSet") }}
     {{- /* The kubelet's gRPC probe speaks no TLS: with TLS on it asks the plaintext health-only port. */}}
     {{- $probePort := ternary $c.grpcPort $root.Values.security.healthPort (eq $root.Values.security.grpcTls "off") }}
     startupProbe:
