@@ -13,7 +13,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parse } from 'yaml';
 import { connectClients, startMesh, waitFor, type Mesh, type MeshClients, type ServiceName } from '@ralm/cli';
-import { callUnary, consumerName, Subjects } from '@ralm/platform';
+import { callUnary, clickSubjectOf, consumerName, Subjects } from '@ralm/platform';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 import { ModelPublished } from '@ralm/proto/events';
 import { ScoreRequest } from '@ralm/proto/lookalike_scorer';
@@ -42,162 +42,185 @@ async function usersFromValues(): Promise<NatsUser[]> {
   });
 }
 
-let root: string;
-let nats: NatsServer;
-let mesh: Mesh;
-let clients: MeshClients;
-let userIds: string[];
-let version: string;
+/**
+ * Both layouts of the seed collector: one partition (the default chart) and twelve (the
+ * production values), which publishes clicks on partition subjects, consumes them with one
+ * consumer per partition and answers its owner subjects.
+ */
+describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
+  /** The seed collector's click consumer of partition 0, in this layout. */
+  const clickConsumer = () => consumerName(partitions === 1 ? 'seed-collector' : 'seed-collector-p0', clickSubjectOf(0, partitions).name);
+  let root: string;
+  let nats: NatsServer;
+  let mesh: Mesh;
+  let clients: MeshClients;
+  let userIds: string[];
+  let version: string;
 
-beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-nats-perms-'));
-  ({ userIds, version } = await trainTinyModel(path.join(root, 'models')));
-  const users = await usersFromValues();
-  expect(users.map((u) => u.user).sort()).toEqual([...SERVICES, 'admin'].map((s) => `ralm-${s}`).sort());
-  nats = await startNatsServer({ config: `authorization: ${JSON.stringify({ users })}` });
-  const login = (name: string) => ({ NATS_USER: `ralm-${name}`, NATS_PASSWORD: passwords[name]!, ...(name === 'admin' ? {} : { NATS_INBOX_PREFIX: `_INBOX_ralm-${name}` }) });
-  mesh = await startMesh({
-    natsUrl: nats.url,
-    portBase: 0,
-    host: '127.0.0.1',
-    logLevel: 'silent',
-    baseEnv: {},
-    // The harness's own bus (mesh.bus) logs in as the operator; each service as itself.
-    env: { ...login('admin'), MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, 'state'), SERVABLE_MIN_SEEDS: '20', SHUTDOWN_GRACE_SECONDS: '2' },
-    serviceEnv: Object.fromEntries(SERVICES.map((s) => [s, login(s)])),
+  beforeAll(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-nats-perms-'));
+    ({ userIds, version } = await trainTinyModel(path.join(root, 'models')));
+    const users = await usersFromValues();
+    expect(users.map((u) => u.user).sort()).toEqual([...SERVICES, 'admin'].map((s) => `ralm-${s}`).sort());
+    nats = await startNatsServer({ config: `authorization: ${JSON.stringify({ users })}` });
+    const login = (name: string) => ({ NATS_USER: `ralm-${name}`, NATS_PASSWORD: passwords[name]!, ...(name === 'admin' ? {} : { NATS_INBOX_PREFIX: `_INBOX_ralm-${name}` }) });
+    mesh = await startMesh({
+      natsUrl: nats.url,
+      portBase: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      baseEnv: {},
+      // The harness's own bus (mesh.bus) logs in as the operator; each service as itself.
+      env: { ...login('admin'), SEED_PARTITIONS: String(partitions), MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, 'state'), SERVABLE_MIN_SEEDS: '20', SHUTDOWN_GRACE_SECONDS: '2' },
+      serviceEnv: Object.fromEntries(SERVICES.map((s) => [s, login(s)])),
+    });
+    clients = connectClients(mesh);
   });
-  clients = connectClients(mesh);
-});
-afterAll(async () => {
-  clients?.close();
-  await mesh?.stop();
-  await nats?.stop();
-  if (root) await fs.rm(root, { recursive: true, force: true });
-});
-
-/** A raw nats.js connection as one of the users (or anonymous). */
-async function as(name: string | undefined) {
-  return connect({ servers: nats.url, ...(name && { user: `ralm-${name}`, pass: passwords[name]! }), ...(name && name !== 'admin' && { inboxPrefix: `_INBOX_ralm-${name}` }), timeout: 3000 });
-}
-
-/** The error text of `work`, or 'ok'. */
-const outcome = (work: () => Promise<unknown>) => work().then(() => 'ok', (err: Error) => String(err.message));
-
-describe('the per-service NATS users of k8s/values/nats.yaml', () => {
-  it('run the real-time path end to end, each service as its own user', async () => {
-    const sc = clients.seedCollector;
-    await callUnary(sc.registerCandidate.bind(sc), { candidateId: 'perm-item', category: 'c', tags: [] });
-    const clicks = userIds.slice(0, 25).map((userId, i) => ({ eventId: `p-${i}`, userId, candidateId: 'perm-item', timestampMs: Date.now() }));
-    await expect(callUnary(sc.reportClicks.bind(sc), { clicks })).resolves.toMatchObject({ accepted: 25 });
-    const sco = clients.lookalikeScorer;
-    const scored = await waitFor(
-      () => callUnary(sco.score.bind(sco), ScoreRequest.fromPartial({ userId: userIds[30]!, candidateIds: ['perm-item'], topK: 1 })).catch(() => undefined),
-      (r) => (r?.scores.length ?? 0) > 0,
-      30_000,
-    );
-    expect(scored!.scores[0]).toMatchObject({ candidateId: 'perm-item' });
-    expect(scored!.modelVersion).toBe(version);
+  afterAll(async () => {
+    clients?.close();
+    await mesh?.stop();
+    await nats?.stop();
+    if (root) await fs.rm(root, { recursive: true, force: true });
   });
 
-  it('refuses anonymous clients', async () => {
-    await expect(outcome(() => as(undefined))).resolves.toMatch(/Authorization Violation/i);
-  });
+  /** A raw nats.js connection as one of the users (or anonymous). */
+  async function as(name: string | undefined) {
+    return connect({ servers: nats.url, ...(name && { user: `ralm-${name}`, pass: passwords[name]! }), ...(name && name !== 'admin' && { inboxPrefix: `_INBOX_ralm-${name}` }), timeout: 3000 });
+  }
 
-  it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'seed-collector'])('refuses a model announced by %s: only the trainer may publish model.published', async (name) => {
-    const nc = await as(name);
-    try {
-      const event = ModelPublished.encode(ModelPublished.fromPartial({ modelVersion: 'evil', artifactUri: '/tmp/evil' })).finish();
-      await expect(outcome(() => jetstream(nc, { timeout: 3000 }).publish(Subjects.modelPublished.name, event))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
-    } finally {
-      await nc.close();
-    }
-    const trainer = await as('trainer');
-    try {
-      // The trainer may (the event names a model that does not exist: the services refuse to load it, as tested elsewhere).
-      await expect(outcome(() => jetstream(trainer).publish(Subjects.modelPublished.name, ModelPublished.encode(ModelPublished.fromPartial({ modelVersion: 'x-' + name, artifactUri: '/nonexistent' })).finish()))).resolves.toBe('ok');
-    } finally {
-      await trainer.close();
-    }
-  });
+  /** The error text of `work`, or 'ok'. */
+  const outcome = (work: () => Promise<unknown>) => work().then(() => 'ok', (err: Error) => String(err.message));
 
-  it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'trainer'])('lets %s read no clicks and publish none', async (name) => {
-    const nc = await as(name);
-    try {
-      const jsm = await jetstreamManager(nc, { timeout: 3000 });
-      await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: `spy-${name}`, filter_subject: Subjects.clickRecorded.name, ack_policy: 'explicit' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
-      await expect(outcome(() => jetstream(nc, { timeout: 3000 }).publish(Subjects.clickRecorded.name, new Uint8Array([1])))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
-      // Nor pull, ack or delete the seed collector's own click consumer (it exists: the first test used it).
-      const clicks = consumerName('seed-collector', Subjects.clickRecorded.name);
-      await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${clicks}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
-      await expect(outcome(() => jsm.consumers.delete('RALM', clicks))).resolves.toMatch(/Permissions Violation/i);
-    } finally {
-      await nc.close();
-    }
-  });
+  describe('the per-service NATS users of k8s/values/nats.yaml', () => {
+    it('run the real-time path end to end, each service as its own user', async () => {
+      const sc = clients.seedCollector;
+      await callUnary(sc.registerCandidate.bind(sc), { candidateId: 'perm-item', category: 'c', tags: [] });
+      const clicks = userIds.slice(0, 25).map((userId, i) => ({ eventId: `p-${i}`, userId, candidateId: 'perm-item', timestampMs: Date.now() }));
+      await expect(callUnary(sc.reportClicks.bind(sc), { clicks })).resolves.toMatchObject({ accepted: 25 });
+      const sco = clients.lookalikeScorer;
+      const scored = await waitFor(
+        () => callUnary(sco.score.bind(sco), ScoreRequest.fromPartial({ userId: userIds[30]!, candidateIds: ['perm-item'], topK: 1 })).catch(() => undefined),
+        (r) => (r?.scores.length ?? 0) > 0,
+        30_000,
+      );
+      expect(scored!.scores[0]).toMatchObject({ candidateId: 'perm-item' });
+      expect(scored!.modelVersion).toBe(version);
+    });
 
-  it.each(['seed-collector', 'user-embedding', 'lookalike-scorer', 'trainer'])('lets %s neither pull, re-create nor delete the clusterer’s seeds consumer (seed user ids)', async (name) => {
-    const nc = await as(name);
-    try {
-      const jsm = await jetstreamManager(nc, { timeout: 3000 });
-      const seeds = consumerName('clusterer-seeds', Subjects.seedsUpdated.name);
-      await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${seeds}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
-      await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: seeds, filter_subject: Subjects.seedsUpdated.name, ack_policy: 'none' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
-      await expect(outcome(() => jsm.consumers.delete('RALM', seeds))).resolves.toMatch(/Permissions Violation/i);
-    } finally {
-      await nc.close();
-    }
-    // Still there, still the clusterer's.
-    const admin = await as('admin');
-    try {
-      await expect((await jetstreamManager(admin)).consumers.info('RALM', consumerName('clusterer-seeds', Subjects.seedsUpdated.name))).resolves.toMatchObject({ config: { ack_policy: 'explicit' } });
-    } finally {
-      await admin.close();
-    }
-  });
+    // Only a partitioned collector serves owner subjects.
+    (partitions > 1 ? it : it.skip)('lets the seed collector answer its owner subjects and another replica of it ask them', async () => {
+      const nc = await as('seed-collector');
+      try {
+        const reply = await nc.request('ralm.rpc.seed-collector.p0', new TextEncoder().encode(`${JSON.stringify({ m: 'Owner', d: null })}\n{}`), { timeout: 3000 });
+        expect(reply.data[0]).toBe(0);
+        expect(JSON.parse(new TextDecoder().decode(reply.data.subarray(1)))).toEqual({ ordinal: 0, replicas: 1 });
+      } finally {
+        await nc.close();
+      }
+    });
 
-  it('lets the clusterer use no consumer but its own: not the seed collector’s clicks', async () => {
-    const nc = await as('clusterer');
-    try {
-      const clicks = consumerName('seed-collector', Subjects.clickRecorded.name);
-      await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${clicks}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
-      await expect(outcome(() => nc.request(`$JS.API.CONSUMER.INFO.RALM.some-other-consumer`, '', { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
-    } finally {
-      await nc.close();
-    }
-  });
+    it('refuses anonymous clients', async () => {
+      await expect(outcome(() => as(undefined))).resolves.toMatch(/Authorization Violation/i);
+    });
 
-  it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'trainer'])('keeps the replies of others from %s: no shared _INBOX.>, no other service’s inbox', async (name) => {
-    const nc = await as(name);
-    const errors: string[] = [];
-    try {
-      // A refused subscription is reported asynchronously, as the connection's error.
-      void (async () => {
-        for await (const s of nc.status()) if (s.type === 'error') errors.push(String((s as { error?: Error }).error?.message ?? s.type));
-      })();
-      nc.subscribe('_INBOX.>');
-      nc.subscribe('_INBOX_ralm-seed-collector.>');
-      await nc.flush();
-      await waitFor(async () => errors.length, (n) => n >= 2, 3000);
-      expect(errors.join('\n')).toMatch(/Permissions Violation for Subscription to "_INBOX\.>"/);
-      expect(errors.join('\n')).toMatch(/Permissions Violation for Subscription to "_INBOX_ralm-seed-collector\.>"/);
-    } finally {
-      await nc.close();
-    }
-  });
+    it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'seed-collector'])('refuses a model announced by %s: only the trainer may publish model.published', async (name) => {
+      const nc = await as(name);
+      try {
+        const event = ModelPublished.encode(ModelPublished.fromPartial({ modelVersion: 'evil', artifactUri: '/tmp/evil' })).finish();
+        await expect(outcome(() => jetstream(nc, { timeout: 3000 }).publish(Subjects.modelPublished.name, event))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
+      } finally {
+        await nc.close();
+      }
+      const trainer = await as('trainer');
+      try {
+        // The trainer may (the event names a model that does not exist: the services refuse to load it, as tested elsewhere).
+        await expect(outcome(() => jetstream(trainer).publish(Subjects.modelPublished.name, ModelPublished.encode(ModelPublished.fromPartial({ modelVersion: 'x-' + name, artifactUri: '/nonexistent' })).finish()))).resolves.toBe('ok');
+      } finally {
+        await trainer.close();
+      }
+    });
 
-  it.each(SERVICES)('lets %s neither delete nor purge the stream, nor touch another service’s state bucket', async (name) => {
-    const nc = await as(name);
-    try {
-      const jsm = await jetstreamManager(nc, { timeout: 3000 });
-      await expect(outcome(() => jsm.streams.delete('RALM'))).resolves.toMatch(/Permissions Violation|timeout/i);
-      await expect(outcome(() => jsm.streams.purge('RALM'))).resolves.toMatch(/Permissions Violation|timeout/i);
-      const other = name === 'seed-collector' ? 'clusterer' : 'seed-collector';
-      await expect(outcome(() => jsm.streams.info(`OBJ_ralm-${other}`))).resolves.toMatch(/Permissions Violation|timeout/i);
-    } finally {
-      await nc.close();
-    }
-    // Nothing was lost: the stream still holds the clicks of the first test.
-    const info = await (await jetstreamManager(await as('admin'))).streams.info('RALM');
-    expect(info.state.messages).toBeGreaterThan(25);
+    it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'trainer'])('lets %s read no clicks and publish none', async (name) => {
+      const nc = await as(name);
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 3000 });
+        await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: `spy-${name}`, filter_subject: Subjects.clickRecorded.name, ack_policy: 'explicit' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
+        await expect(outcome(() => jetstream(nc, { timeout: 3000 }).publish(clickSubjectOf(0, partitions).name, new Uint8Array([1])))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
+        // Nor ask a partition's owner anything.
+        await expect(outcome(() => nc.request('ralm.rpc.seed-collector.p0', new Uint8Array([1]), { timeout: 1000 }))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
+        // Nor pull, ack or delete the seed collector's own click consumer (it exists: the first test used it).
+        const clicks = clickConsumer();
+        await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${clicks}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+        await expect(outcome(() => jsm.consumers.delete('RALM', clicks))).resolves.toMatch(/Permissions Violation/i);
+      } finally {
+        await nc.close();
+      }
+    });
+
+    it.each(['seed-collector', 'user-embedding', 'lookalike-scorer', 'trainer'])('lets %s neither pull, re-create nor delete the clusterer’s seeds consumer (seed user ids)', async (name) => {
+      const nc = await as(name);
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 3000 });
+        const seeds = consumerName('clusterer-seeds', Subjects.seedsUpdated.name);
+        await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${seeds}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+        await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: seeds, filter_subject: Subjects.seedsUpdated.name, ack_policy: 'none' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
+        await expect(outcome(() => jsm.consumers.delete('RALM', seeds))).resolves.toMatch(/Permissions Violation/i);
+      } finally {
+        await nc.close();
+      }
+      // Still there, still the clusterer's.
+      const admin = await as('admin');
+      try {
+        await expect((await jetstreamManager(admin)).consumers.info('RALM', consumerName('clusterer-seeds', Subjects.seedsUpdated.name))).resolves.toMatchObject({ config: { ack_policy: 'explicit' } });
+      } finally {
+        await admin.close();
+      }
+    });
+
+    it('lets the clusterer use no consumer but its own: not the seed collector’s clicks', async () => {
+      const nc = await as('clusterer');
+      try {
+        const clicks = clickConsumer();
+        await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${clicks}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+        await expect(outcome(() => nc.request(`$JS.API.CONSUMER.INFO.RALM.some-other-consumer`, '', { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+      } finally {
+        await nc.close();
+      }
+    });
+
+    it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'trainer'])('keeps the replies of others from %s: no shared _INBOX.>, no other service’s inbox', async (name) => {
+      const nc = await as(name);
+      const errors: string[] = [];
+      try {
+        // A refused subscription is reported asynchronously, as the connection's error.
+        void (async () => {
+          for await (const s of nc.status()) if (s.type === 'error') errors.push(String((s as { error?: Error }).error?.message ?? s.type));
+        })();
+        nc.subscribe('_INBOX.>');
+        nc.subscribe('_INBOX_ralm-seed-collector.>');
+        await nc.flush();
+        await waitFor(async () => errors.length, (n) => n >= 2, 3000);
+        expect(errors.join('\n')).toMatch(/Permissions Violation for Subscription to "_INBOX\.>"/);
+        expect(errors.join('\n')).toMatch(/Permissions Violation for Subscription to "_INBOX_ralm-seed-collector\.>"/);
+      } finally {
+        await nc.close();
+      }
+    });
+
+    it.each(SERVICES)('lets %s neither delete nor purge the stream, nor touch another service’s state bucket', async (name) => {
+      const nc = await as(name);
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 3000 });
+        await expect(outcome(() => jsm.streams.delete('RALM'))).resolves.toMatch(/Permissions Violation|timeout/i);
+        await expect(outcome(() => jsm.streams.purge('RALM'))).resolves.toMatch(/Permissions Violation|timeout/i);
+        const other = name === 'seed-collector' ? 'clusterer' : 'seed-collector';
+        await expect(outcome(() => jsm.streams.info(`OBJ_ralm-${other}`))).resolves.toMatch(/Permissions Violation|timeout/i);
+      } finally {
+        await nc.close();
+      }
+      // Nothing was lost: the stream still holds the clicks of the first test.
+      const info = await (await jetstreamManager(await as('admin'))).streams.info('RALM');
+      expect(info.state.messages).toBeGreaterThan(25);
+    });
   });
 });
