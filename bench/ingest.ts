@@ -28,21 +28,35 @@
  * bus: journaled under the state directory). The same two runs on the embedded bus follow.
  * Prints messages/s and the ratio applied / raw; figures compare only within one run.
  *
- *   npx tsx bench/ingest.ts [--clicks 200000]
+ *   partitioned  the seed collector partitioned 1, 2 and 4 ways, one replica process per
+ *              partition (services/seed-collector/src/main.ts, as the StatefulSet runs it),
+ *              each on a fresh nats-server: N clicks published to the partition subjects
+ *              first, then the replicas started over the backlog, each timed from its
+ *              first applied click to its last (read from its metrics endpoint, so the
+ *              process start is not counted). Per partition: what it applied / its span;
+ *              total: all applied / first to last over all.
+ *              On a 2-core machine the replicas, the publisher and nats-server share the
+ *              cores: the figures say what scales here, not on a node per replica.
+ *
+ *   npx tsx bench/ingest.ts [--clicks 200000] [--partitions 1,2,4]
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { createBusFromUrl, createLogger, createServiceMetrics, stateStoreOpener, Subjects, type EventBus } from '@ralm/platform';
+import { callUnary, clickSubjectOf, createBusFromUrl, createLogger, createServiceMetrics, partitionOf, stateStoreOpener, Subjects, type EventBus } from '@ralm/platform';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 import { createSeedCollector, loadSeedCollectorConfig, type SeedCollectorModule } from '@ralm/seed-collector';
 // Not exported by the package: the benchmark registers candidates the way the RPC does, without a gRPC server.
 import { registerCandidate } from '../services/seed-collector/src/handlers/register-candidate';
+import { startReplicaProcess } from '../services/seed-collector/src/testing/replica-process';
+import { credentials } from '@grpc/grpc-js';
+import { SeedCollectorServiceClient } from '@ralm/proto/seed_collector';
 import { arg, machineFacts, markdownTable, sleep, thousands } from './common';
 
 const N = Number(arg('clicks', '200000'));
+const PARTITION_COUNTS = arg('partitions', '1,2,4').split(',').map(Number);
 const CANDIDATES = 100;
 const USERS = 50_000;
 /** Publishes in flight at once: enough to hide the PubAck round trip (the gRPC ingest path keeps 256). */
@@ -208,6 +222,98 @@ async function onMemory(root: string) {
   }
 }
 
+/** Clicks this replica has applied from the bus, from its Prometheus endpoint. */
+async function appliedBy(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => /_clicks_total\{/.test(l) && l.includes('source="bus"') && l.includes('outcome="applied"'));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/**
+ * One partitioned run on a fresh nats-server: P replica processes register the candidates
+ * (and create the stream), stop; N clicks are published to the partition subjects with no
+ * consumer competing; P fresh replicas then consume the backlog. Each is timed from its
+ * first applied click to its last (its process start excluded), read from its metrics.
+ */
+async function partitionedRun(partitions: number, root: string) {
+  const nats = await startNatsServer({ jetstream: true });
+  const env = { NATS_URL: nats.url, STATE_DIR: path.join(root, `state-p${partitions}`), SEED_PARTITIONS: String(partitions), SEED_REPLICAS: String(partitions), LOG_LEVEL: 'info' };
+  const start = () => Promise.all(Array.from({ length: partitions }, (_, i) => startReplicaProcess(i, env)));
+  let replicas = await start();
+  const nc = await connect({ servers: nats.url, name: 'bench-publisher' });
+  try {
+    const client = new SeedCollectorServiceClient(replicas[0]!.address, credentials.createInsecure());
+    // Registered through replica 0, which forwards each to its owner.
+    for (let c = 0; c < CANDIDATES; c++) await callUnary(client.registerCandidate.bind(client), { candidateId: candidateId(c), category: 'bench', tags: [] });
+    client.close();
+    await Promise.all(replicas.map((r) => r.stop('SIGTERM')));
+    const clicks = makeClicks(`p${partitions}`);
+    const share = new Array<number>(partitions).fill(0);
+    const subjects = clicks.map((c) => {
+      const k = partitionOf(c.candidateId, partitions);
+      share[k]!++;
+      return clickSubjectOf(k, partitions).name;
+    });
+    const js = jetstream(nc);
+    const p0 = performance.now();
+    for (let i = 0; i < clicks.length; i += PUBLISH_WINDOW) {
+      await Promise.all(clicks.slice(i, i + PUBLISH_WINDOW).map((c, j) => js.publish(subjects[i + j]!, Subjects.clickRecorded.encode(c), { msgID: c.eventId })));
+    }
+    const publishRate = N / ((performance.now() - p0) / 1000);
+    const t0 = performance.now();
+    replicas = await start();
+    // Replica i owns partition i alone (replicas = partitions).
+    const spans = await Promise.all(
+      replicas.map(async (r, i) => {
+        let first: { at: number; n: number } | undefined;
+        let last = -1;
+        let since = performance.now();
+        for (;;) {
+          const n = await appliedBy(r.metricsPort);
+          const at = performance.now();
+          if (n > 0 && !first) first = { at, n };
+          if (n >= share[i]!) return { from: first!.at, to: at, applied: share[i]! - first!.n };
+          if (n !== last) [last, since] = [n, at];
+          else if (at - since > 20_000) throw new Error(`partition ${i} stalled at ${n} of ${share[i]} clicks`);
+          await sleep(20);
+        }
+      }),
+    );
+    const from = Math.min(...spans.map((s) => s.from));
+    const to = Math.max(...spans.map((s) => s.to));
+    const applied = spans.reduce((a, s) => a + s.applied, 0);
+    return {
+      partitions,
+      seconds: (to - from) / 1000,
+      startSeconds: (from - t0) / 1000,
+      rate: applied / ((to - from) / 1000),
+      publishRate,
+      perPartition: spans.map((s) => s.applied / ((s.to - s.from) / 1000)),
+    };
+  } finally {
+    await nc.close();
+    await Promise.all(replicas.map((r) => r.stop('SIGTERM')));
+    await nats.stop();
+  }
+}
+
+async function partitionedRuns(root: string): Promise<void> {
+  const runs = [];
+  for (const p of PARTITION_COUNTS) {
+    const run = await partitionedRun(p, root);
+    console.log(`partitioned ${p}: backlog applied ${thousands(run.rate)}/s in total in ${run.seconds.toFixed(2)} s (first click ${run.startSeconds.toFixed(1)} s after the processes were spawned; published alone at ${thousands(run.publishRate)}/s); per partition ${run.perPartition.map(thousands).join(', ')}/s`);
+    runs.push(run);
+  }
+  const base = runs[0]!;
+  console.log();
+  console.log(
+    markdownTable(
+      ['partitions (one process each)', 'seconds (backlog)', 'applied/s, total', 'applied/s per partition (mean)', 'published/s (alone)', `total / ${base.partitions} partition${base.partitions === 1 ? '' : 's'}`],
+      runs.map((r) => [String(r.partitions), r.seconds.toFixed(2), thousands(r.rate), thousands(r.perPartition.reduce((a, b) => a + b, 0) / r.partitions), thousands(r.publishRate), `×${(r.rate / base.rate).toFixed(2)}`]),
+    ),
+  );
+}
+
 (async () => {
   console.log(`bench/ingest: ${machineFacts('ingest')}`);
   const sample = makeClicks('backlog-nats')[N - 1]!;
@@ -243,6 +349,8 @@ async function onMemory(root: string) {
     const ratio = onBus.nats.backlog.rate / rawRate;
     console.log(`applied / raw JetStream consume (backlog, nats): ${ratio.toFixed(3)}; memory / nats (backlog): ×${(onBus.memory.backlog.rate / onBus.nats.backlog.rate).toFixed(1)}`);
     console.log(`target: at least half the raw JetStream consume rate: ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
+    console.log();
+    await partitionedRuns(root);
   } finally {
     await nats.stop();
     await fs.rm(root, { recursive: true, force: true });

@@ -1,24 +1,23 @@
 /**
  * The seed collector as three replicas sharing six partitions on a real nats-server, each
- * its own process (services/seed-collector/src/main.ts, as a StatefulSet pod runs it): any
+ * its own process (services/seed-collector/src/main.ts, as a StatefulSet pod runs it:
+ * src/testing/replica-process.ts): any
  * replica takes any call and the partition's owner does the work; one replica is killed
  * (SIGKILL, no final snapshot) mid-stream and started again under its ordinal; in the end
  * every candidate's seeds equal an independent latest-N reference (nothing lost, nothing
  * counted twice), read through whichever replica.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { callUnary, partitionOf, partitionsOwnedBy } from '@ralm/platform';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 import { SeedCollectorServiceClient, type Click } from '@ralm/proto/seed_collector';
+import { startReplicaProcess, type ReplicaProcess } from '../services/seed-collector/src/testing/replica-process';
 
 jest.setTimeout(240_000);
 
-const ROOT = path.join(__dirname, '..');
 const PARTITIONS = 6;
 const REPLICAS = 3;
 const SEED_CAP = 40;
@@ -26,8 +25,7 @@ const CANDIDATES = Array.from({ length: 12 }, (_, i) => `item-${i}`);
 const USERS = Array.from({ length: 90 }, (_, i) => `user-${i}`);
 
 interface Replica {
-  child: ChildProcess;
-  address: string;
+  proc: ReplicaProcess;
   client: SeedCollectorServiceClient;
 }
 
@@ -35,52 +33,25 @@ let nats: NatsServer;
 let base: string;
 const replicas: Array<Replica | undefined> = [];
 
-/** Starts replica `ordinal` as its own process; resolves once its gRPC port is serving. */
+/** Starts replica `ordinal` as its own process (its real main.ts); resolves once it is SERVING. */
 async function startReplica(ordinal: number, replicaCount = REPLICAS): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'seed-collector', 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: '0',
-      METRICS_PORT: '0',
-      NATS_URL: nats.url,
-      STATE_DIR: path.join(base, `state-${ordinal}`),
-      SEED_PARTITIONS: String(PARTITIONS),
-      SEED_REPLICAS: String(replicaCount),
-      HOSTNAME: `ralm-seed-collector-${ordinal}`,
-      SEED_CAP: String(SEED_CAP),
-      SERVABLE_MIN_SEEDS: '5',
-      SNAPSHOT_INTERVAL_SECONDS: '1',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const proc = await startReplicaProcess(ordinal, {
+    NATS_URL: nats.url,
+    STATE_DIR: path.join(base, `state-${ordinal}`),
+    SEED_PARTITIONS: String(PARTITIONS),
+    SEED_REPLICAS: String(replicaCount),
+    SEED_CAP: String(SEED_CAP),
+    SERVABLE_MIN_SEEDS: '5',
+    SNAPSHOT_INTERVAL_SECONDS: '1',
   });
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr += c));
-  // The port is bound first; SERVING follows once its partitions are loaded and their consumers and request subjects are up.
-  const port = await new Promise<number>((resolve, reject) => {
-    let bound: number | undefined;
-    createInterface({ input: child.stdout! }).on('line', (text) => {
-      stderr += `${text}\n`;
-      const entry = JSON.parse(text) as { msg?: string; port?: number };
-      if (entry.msg === 'grpc server listening') bound = entry.port;
-      if (entry.msg === 'health SERVING') resolve(bound!);
-    });
-    child.once('exit', (code) => reject(new Error(`replica ${ordinal} exited with ${code}: ${stderr}`)));
-  });
-  const address = `127.0.0.1:${port}`;
-  return { child, address, client: new SeedCollectorServiceClient(address, credentials.createInsecure()) };
+  return { proc, client: new SeedCollectorServiceClient(proc.address, credentials.createInsecure()) };
 }
 
 /** SIGKILL by default (a crash: no final snapshot); SIGTERM stops it as Kubernetes does, snapshots written. */
 async function kill(ordinal: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   const r = replicas[ordinal]!;
   r.client.close();
-  const exited = new Promise((resolve) => r.child.once('exit', resolve));
-  r.child.kill(signal);
-  await exited;
+  await r.proc.stop(signal);
   replicas[ordinal] = undefined;
 }
 
