@@ -17,6 +17,8 @@ export interface SeedCollectorModule extends ServiceModule {
   readonly deps: SeedCollectorDeps;
   /** This replica's partitions, by index. */
   readonly partitions: ReadonlyMap<number, SeedCollectorDeps>;
+  /** Where calls about one candidate go: its partition here, or its owner. */
+  readonly router: SeedRouter;
 }
 
 /** One partition of this replica: its book, store keys, click subject and consumer. */
@@ -89,6 +91,7 @@ export async function createSeedCollector(config: SeedCollectorConfig, platform:
   return {
     deps: first,
     partitions: local,
+    router,
     bindings: [seedCollectorBinding(first, router), feedbackBinding(first)],
     protoFiles: [SEED_COLLECTOR_PROTO, FEEDBACK_PROTO],
     async start() {
