@@ -47,6 +47,19 @@ const schema = z.object({
   PINNED_MODEL_RETRY_MS: env.positiveInt(5000),
   /** Durable consumer name prefix for this deployment's bus subscriptions (one owner: kept forever, never per replica). */
   DURABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('clusterer'),
+  /**
+   * coordinator: plans, versions, stores and serves the clusterings (one per deployment),
+   * and takes clustering jobs too. worker: only takes jobs (work.ts), any number of them.
+   */
+  CLUSTERER_ROLE: z.enum(['coordinator', 'worker']).default('coordinator'),
+  /**
+   * Clusterings the coordinator has in flight at once. 1: one at a time on this process,
+   * with a new model's re-clustering done in shared-fetch groups. More: each due candidate
+   * is a job for the queue of workers (work.ts), this many at once.
+   */
+  CLUSTER_JOBS_IN_FLIGHT: env.positiveInt(1),
+  /** How long a job may take on a worker before it is given up and retried (a 3M-seed candidate takes ~10 s of one core). */
+  CLUSTER_JOB_TIMEOUT_SECONDS: env.positiveInt(300),
 });
 
 export type ClustererConfig = z.output<typeof schema>;

@@ -1,2 +1,2 @@
-export { createClusterer, type ClustererModule } from './module';
+export { createClusterer, createClusterWorker, type ClustererModule } from './module';
 export { loadClustererConfig, type ClustererConfig } from './config';

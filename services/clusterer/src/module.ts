@@ -7,6 +7,7 @@ import { createClustererMetrics } from './metrics';
 import type { ClustererDeps, EmbeddingSource, SeedSource } from './ports';
 import { CLUSTERER_PROTO, clustererBinding } from './server';
 import { subscribeClusterer } from './subscriptions';
+import { serveWork } from './work';
 import { ClusterWorker } from './worker';
 
 export interface ClustererModule extends ServiceModule {
@@ -21,6 +22,34 @@ export interface ClustererSources {
   embeddings: EmbeddingSource & { close?(): void };
 }
 
+/**
+ * A worker (CLUSTERER_ROLE=worker): takes clustering jobs from the queue (work.ts) and
+ * nothing else — no store, no subscriptions, no reads served. Health only on its port.
+ */
+export function createClusterWorker(config: ClustererConfig, platform: ServiceDeps, sources?: ClustererSources): ServiceModule {
+  const { seeds, embeddings } = sources ?? defaultSources(config);
+  const abort = new AbortController();
+  let subscription: BusSubscription | undefined;
+  return {
+    bindings: [],
+    protoFiles: [CLUSTERER_PROTO],
+    async start() {
+      subscription = await serveWork(platform.bus, { config, seeds, embeddings }, abort.signal, platform.logger);
+    },
+    async stop() {
+      await subscription?.stop();
+      abort.abort();
+      seeds.close?.();
+      embeddings.close?.();
+    },
+  };
+}
+
+const defaultSources = (config: ClustererConfig): ClustererSources => ({
+  seeds: grpcSeedSource(config.SEED_COLLECTOR_ADDR, peerCredentials(config)),
+  embeddings: grpcEmbeddingSource(config.USER_EMBEDDING_ADDR, peerCredentials(config)),
+});
+
 /** Opens the store and restores the stored clusters before anything is served. */
 export async function createClusterer(config: ClustererConfig, platform: ServiceDeps, sources?: ClustererSources): Promise<ClustererModule> {
   const tracker = new SeedTracker({
@@ -31,10 +60,12 @@ export async function createClusterer(config: ClustererConfig, platform: Service
   const clusters = new Map<string, ClusterRecord>();
   const store = await platform.openStore('clusterer');
   await loadClusters(store, clusters, tracker, platform.logger);
-  const { seeds, embeddings } = sources ?? { seeds: grpcSeedSource(config.SEED_COLLECTOR_ADDR, peerCredentials(config)), embeddings: grpcEmbeddingSource(config.USER_EMBEDDING_ADDR, peerCredentials(config)) };
+  const { seeds, embeddings } = sources ?? defaultSources(config);
   const metrics = createClustererMetrics(platform.metrics, () => clusters.size);
   const deps: ClustererDeps = { config, tracker, clusters, seeds, embeddings, store, bus: platform.bus, metrics, now: platform.now };
   let subscriptions: BusSubscription[] = [];
+  let work: BusSubscription | undefined;
+  const workAbort = new AbortController();
   // Ready once the replayed lifecycle is applied and the clusterings it made due are done.
   const catchUp = new CatchUp(() => subscriptions);
   // Pinned, the model is set here, after loading: stored clusterings of other versions then plan as 'model' re-clusterings.
@@ -45,6 +76,8 @@ export async function createClusterer(config: ClustererConfig, platform: Service
     bindings: [clustererBinding(deps, worker)],
     protoFiles: [CLUSTERER_PROTO],
     async start() {
+      // The coordinator takes jobs too: with no worker running, its own jobs land here.
+      if (config.CLUSTER_JOBS_IN_FLIGHT > 1) work = await serveWork(platform.bus, { config, seeds, embeddings }, workAbort.signal, platform.logger);
       subscriptions = await subscribeClusterer(platform.bus, deps, platform.logger, { seeds: () => worker.kick(), published: (v) => worker.published(v) });
       catchUp.start();
       worker.start();
@@ -54,6 +87,8 @@ export async function createClusterer(config: ClustererConfig, platform: Service
       catchUp.stop();
       await Promise.all(subscriptions.map((s) => s.stop()));
       await worker.stop();
+      await work?.stop();
+      workAbort.abort();
       seeds.close?.();
       embeddings.close?.();
       await store.close();

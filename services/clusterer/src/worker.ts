@@ -6,6 +6,7 @@ import { clusterSeeds, type FetchEmbeddings, type SeedClusters } from './domain/
 import { EmbeddingCache } from './domain/embedding-cache';
 import type { DueReason } from './domain/seed-tracker';
 import { ModelWatch } from './model-watch';
+import { requestWork, type WorkResult } from './work';
 import type { ClustererDeps } from './ports';
 
 export interface JobOutcome {
@@ -129,6 +130,12 @@ export class ClusterWorker {
         if (this.replayed()) this.backlogCleared = true;
         return;
       }
+      if (this.deps.config.CLUSTER_JOBS_IN_FLIGHT > 1) {
+        // Jobs for the workers' queue, this many at a time; each result is versioned and stored here.
+        const batch = due.slice(0, this.deps.config.CLUSTER_JOBS_IN_FLIGHT);
+        await Promise.all(batch.map((d) => this.runRemote(d.candidateId, d.reason).catch(() => undefined)));
+        continue;
+      }
       // Several due for the same reason (a new model; a replay or a burst of new candidates): one bulk job.
       const reason = due[0]!.reason;
       const same = due.filter((d) => d.reason === reason).map((d) => d.candidateId);
@@ -141,6 +148,50 @@ export class ClusterWorker {
     const prepared = await this.prepare(candidateId, reason, force);
     if (!('userIds' in prepared)) return prepared;
     return this.cluster(prepared, this.deps.embeddings.fetch);
+  }
+
+  /**
+   * One candidate as a job for whichever worker takes it (work.ts): it reads the seeds and
+   * clusters them; this process versions, stores and announces the result, so there is one
+   * writer of every clustering however many workers there are.
+   */
+  private async runRemote(candidateId: string, reason: Reason): Promise<JobOutcome> {
+    const { deps } = this;
+    if (!deps.tracker.get(candidateId).active) return this.skip(candidateId, reason, ReclusterSkipReason.RECLUSTER_SKIP_REASON_CANDIDATE_NOT_ACTIVE, 'skipped_not_active');
+    const stopTimer = deps.metrics.seconds.startTimer();
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const pin = deps.tracker.modelVersion ?? (await this.watch.refresh());
+        if (pin === undefined) break;
+        const current = deps.clusters.get(candidateId);
+        const unlessSeedVersion = current && current.modelVersion === pin ? current.seedVersion : undefined;
+        let work: WorkResult;
+        try {
+          work = await requestWork(deps.bus, { candidateId, modelVersion: pin, unlessSeedVersion }, deps.config.CLUSTER_JOB_TIMEOUT_SECONDS * 1000);
+        } catch (err) {
+          return this.failed(candidateId, reason, err);
+        }
+        deps.tracker.seedsUpdated(candidateId, work.seedCount, work.seedVersion);
+        const p: Prepared = { candidateId, reason, userIds: [], seedVersion: work.seedVersion, stopTimer: () => {} };
+        switch (work.outcome) {
+          case 'clustered':
+            return { record: await this.commit({ ...p, seedCount: work.seedCount }, work.result), skipped: ReclusterSkipReason.RECLUSTER_SKIP_REASON_UNSPECIFIED };
+          case 'up_to_date':
+            return this.skip(candidateId, reason, ReclusterSkipReason.RECLUSTER_SKIP_REASON_UP_TO_DATE, 'skipped_up_to_date');
+          case 'no_seeds':
+            deps.tracker.clustered(candidateId, { clusterVersion: current?.clusterVersion ?? 0, seedVersion: work.seedVersion, seedCount: work.seedCount, modelVersion: pin, computedAtMs: deps.now() });
+            return this.skip(candidateId, reason, ReclusterSkipReason.RECLUSTER_SKIP_REASON_NO_SEEDS, 'skipped_no_seeds');
+          case 'model_changed': {
+            const served = await this.watch.refresh();
+            if (deps.config.MODEL_VERSION || served === undefined || served === pin) attempt = 2;
+          }
+        }
+      }
+      this.notBefore = deps.now() + deps.config.PINNED_MODEL_RETRY_MS;
+      return this.skip(candidateId, reason, ReclusterSkipReason.RECLUSTER_SKIP_REASON_NO_MODEL, 'skipped_no_model');
+    } finally {
+      stopTimer();
+    }
   }
 
   private skip(candidateId: string, reason: Reason, skipped: ReclusterSkipReason, outcome: string): JobOutcome {
@@ -209,9 +260,10 @@ export class ClusterWorker {
     }
   }
 
-  private async commit(p: Prepared, result: SeedClusters): Promise<ClusterRecord> {
+  private async commit(p: Prepared & { seedCount?: number }, result: SeedClusters): Promise<ClusterRecord> {
     const { deps } = this;
     const { candidateId, seedVersion } = p;
+    const seedCount = p.seedCount ?? p.userIds.length;
     const current = deps.clusters.get(candidateId);
     const computedAtMs = deps.now();
     const record: ClusterRecord = {
@@ -219,7 +271,7 @@ export class ClusterWorker {
       clusterVersion: (current?.clusterVersion ?? 0) + 1,
       modelVersion: result.modelVersion,
       seedVersion,
-      seedCount: p.userIds.length,
+      seedCount,
       k: result.clusters.length,
       dimension: result.dimension,
       clusters: result.clusters.map((c) => ({ centroid: Array.from(c.centroid), size: c.size })),

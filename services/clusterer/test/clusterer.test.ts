@@ -1,6 +1,9 @@
 import { ReclusterSkipReason } from '@ralm/proto/clusterer';
 import { Candidate } from '@ralm/proto/common';
-import { Subjects, type EventBus } from '@ralm/platform';
+import { createLogger, createServiceMetrics, Subjects, type EventBus } from '@ralm/platform';
+import { createMemoryStateStore } from '@ralm/platform/testing/memory-store';
+import { loadClustererConfig } from '../src/config';
+import { createClusterWorker } from '../src/module';
 import type { ClustersUpdated } from '@ralm/proto/events';
 import { getClusters } from '../src/handlers/get-clusters';
 import { recluster } from '../src/handlers/recluster';
@@ -75,6 +78,41 @@ describe('Clusterer (in-process, fake seed and embedding sources)', () => {
     await waitFor('announcement', () => announced.some((e) => e.candidateId === 'c1'));
     expect(announced.find((e) => e.candidateId === 'c1')).toMatchObject({ clusterVersion: 1, modelVersion: 'm1', seedVersion: 100, k: BLOBS });
     await expect(getClusters({ candidateId: 'nobody' }, deps())).rejects.toMatchObject({ name: 'NotFoundError' });
+  });
+
+  it('with CLUSTER_JOBS_IN_FLIGHT > 1 hands due candidates to a queue of workers: each clustered once, as one process would, and versioned by the coordinator alone', async () => {
+    const counted = (source: ReturnType<typeof fakeSeeds>) => {
+      const seen: string[] = [];
+      return { seen, seeds: (id: string, signal?: AbortSignal) => (seen.push(id), source.seeds(id, signal)) };
+    };
+    const workerSeeds = counted(fakeSeeds(seedSets));
+    const worker = createClusterWorker(
+      loadClustererConfig({ CLUSTER_K: String(BLOBS), CLUSTERER_ROLE: 'worker' }),
+      { bus, logger: createLogger('worker', 'silent'), metrics: createServiceMetrics('clusterer'), now: Date.now, openStore: async () => createMemoryStateStore() },
+      { seeds: workerSeeds, embeddings: fakeEmbeddings(() => model) },
+    );
+    await worker.start!();
+    const coordinatorSeeds = counted(fakeSeeds(seedSets));
+    harness = await startClusterer({ CLUSTER_K: String(BLOBS), SERVABLE_MIN_SEEDS: '100', CLUSTER_JOBS_IN_FLIGHT: '4' }, { seeds: coordinatorSeeds, embeddings: fakeEmbeddings(() => model) }, { bus });
+    const counts = Array.from({ length: 8 }, (_, i) => 100 + 20 * i);
+    for (const [i, n] of counts.entries()) await seeds(`job-${i}`, n);
+    await waitFor('every candidate clustered', () => counts.every((_, i) => deps().clusters.has(`job-${i}`)));
+    for (const [i, n] of counts.entries()) {
+      const record = deps().clusters.get(`job-${i}`)!;
+      expect(record).toMatchObject({ clusterVersion: 1, seedVersion: n, seedCount: n, modelVersion: 'm1', k: BLOBS });
+      expectClustersMatch(record.clusters, blobMeans(model!, blobOf, users.slice(0, n)));
+    }
+    // Both took jobs; no candidate was read by both (each job reached one member).
+    expect(workerSeeds.seen.length).toBeGreaterThan(0);
+    expect(coordinatorSeeds.seen.length).toBeGreaterThan(0);
+    expect(workerSeeds.seen.filter((id) => coordinatorSeeds.seen.includes(id))).toEqual([]);
+    await waitFor('announcements', () => counts.every((_, i) => announced.some((e) => e.candidateId === `job-${i}`)));
+    expect(announced.filter((e) => e.candidateId.startsWith('job-')).map((e) => e.clusterVersion)).toEqual(counts.map(() => 1));
+    // The worker gone, the coordinator takes its own jobs.
+    await worker.stop!();
+    await seeds('after', 150);
+    await waitFor('clustered without the worker', () => deps().clusters.has('after'));
+    expect(coordinatorSeeds.seen).toContain('after');
   });
 
   it('fits a sample and assigns every seed in one pass when the seeds outnumber the sample', async () => {
