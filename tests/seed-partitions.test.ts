@@ -1,11 +1,12 @@
 /**
- * The seed collector as three replicas sharing six partitions on a real nats-server, each
- * its own process (services/seed-collector/src/main.ts, as a StatefulSet pod runs it:
- * src/testing/replica-process.ts): any
- * replica takes any call and the partition's owner does the work; one replica is killed
- * (SIGKILL, no final snapshot) mid-stream and started again under its ordinal; in the end
- * every candidate's seeds equal an independent latest-N reference (nothing lost, nothing
- * counted twice), read through whichever replica.
+ * Past one machine, on a real nats-server, every service its own process from its real
+ * main.ts: three seed-collector replicas sharing six partitions, user-embedding with a
+ * tiny trained model, and two clusterers (the coordinator and a worker taking jobs from
+ * the same queue). Any collector replica takes any call and the partition's owner does the
+ * work; one replica is killed (SIGKILL, no final snapshot) mid-stream and started again
+ * under its ordinal; in the end every candidate's seeds equal an independent latest-N
+ * reference (nothing lost, nothing counted twice) through whichever replica, and every
+ * candidate is clustered from exactly those seeds, by jobs both clusterers took.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +14,10 @@ import path from 'node:path';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { callUnary, partitionOf, partitionsOwnedBy } from '@ralm/platform';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
+import { startServiceProcess, type ServiceProcess } from '@ralm/platform/testing/service-process';
+import { ClustererServiceClient } from '@ralm/proto/clusterer';
 import { SeedCollectorServiceClient, type Click } from '@ralm/proto/seed_collector';
+import { trainTinyModel } from './support/tiny-model';
 import { startReplicaProcess, type ReplicaProcess } from '../services/seed-collector/src/testing/replica-process';
 
 jest.setTimeout(240_000);
@@ -22,7 +26,9 @@ const PARTITIONS = 6;
 const REPLICAS = 3;
 const SEED_CAP = 40;
 const CANDIDATES = Array.from({ length: 12 }, (_, i) => `item-${i}`);
-const USERS = Array.from({ length: 90 }, (_, i) => `user-${i}`);
+/** Users of the tiny model (they have embeddings), set once it is trained. */
+let USERS: string[] = [];
+const ROOT = path.join(__dirname, '..');
 
 interface Replica {
   proc: ReplicaProcess;
@@ -91,12 +97,38 @@ async function report(clicks: Click[], via: number): Promise<void> {
   }
 }
 
+const others: ServiceProcess[] = [];
+let coordinator: ServiceProcess;
+let clusterWorker: ServiceProcess;
+let clusters: ClustererServiceClient;
+
 beforeAll(async () => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-partitions-'));
+  const modelRoot = path.join(base, 'models');
+  USERS = (await trainTinyModel(modelRoot)).userIds.slice(0, 90);
   nats = await startNatsServer();
   for (let i = 0; i < REPLICAS; i++) replicas[i] = await startReplica(i);
-});
+  const service = (name: string, env: NodeJS.ProcessEnv) => startServiceProcess(path.join(ROOT, 'services', name, 'src', 'main.ts'), ROOT, { NATS_URL: nats.url, STATE_DIR: path.join(base, `state-${name}-${env['CLUSTERER_ROLE'] ?? ''}`), ...env });
+  others.push(await service('user-embedding', { MODEL_ROOT: modelRoot }));
+  const clusterer = {
+    // Replica 0 is never killed here; in Kubernetes the Service spreads the calls over all.
+    SEED_COLLECTOR_ADDR: replicas[0]!.proc.address,
+    USER_EMBEDDING_ADDR: others[0]!.address,
+    SERVABLE_MIN_SEEDS: '5',
+    CLUSTER_K: '3',
+    CLUSTER_JOBS_IN_FLIGHT: '4',
+    // Re-clustered as the seeds move, so the last clustering is of the last seeds.
+    RECLUSTER_INTERVAL_SECONDS: '1',
+    PLANNER_TICK_MS: '100',
+  };
+  coordinator = await service('clusterer', clusterer);
+  clusterWorker = await service('clusterer', { ...clusterer, CLUSTERER_ROLE: 'worker' });
+  others.push(coordinator, clusterWorker);
+  clusters = new ClustererServiceClient(coordinator.address, credentials.createInsecure());
+}, 180_000);
 afterAll(async () => {
+  clusters?.close();
+  for (const o of others.reverse()) await o.stop('SIGTERM');
   for (let i = 0; i < replicas.length; i++) if (replicas[i]) await kill(i);
   await nats?.stop();
   fs.rmSync(base, { recursive: true, force: true });
@@ -183,6 +215,26 @@ describe('three seed-collector replicas over six partitions', () => {
     // Every candidate was clicked, and by more users than it keeps: eviction is exercised.
     for (const candidateId of CANDIDATES) expect({ candidateId, kept: reference.newest(candidateId).length }).toEqual({ candidateId, kept: SEED_CAP });
     await expectSeedsEqualReference();
+  });
+
+  it('cluster every candidate from exactly its final seeds, with jobs taken by both clusterers', async () => {
+    const live = replicas[0]!;
+    for (const candidateId of CANDIDATES) {
+      const stats = await callUnary(live.client.getSeedStats.bind(live.client), { candidateId });
+      let got: { seedVersion: number; seedCount: number; k: number } | undefined;
+      for (let i = 0; i < 400; i++) {
+        got = await callUnary(clusters.getClusters.bind(clusters), { candidateId }).catch(() => undefined);
+        if (got && got.seedVersion === stats.seedVersion) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect({ candidateId, seedVersion: got?.seedVersion, seedCount: got?.seedCount, k: got?.k }).toEqual({ candidateId, seedVersion: stats.seedVersion, seedCount: reference.newest(candidateId).length, k: 3 });
+    }
+    const jobs = async (p: ServiceProcess) => {
+      const text = await (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`)).text();
+      return text.split('\n').filter((l) => l.includes('_jobs_total{') && l.includes('outcome="clustered"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    };
+    expect(await jobs(coordinator)).toBeGreaterThan(0);
+    expect(await jobs(clusterWorker)).toBeGreaterThan(0);
   });
 
   it('refuse a replica started with another SEED_REPLICAS while the old ones still serve its partitions', async () => {

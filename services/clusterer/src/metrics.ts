@@ -24,3 +24,8 @@ export function createClustererMetrics(service: ServiceMetrics, clustered: () =>
     seconds: new Histogram({ name: `${p}_clustering_seconds`, help: 'Seconds per clustering, seed and embedding fetches included.', buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
   };
 }
+
+/** `<prefix>_jobs_total{outcome}`: clustering jobs this process took from the queue (work.ts), coordinator or worker. */
+export function createJobMetrics(service: ServiceMetrics): Counter<'outcome'> {
+  return new Counter({ name: `${service.prefix}_jobs_total`, help: 'Clustering jobs taken from the workers queue, by outcome (clustered, no_seeds, up_to_date, model_changed, failed).', labelNames: ['outcome'], registers: [service.registry] });
+}

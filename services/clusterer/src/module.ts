@@ -3,7 +3,7 @@ import { grpcEmbeddingSource, grpcSeedSource } from './adapters/grpc-sources';
 import { loadClusters, type ClusterRecord } from './cluster-book';
 import type { ClustererConfig } from './config';
 import { SeedTracker } from './domain/seed-tracker';
-import { createClustererMetrics } from './metrics';
+import { createClustererMetrics, createJobMetrics } from './metrics';
 import type { ClustererDeps, EmbeddingSource, SeedSource } from './ports';
 import { CLUSTERER_PROTO, clustererBinding } from './server';
 import { subscribeClusterer } from './subscriptions';
@@ -29,12 +29,13 @@ export interface ClustererSources {
 export function createClusterWorker(config: ClustererConfig, platform: ServiceDeps, sources?: ClustererSources): ServiceModule {
   const { seeds, embeddings } = sources ?? defaultSources(config);
   const abort = new AbortController();
+  const jobs = createJobMetrics(platform.metrics);
   let subscription: BusSubscription | undefined;
   return {
     bindings: [],
     protoFiles: [CLUSTERER_PROTO],
     async start() {
-      subscription = await serveWork(platform.bus, { config, seeds, embeddings }, abort.signal, platform.logger);
+      subscription = await serveWork(platform.bus, { config, seeds, embeddings }, abort.signal, platform.logger, jobs);
     },
     async stop() {
       await subscription?.stop();
@@ -77,7 +78,7 @@ export async function createClusterer(config: ClustererConfig, platform: Service
     protoFiles: [CLUSTERER_PROTO],
     async start() {
       // The coordinator takes jobs too: with no worker running, its own jobs land here.
-      if (config.CLUSTER_JOBS_IN_FLIGHT > 1) work = await serveWork(platform.bus, { config, seeds, embeddings }, workAbort.signal, platform.logger);
+      if (config.CLUSTER_JOBS_IN_FLIGHT > 1) work = await serveWork(platform.bus, { config, seeds, embeddings }, workAbort.signal, platform.logger, createJobMetrics(platform.metrics));
       subscriptions = await subscribeClusterer(platform.bus, deps, platform.logger, { seeds: () => worker.kick(), published: (v) => worker.published(v) });
       catchUp.start();
       worker.start();

@@ -1,4 +1,5 @@
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type { Counter } from 'prom-client';
 import type { BusSubscription, EventBus, Logger } from '@ralm/platform';
 import type { ClustererConfig } from './config';
 import { clusterSeeds, type SeedClusters } from './domain/cluster-seeds';
@@ -62,15 +63,18 @@ function decode(bytes: Uint8Array): WorkResult {
   return { ...r, result: { ...r.result, clusters: r.result.clusters.map((c) => ({ centroid: Float32Array.from(c.centroid), size: c.size })) } };
 }
 
-/** Takes jobs from the queue group until stopped. */
-export function serveWork(bus: EventBus, deps: WorkDeps, signal: AbortSignal, logger: Logger): Promise<BusSubscription> {
+/** Takes jobs from the queue group until stopped; `jobs` counts them by outcome. */
+export function serveWork(bus: EventBus, deps: WorkDeps, signal: AbortSignal, logger: Logger, jobs: Counter<'outcome'>): Promise<BusSubscription> {
   return bus.serve(
     WORK_SUBJECT,
     async (bytes) => {
       const request = JSON.parse(new TextDecoder().decode(bytes)) as WorkRequest;
       try {
-        return encode(await clusterCandidate(request, deps, signal));
+        const result = await clusterCandidate(request, deps, signal);
+        jobs.inc({ outcome: result.outcome });
+        return encode(result);
       } catch (err) {
+        jobs.inc({ outcome: 'failed' });
         logger.warn({ err, candidateId: request.candidateId }, 'clustering job failed here; the coordinator retries it');
         throw err;
       }
