@@ -285,6 +285,30 @@ describe('rollout values', () => {
   });
 });
 
+describe('clustering workers', () => {
+  it('run the clusterer image as workers with the clusterer role, reach the seed collector and user-embedding, and set the coordinator’s jobs in flight', () => {
+    const objects = render('--set', 'components.clustererWorker.enabled=true', '--set', 'components.clustererWorker.replicas=3');
+    const deployments = objects.filter((o) => o.kind === 'Deployment');
+    const worker = deployments.find((o) => component(o) === 'clusterer-worker')!;
+    const coordinator = deployments.find((o) => component(o) === 'clusterer')!;
+    expect(worker.spec.replicas).toBe(3);
+    expect(worker.spec.template.spec.containers[0].image).toBe(coordinator.spec.template.spec.containers[0].image);
+    expect(worker.spec.strategy.type).toBe('RollingUpdate');
+    expect(envOf(worker.spec.template.spec.containers[0])).toMatchObject({ CLUSTERER_ROLE: 'worker', SEED_COLLECTOR_ADDR: 'ralm-seed-collector:50051', USER_EMBEDDING_ADDR: 'ralm-user-embedding:50051' });
+    expect(envOf(coordinator.spec.template.spec.containers[0])).toMatchObject({ CLUSTER_JOBS_IN_FLIGHT: '4' });
+    expect(envOf(coordinator.spec.template.spec.containers[0])['CLUSTERER_ROLE']).toBeUndefined();
+    const ou = (name: string) => objects.find((o) => o.kind === 'Certificate' && component(o) === name)!.spec.subject.organizationalUnits;
+    expect(ou('clusterer-worker')).toEqual(['clusterer']);
+    const callersOf = (name: string) =>
+      objects.find((o) => o.kind === 'NetworkPolicy' && component(o) === name)!.spec.ingress.flatMap((r: any) => r.from.map((f: any) => f.podSelector?.matchLabels?.['app.kubernetes.io/component'])).filter(Boolean);
+    for (const callee of ['seed-collector', 'user-embedding']) expect(callersOf(callee)).toEqual(expect.arrayContaining(['clusterer', 'clusterer-worker']));
+    // Off by default: the coordinator works alone, one job at a time.
+    const defaults = rendered['default']!;
+    expect(defaults.some((o) => component(o) === 'clusterer-worker')).toBe(false);
+    expect(envOf(defaults.find((o) => o.kind === 'Deployment' && component(o) === 'clusterer')!.spec.template.spec.containers[0])['CLUSTER_JOBS_IN_FLIGHT']).toBeUndefined();
+  });
+});
+
 describe('a partitioned seed collector', () => {
   it('runs as a StatefulSet with its partitions and replicas, a headless Service for its pods and the usual one for calls', () => {
     // The production values of k8s/values/ partition it.

@@ -24,7 +24,7 @@ and `c` (the component merged over `defaults`).
 other than recommender and operator): they need a way to prove themselves.
 */}}
 {{- define "ralm.callsPeers" -}}
-{{- if has .service (list "clusterer" "lookalike-scorer") }}true{{ end -}}
+{{- if has .service (list "clusterer" "clusterer-worker" "lookalike-scorer") }}true{{ end -}}
 {{- end -}}
 
 {{- define "ralm.name" -}}
@@ -164,11 +164,21 @@ app.kubernetes.io/component: {{ .c.service }}
 - name: SEED_REPLICAS
   value: {{ $c.replicas | quote }}
 {{- end }}
-{{- if eq $c.service "clusterer" }}
+{{- if has $c.service (list "clusterer" "clusterer-worker") }}
 - name: SEED_COLLECTOR_ADDR
   value: {{ include "ralm.address" (dict "root" $root "target" "seedCollector") | quote }}
 - name: USER_EMBEDDING_ADDR
   value: {{ include "ralm.address" (dict "root" $root "target" "userEmbedding") | quote }}
+{{- end }}
+{{- if eq $c.service "clusterer-worker" }}
+- name: CLUSTERER_ROLE
+  value: worker
+{{- end }}
+{{- $workers := $root.Values.components.clustererWorker }}
+{{- if and (eq $c.service "clusterer") $workers $workers.enabled }}
+{{- /* A job for each worker, and one for the coordinator itself. */}}
+- name: CLUSTER_JOBS_IN_FLIGHT
+  value: {{ add1 (int $workers.replicas) | quote }}
 {{- end }}
 {{- if eq $c.service "lookalike-scorer" }}
 - name: CLUSTERER_ADDR
@@ -339,7 +349,7 @@ volumes:
   - name: service-token
     secret:
       secretName: {{ $root.Values.security.jwt.serviceTokenSecret }}
-      items: [{key: {{ printf "%s.token" $c.service }}, path: token}]
+      items: [{key: {{ printf "%s.token" ($c.role | default $c.service) }}, path: token}]
   {{- end }}
   {{- with $root.Values.nats.tls.caSecret }}
   - name: nats-tls
