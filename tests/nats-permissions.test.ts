@@ -13,7 +13,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parse } from 'yaml';
 import { connectClients, startMesh, waitFor, type Mesh, type MeshClients, type ServiceName } from '@ralm/cli';
-import { callUnary, clickSubjectOf, consumerName, Subjects } from '@ralm/platform';
+import { busFromConfig, callUnary, clickSubjectOf, consumerName, createLogger, createServiceMetrics, Subjects, type EventBus, type ServiceMetrics, type ServiceModule } from '@ralm/platform';
+import { createClusterWorker, loadClustererConfig } from '@ralm/clusterer';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 import { ModelPublished } from '@ralm/proto/events';
 import { ScoreRequest } from '@ralm/proto/lookalike_scorer';
@@ -23,7 +24,9 @@ jest.setTimeout(180_000);
 
 const SERVICES: ServiceName[] = ['user-embedding', 'seed-collector', 'clusterer', 'lookalike-scorer', 'trainer'];
 const password = () => crypto.randomBytes(12).toString('hex');
-const passwords: Record<string, string> = Object.fromEntries([...SERVICES, 'admin'].map((s) => [s, password()]));
+/** NATS users besides the mesh's services: clustering workers, and operators. */
+const OTHER_USERS = ['clusterer-worker', 'admin'];
+const passwords: Record<string, string> = Object.fromEntries([...SERVICES, ...OTHER_USERS].map((s) => [s, password()]));
 
 interface NatsUser {
   user: string;
@@ -50,6 +53,9 @@ async function usersFromValues(): Promise<NatsUser[]> {
 describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
   /** The seed collector's click consumer of partition 0, in this layout. */
   const clickConsumer = () => consumerName(partitions === 1 ? 'seed-collector' : 'seed-collector-p0', clickSubjectOf(0, partitions).name);
+  let worker: ServiceModule | undefined;
+  let workerBus: EventBus | undefined;
+  let workerMetrics: ServiceMetrics | undefined;
   let root: string;
   let nats: NatsServer;
   let mesh: Mesh;
@@ -61,7 +67,7 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-nats-perms-'));
     ({ userIds, version } = await trainTinyModel(path.join(root, 'models')));
     const users = await usersFromValues();
-    expect(users.map((u) => u.user).sort()).toEqual([...SERVICES, 'admin'].map((s) => `ralm-${s}`).sort());
+    expect(users.map((u) => u.user).sort()).toEqual([...SERVICES, ...OTHER_USERS].map((s) => `ralm-${s}`).sort());
     nats = await startNatsServer({ config: `authorization: ${JSON.stringify({ users })}` });
     const login = (name: string) => ({ NATS_USER: `ralm-${name}`, NATS_PASSWORD: passwords[name]!, ...(name === 'admin' ? {} : { NATS_INBOX_PREFIX: `_INBOX_ralm-${name}` }) });
     mesh = await startMesh({
@@ -72,11 +78,22 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
       baseEnv: {},
       // The harness's own bus (mesh.bus) logs in as the operator; each service as itself.
       env: { ...login('admin'), SEED_PARTITIONS: String(partitions), MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, 'state'), SERVABLE_MIN_SEEDS: '20', SHUTDOWN_GRACE_SECONDS: '2' },
-      serviceEnv: Object.fromEntries(SERVICES.map((s) => [s, login(s)])),
+      serviceEnv: Object.fromEntries(SERVICES.map((s) => [s, partitions > 1 && s === 'clusterer' ? { ...login(s), CLUSTER_JOBS_IN_FLIGHT: '2' } : login(s)])),
     });
     clients = connectClients(mesh);
+    if (partitions > 1) {
+      // The scaled-out layout also hands clustering jobs to a worker, logged in as its own user.
+      const config = loadClustererConfig({ ...login('clusterer-worker'), NATS_URL: nats.url, CLUSTERER_ROLE: 'worker', SEED_COLLECTOR_ADDR: mesh.service('seed-collector').host.address, USER_EMBEDDING_ADDR: mesh.service('user-embedding').host.address });
+      const logger = createLogger('clusterer-worker', 'silent');
+      workerBus = await busFromConfig(config, 'clusterer-worker', logger);
+      workerMetrics = createServiceMetrics('clusterer');
+      worker = createClusterWorker(config, { bus: workerBus, logger, metrics: workerMetrics, now: Date.now, openStore: async () => { throw new Error('a worker keeps no state'); } });
+      await worker.start!();
+    }
   });
   afterAll(async () => {
+    await worker?.stop!();
+    await workerBus?.close();
     clients?.close();
     await mesh?.stop();
     await nats?.stop();
@@ -105,6 +122,24 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
       );
       expect(scored!.scores[0]).toMatchObject({ candidateId: 'perm-item' });
       expect(scored!.modelVersion).toBe(version);
+    });
+
+    (partitions > 1 ? it : it.skip)('lets a clustering worker take the coordinator’s jobs as its own user, and read no clicks', async () => {
+      // The first test clustered 'perm-item': with two jobs in flight the queue spreads them, so ask for more.
+      const sc = clients.seedCollector;
+      for (const id of ['perm-a', 'perm-b', 'perm-c', 'perm-d']) {
+        await callUnary(sc.registerCandidate.bind(sc), { candidateId: id, category: 'c', tags: [] });
+        await callUnary(sc.reportClicks.bind(sc), { clicks: userIds.slice(0, 25).map((userId, i) => ({ eventId: `${id}-${i}`, userId, candidateId: id, timestampMs: Date.now() })) });
+      }
+      const jobs = async () => (await workerMetrics!.registry.getSingleMetric('ralm_clusterer_jobs_total')!.get()).values.filter((v) => v.labels['outcome'] === 'clustered').reduce((n, v) => n + v.value, 0);
+      await waitFor(jobs, (n) => n > 0, 30_000);
+      const nc = await as('clusterer-worker');
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 3000 });
+        await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: 'spy-worker', filter_subject: clickSubjectOf(0, partitions).name, ack_policy: 'explicit' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
+      } finally {
+        await nc.close();
+      }
     });
 
     // Only a partitioned collector serves owner subjects.
