@@ -384,6 +384,82 @@ static napi_value score_subset(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Points per sgemm in nearest(): 2,048 × k floats of dot products stay in cache. */
+#define NEAREST_BLOCK 2048
+
+/* nearest(points, n, dim, centroids, k, assignments, distances): for each of n points
+ * (row-major, dim wide) the nearest of k centroids (the lowest index on a tie) and its
+ * squared distance ‖x‖² − 2x·c + ‖c‖² (clamped at 0), the dot products by sgemm over
+ * blocks of points, the norms in double. distances is a Float64Array or a Float32Array. */
+static napi_value nearest(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value args[7];
+  Scratch *s;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, (void **)&s));
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "ralm_kernel: nearest takes 7 arguments");
+    return NULL;
+  }
+  void *points, *centroids, *assign, *dist;
+  size_t np, nc, na, nd;
+  int32_t n, dim, k;
+  napi_typedarray_type dtype;
+  bool is;
+  if (!typed(env, args[0], napi_float32_array, &points, &np, "points") || !typed(env, args[3], napi_float32_array, &centroids, &nc, "centroids") ||
+      !typed(env, args[5], napi_int32_array, &assign, &na, "assignments"))
+    return NULL;
+  if (napi_is_typedarray(env, args[6], &is) != napi_ok || !is || napi_get_typedarray_info(env, args[6], &dtype, &nd, &dist, NULL, NULL) != napi_ok ||
+      (dtype != napi_float64_array && dtype != napi_float32_array)) {
+    napi_throw_type_error(env, NULL, "ralm_kernel: distances must be a Float64Array or a Float32Array");
+    return NULL;
+  }
+  if (napi_get_value_int32(env, args[1], &n) != napi_ok || napi_get_value_int32(env, args[2], &dim) != napi_ok || napi_get_value_int32(env, args[4], &k) != napi_ok ||
+      n < 0 || dim < 1 || k < 1 || k > 65536 || (size_t)NEAREST_BLOCK * k > INT32_MAX || np < (size_t)n * dim || nc < (size_t)k * dim || na < (size_t)n || nd < (size_t)n) {
+    napi_throw_range_error(env, NULL, "ralm_kernel: nearest: bad n, dim or k, or arrays shorter than they say");
+    return NULL;
+  }
+  const float *X = points, *C = centroids;
+  int32_t *A = assign;
+  double *cn = malloc((size_t)k * sizeof(double));
+  float *G = scratch(s, (size_t)NEAREST_BLOCK * k);
+  if (!cn || !G) {
+    free(cn);
+    napi_throw_error(env, NULL, "ralm_kernel: out of memory");
+    return NULL;
+  }
+  for (int j = 0; j < k; j++) {
+    double q = 0;
+    for (int t = 0; t < dim; t++) q += (double)C[(size_t)j * dim + t] * C[(size_t)j * dim + t];
+    cn[j] = q;
+  }
+  for (int i0 = 0; i0 < n; i0 += NEAREST_BLOCK) {
+    int b = n - i0 < NEAREST_BLOCK ? n - i0 : NEAREST_BLOCK;
+    const float *Xb = X + (size_t)i0 * dim;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, k, dim, 1.0f, Xb, dim, C, dim, 0.0f, G, k);
+    for (int r = 0; r < b; r++) {
+      const float *x = Xb + (size_t)r * dim;
+      double xn = 0;
+      for (int t = 0; t < dim; t++) xn += (double)x[t] * x[t];
+      const float *g = G + (size_t)r * k;
+      int best = 0;
+      double bd = xn - 2.0 * g[0] + cn[0];
+      for (int j = 1; j < k; j++) {
+        double d = xn - 2.0 * g[j] + cn[j];
+        if (d < bd) {
+          bd = d;
+          best = j;
+        }
+      }
+      if (bd < 0) bd = 0;
+      A[i0 + r] = best;
+      if (dtype == napi_float64_array) ((double *)dist)[i0 + r] = bd;
+      else ((float *)dist)[i0 + r] = (float)bd;
+    }
+  }
+  free(cn);
+  return NULL;
+}
+
 static napi_value config(napi_env env, napi_callback_info info) {
   char text[512];
   snprintf(text, sizeof text, "%s (%s core)", openblas_get_config(), openblas_get_corename());
@@ -401,6 +477,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"score", NULL, score, NULL, NULL, NULL, napi_default, s},
       {"scoreSubset", NULL, score_subset, NULL, NULL, NULL, napi_default, s},
+      {"nearest", NULL, nearest, NULL, NULL, NULL, napi_default, s},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, s},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof *props, props) != napi_ok) return NULL;

@@ -2,6 +2,6 @@ export { createKernelTable, writeSlot, clearSlot, slotParts, checkTable, rowsPer
 export type { ScoringKernel } from './kernel';
 export { referenceKernel } from './reference';
 export { typescriptKernel } from './typescript';
-export { loadKernel, loadNativeKernel, nativeStatus, ADDON_PATH, type NativeStatus } from './native';
+export { loadKernel, loadNativeKernel, nativeNearestCentroids, nativeStatus, ADDON_PATH, type NativeStatus, type NearestCentroids } from './native';
 export { explainCandidate, type Explanation } from './explain';
 export { rankingScore, DEFAULT_ITEM_PRIOR_WEIGHT } from './prior';

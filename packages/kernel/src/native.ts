@@ -7,14 +7,22 @@ import { typescriptKernel } from './typescript';
 interface Addon {
   score(rows: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, batch: number, alpha: number, beta: number, out: Float32Array): void;
   scoreSubset(rows: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, candidates: Int32Array, alpha: number, beta: number, out: Float32Array): void;
+  nearest(points: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, assignments: Int32Array, distances: Float32Array | Float64Array): void;
   config(): string;
 }
+
+/**
+ * The k-means assignment step (nearest of k centroids for each of n points, squared
+ * distance ‖x‖² − 2x·c + ‖c‖²) with the dot products by OpenBLAS sgemm: float32 products
+ * as scikit-learn takes them for float32 input, norms in double.
+ */
+export type NearestCentroids = (points: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, assignments: Int32Array, distances: Float32Array | Float64Array) => void;
 
 /** Where `make native` (native/build.sh, node-gyp) leaves the addon. */
 export const ADDON_PATH = path.join(__dirname, '..', 'build', 'Release', 'ralm_kernel.node');
 
 /** What loading the addon gave, once per process. */
-export type NativeStatus = { loaded: true; kernel: ScoringKernel; blas: string } | { loaded: false; reason: string };
+export type NativeStatus = { loaded: true; kernel: ScoringKernel; nearest: NearestCentroids; blas: string } | { loaded: false; reason: string };
 
 let status: NativeStatus | undefined;
 
@@ -41,7 +49,7 @@ export function nativeStatus(): NativeStatus {
   if (!status) {
     try {
       const addon = require(ADDON_PATH) as Addon;
-      status = { loaded: true, kernel: wrap(addon), blas: addon.config() };
+      status = { loaded: true, kernel: wrap(addon), nearest: addon.nearest.bind(addon), blas: addon.config() };
     } catch (err) {
       status = { loaded: false, reason: (err as Error).message.split('\n')[0]! };
     }
@@ -60,4 +68,10 @@ export function loadNativeKernel(): ScoringKernel {
 export function loadKernel(): ScoringKernel {
   const s = nativeStatus();
   return s.loaded ? s.kernel : typescriptKernel;
+}
+
+/** The native assignment step when the addon loads; undefined otherwise (the TypeScript kernel then runs). */
+export function nativeNearestCentroids(): NearestCentroids | undefined {
+  const s = nativeStatus();
+  return s.loaded ? s.nearest : undefined;
 }

@@ -1,3 +1,4 @@
+import { nativeNearestCentroids } from '@ralm/kernel';
 import { recomputeCentroids, squaredDistance, type KMeansResult } from './kmeans';
 import type { Rng } from './rng';
 
@@ -16,6 +17,19 @@ function checkKernelArgs(points: Float32Array, n: number, dim: number, centroids
   if (points.length < n * dim) throw new RangeError(`points holds ${points.length} values, needs n × dim = ${n * dim}`);
   if (centroids.length < k * dim) throw new RangeError(`centroids holds ${centroids.length} values, needs k × dim = ${k * dim}`);
   if (out.assignments.length < n || out.distances.length < n) throw new RangeError(`output arrays must hold n = ${n} entries`);
+}
+
+/**
+ * The assignment step as clustering runs it: the OpenBLAS addon's sgemm when it loads
+ * (packages/kernel: float32 dot products, as scikit-learn takes them for float32 input,
+ * norms in double), else `nearestCentroids`. Both are tested against the reference below;
+ * `npx tsx bench/cluster.ts` measures each.
+ */
+export function assignNearest(points: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, out: NearestOutput): void {
+  const native = nativeNearestCentroids();
+  if (!native) return nearestCentroids(points, n, dim, centroids, k, out);
+  checkKernelArgs(points, n, dim, centroids, k, out);
+  native(points, n, dim, centroids, k, out.assignments, out.distances);
 }
 
 /**
@@ -251,7 +265,7 @@ function lloyd(points: Float32Array, dim: number, k: number, rng: Rng, options: 
   let previous = Infinity;
   let iterations = 0;
   for (; iterations < maxIterations; iterations++) {
-    nearestCentroids(points, n, dim, centroids, k, { assignments: next, distances });
+    assignNearest(points, n, dim, centroids, k, { assignments: next, distances });
     let changed = 0;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -390,7 +404,7 @@ export class AssignmentAccumulator {
     }
     const assignments = into ? into.subarray(0, m) : this.assignments.subarray(0, m);
     const distances = this.distances.subarray(0, m);
-    nearestCentroids(points, m, this.dim, this.centroids, this.k, { assignments, distances });
+    assignNearest(points, m, this.dim, this.centroids, this.k, { assignments, distances });
     const { dim, companionDim, pointSums, companionSums } = this;
     for (let i = 0; i < m; i++) {
       const c = assignments[i]!;
