@@ -151,7 +151,7 @@ app.kubernetes.io/component: {{ .c.service }}
   value: {{ $root.Values.experiment.salt | quote }}
 - name: EXPERIMENT_ARMS
   value: {{ $root.Values.experiment.arms | quote }}
-{{- if has $c.service (list "seed-collector" "clusterer" "lookalike-scorer") }}
+{{- if has $c.service (list "seed-collector" "clusterer" "clusterer-worker" "lookalike-scorer") }}
 - name: SERVABLE_MIN_SEEDS
   value: {{ $root.Values.lookalike.servableMinSeeds | quote }}
 - name: CLUSTER_K

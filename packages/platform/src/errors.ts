@@ -56,6 +56,13 @@ export class AlreadyExistsError extends RalmError {}
 /** A dependency (bus, store, another service) cannot be reached; the caller may retry. */
 export class UnavailableError extends RalmError {}
 
+/** A request on the bus found no one serving its subject (bus.request): as opposed to an answer that did not come in time. */
+export class NoResponderError extends UnavailableError {
+  constructor(subject: string, options?: RalmErrorOptions) {
+    super(`no one serves ${subject} (is its owner running?)`, options);
+  }
+}
+
 /** The caller's deadline passed before the work finished. */
 export class DeadlineExceededError extends RalmError {
   constructor(message = 'deadline exceeded') {
@@ -69,6 +76,9 @@ export class CancelledError extends RalmError {
     super(message);
   }
 }
+
+/** Work was cut short by a concurrent change (a listing whose owner restarted): retrying from the start succeeds. */
+export class AbortedError extends RalmError {}
 
 /** A limit was hit (queue full, too many concurrent jobs). */
 export class ResourceExhaustedError extends RalmError {}
@@ -121,15 +131,18 @@ const WIRE_CLASSES: Record<string, abstract new (...args: never[]) => Error> = {
   DeadlineExceededError,
   CancelledError,
   ResourceExhaustedError,
+  AbortedError,
   UnauthenticatedError,
   PermissionDeniedError,
   UnimplementedError,
 };
 
 export function errorToWire(err: unknown): WireError {
-  if (err instanceof RalmError && err.name in WIRE_CLASSES) {
+  // A subclass (a closed store's UnavailableError, an OverloadedError) travels as the nearest class the table knows.
+  const name = err instanceof RalmError ? Object.keys(WIRE_CLASSES).find((n) => err.name === n) ?? Object.entries(WIRE_CLASSES).find(([, cls]) => err instanceof cls)?.[0] : undefined;
+  if (err instanceof RalmError && name) {
     const { field, reason } = err as Partial<InvalidArgumentError>;
-    return { name: err.name, message: err.message, ...(field !== undefined ? { field, reason } : {}), ...(err.ids.length ? { ids: err.ids } : {}) };
+    return { name, message: err.message, ...(field !== undefined ? { field, reason } : {}), ...(err.ids.length ? { ids: err.ids } : {}) };
   }
   // Anything else is a fault of the owner: the asker answers INTERNAL, as the owner would.
   return { name: 'Error', message: err instanceof Error ? err.message : String(err) };

@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connectNatsBus, consumerName, createMemoryBus, openMemoryBus, type Delivery, type DropReason, type EventBus, type Subject, type SubscribeOptions } from '@ralm/platform/bus';
-import { UnavailableError } from '@ralm/platform/errors';
+import { NoResponderError, UnavailableError } from '@ralm/platform/errors';
 import { toGrpcStatus } from '@ralm/platform/grpc/status';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 
@@ -171,7 +171,13 @@ function describeBusContract(name: string, makeBus: () => Promise<EventBus>, kin
       expect(served).toHaveLength(8);
       await a.stop();
       await b.stop();
-      await expect(bus.request(subject, new Uint8Array([1]), { timeoutMs: 500 })).rejects.toMatchObject({ name: 'UnavailableError' });
+      // No one serving is told apart from an answer that is late (the owner check relies on it).
+      await expect(bus.request(subject, new Uint8Array([1]), { timeoutMs: 500 })).rejects.toMatchObject({ name: 'NoResponderError' });
+      const slow = await bus.serve(subject, () => new Promise((r) => setTimeout(() => r(new Uint8Array(0)), 1000)), { queue: 'owners' });
+      const late = await bus.request(subject, new Uint8Array([1]), { timeoutMs: 200 }).catch((e: Error) => e);
+      expect(late).toBeInstanceOf(UnavailableError);
+      expect(late).not.toBeInstanceOf(NoResponderError);
+      await slow.stop();
       const failing = await bus.serve(subject, async () => Promise.reject(new Error('owner broke')), { queue: 'owners' });
       await expect(bus.request(subject, new Uint8Array([1]), { timeoutMs: 3000 })).rejects.toMatchObject({ name: 'UnavailableError', message: expect.stringMatching(/owner broke/) });
       await failing.stop();
@@ -543,6 +549,20 @@ describe('nats', () => {
   });
 
   describeBusContract('nats', connectBus);
+
+  it('answers an asker with an error when the answer is over the server’s max_payload, and the responder lives on', async () => {
+    // Reproduced: msg.respond threw inside the callback's promise and ended the owner's process.
+    const bus = await connectBus();
+    try {
+      const subject = 'ralm.rpc.test.big';
+      const served = await bus.serve(subject, async (req) => (req[0] === 1 ? new Uint8Array(2 * 1024 * 1024) : new Uint8Array([7])), { queue: 'q' });
+      await expect(bus.request(subject, new Uint8Array([1]), { timeoutMs: 3000 })).rejects.toMatchObject({ name: 'UnavailableError', message: expect.stringMatching(/the answer could not be sent/) });
+      await expect(bus.request(subject, new Uint8Array([0]), { timeoutMs: 3000 })).resolves.toEqual(new Uint8Array([7]));
+      await served.stop();
+    } finally {
+      await bus.close();
+    }
+  });
 
   it('updates the stream and a durable when their editable settings change', async () => {
     const subject = testSubject();

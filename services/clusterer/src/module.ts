@@ -35,7 +35,7 @@ export function createClusterWorker(config: ClustererConfig, platform: ServiceDe
     bindings: [],
     protoFiles: [CLUSTERER_PROTO],
     async start() {
-      subscription = await serveWork(platform.bus, { config, seeds, embeddings }, abort.signal, platform.logger, jobs);
+      subscription = await serveWork(platform.bus, { seeds, embeddings }, abort.signal, platform.logger, jobs);
     },
     async stop() {
       await subscription?.stop();
@@ -78,7 +78,7 @@ export async function createClusterer(config: ClustererConfig, platform: Service
     protoFiles: [CLUSTERER_PROTO],
     async start() {
       // The coordinator takes jobs too: with no worker running, its own jobs land here.
-      if (config.CLUSTER_JOBS_IN_FLIGHT > 1) work = await serveWork(platform.bus, { config, seeds, embeddings }, workAbort.signal, platform.logger, createJobMetrics(platform.metrics));
+      if (config.CLUSTER_JOBS_IN_FLIGHT > 1) work = await serveWork(platform.bus, { seeds, embeddings }, workAbort.signal, platform.logger, createJobMetrics(platform.metrics));
       subscriptions = await subscribeClusterer(platform.bus, deps, platform.logger, { seeds: () => worker.kick(), published: (v) => worker.published(v) });
       catchUp.start();
       worker.start();

@@ -6,7 +6,7 @@ import { clusterSeeds, type FetchEmbeddings, type SeedClusters } from './domain/
 import { EmbeddingCache } from './domain/embedding-cache';
 import type { DueReason } from './domain/seed-tracker';
 import { ModelWatch } from './model-watch';
-import { requestWork, type WorkResult } from './work';
+import { clusterSettings, requestWork, type WorkResult } from './work';
 import type { ClustererDeps } from './ports';
 
 export interface JobOutcome {
@@ -131,9 +131,7 @@ export class ClusterWorker {
         return;
       }
       if (this.deps.config.CLUSTER_JOBS_IN_FLIGHT > 1) {
-        // Jobs for the workers' queue, this many at a time; each result is versioned and stored here.
-        const batch = due.slice(0, this.deps.config.CLUSTER_JOBS_IN_FLIGHT);
-        await Promise.all(batch.map((d) => this.runRemote(d.candidateId, d.reason).catch(() => undefined)));
+        await this.dispatch(due);
         continue;
       }
       // Several due for the same reason (a new model; a replay or a burst of new candidates): one bulk job.
@@ -148,6 +146,31 @@ export class ClusterWorker {
     const prepared = await this.prepare(candidateId, reason, force);
     if (!('userIds' in prepared)) return prepared;
     return this.cluster(prepared, this.deps.embeddings.fetch);
+  }
+
+  /**
+   * Keeps CLUSTER_JOBS_IN_FLIGHT jobs out at once, a new one sent as each comes back (a slow
+   * job holds its own slot, not the others'), RPC requests served between; returns when
+   * nothing more is due and every job is back.
+   */
+  private async dispatch(first: Array<{ candidateId: string; reason: DueReason }>): Promise<void> {
+    const inFlight = new Map<string, Promise<void>>();
+    let due = first;
+    for (;;) {
+      for (const d of due) {
+        if (inFlight.size >= this.deps.config.CLUSTER_JOBS_IN_FLIGHT || this.abort.signal.aborted) break;
+        if (inFlight.has(d.candidateId)) continue;
+        const job = this.runRemote(d.candidateId, d.reason).then(
+          () => undefined,
+          () => undefined,
+        );
+        inFlight.set(d.candidateId, job.finally(() => inFlight.delete(d.candidateId)));
+      }
+      if (inFlight.size === 0) return;
+      await Promise.race(inFlight.values());
+      if (this.requests.length > 0) await this.serveRequests();
+      due = this.due().filter((d) => !inFlight.has(d.candidateId));
+    }
   }
 
   /**
@@ -167,7 +190,7 @@ export class ClusterWorker {
         const unlessSeedVersion = current && current.modelVersion === pin ? current.seedVersion : undefined;
         let work: WorkResult;
         try {
-          work = await requestWork(deps.bus, { candidateId, modelVersion: pin, unlessSeedVersion }, deps.config.CLUSTER_JOB_TIMEOUT_SECONDS * 1000);
+          work = await requestWork(deps.bus, { candidateId, modelVersion: pin, unlessSeedVersion, settings: clusterSettings(deps.config) }, deps.config.CLUSTER_JOB_TIMEOUT_SECONDS * 1000, this.abort.signal);
         } catch (err) {
           return this.failed(candidateId, reason, err);
         }
@@ -175,7 +198,12 @@ export class ClusterWorker {
         const p: Prepared = { candidateId, reason, userIds: [], seedVersion: work.seedVersion, stopTimer: () => {} };
         switch (work.outcome) {
           case 'clustered':
-            return { record: await this.commit({ ...p, seedCount: work.seedCount }, work.result), skipped: ReclusterSkipReason.RECLUSTER_SKIP_REASON_UNSPECIFIED };
+            try {
+              return { record: await this.commit({ ...p, seedCount: work.seedCount }, work.result), skipped: ReclusterSkipReason.RECLUSTER_SKIP_REASON_UNSPECIFIED };
+            } catch (err) {
+              // Not stored: retried after a pause, not at once by every worker.
+              return this.failed(candidateId, reason, err);
+            }
           case 'up_to_date':
             return this.skip(candidateId, reason, ReclusterSkipReason.RECLUSTER_SKIP_REASON_UP_TO_DATE, 'skipped_up_to_date');
           case 'no_seeds':

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
 import {
   ConfigError,
@@ -5,8 +6,10 @@ import {
   errorFromWire,
   errorToWire,
   partitionOf,
+  NoResponderError,
   requireCount,
   UnavailableError,
+  AbortedError,
   type BusSubscription,
   type CallContext,
   type EventBus,
@@ -36,6 +39,11 @@ import type { SeedCollectorDeps, SeedRouting } from './ports';
 /** The subject a partition's owner answers on (outside the stream: bus.serve). */
 export const partitionRpcSubject = (partition: number) => `ralm.rpc.seed-collector.p${partition}`;
 
+/** Clicks per forwarded request: 1,000 × (3 ids of ≤ 256 bytes + a rejection text) stays under 1 MiB. */
+const FORWARD_CLICKS = 1_000;
+/** Bytes of user ids per forwarded listing chunk: well under NATS's 1 MiB payload with its JSON. */
+const FORWARD_LISTING_BYTES = 512 * 1024;
+
 /** A forwarded call waits at most this long, or the caller's deadline when sooner. */
 const FORWARD_TIMEOUT_MS = 10_000;
 /** A remote listing is kept this long between its chunks, and at most this many at once. */
@@ -55,7 +63,7 @@ const json = <T>(): Codec<T> => ({
 });
 
 interface ListingChunkRequest {
-  request?: ListSeedsRequest;
+  request: ListSeedsRequest;
   listingId?: string;
   from: number;
 }
@@ -105,8 +113,7 @@ function forwardedContext(method: string, deadlineMs: number | undefined): CallC
  * comes back as if it had been local. With one partition every call is local.
  */
 export class SeedRouter implements SeedRouting {
-  private readonly listings = new Map<string, { seeds: string[]; seedVersion: number; expiresAt: number }>();
-  private nextListing = 0;
+  private readonly listings = new Map<string, { candidateId: string; seeds: string[]; seedVersion: number; expiresAt: number }>();
 
   constructor(
     private readonly partitions: number,
@@ -141,21 +148,24 @@ export class SeedRouter implements SeedRouting {
     if (only) return ingestClicks(clicks, only, ctx);
     const merged: IngestResult = { accepted: 0, duplicates: 0, rejections: [] };
     await Promise.all(
-      [...groups].map(async ([k, group]) => {
-        const result = await this.call('Ingest', k, { clicks: group.map((g) => g.click) }, ctx);
-        merged.accepted += result.accepted;
-        merged.duplicates += result.duplicates;
-        for (const r of result.rejections) merged.rejections.push({ ...r, index: group[r.index]!.index });
-      }),
+      [...groups].flatMap(([k, group]) =>
+        this.pieces(k, group).map(async (piece) => {
+          const result = await this.call('Ingest', k, { clicks: piece.map((g) => g.click) }, ctx);
+          merged.accepted += result.accepted;
+          merged.duplicates += result.duplicates;
+          for (const r of result.rejections) merged.rejections.push({ ...r, index: piece[r.index]!.index });
+        }),
+      ),
     );
     merged.rejections.sort((a, b) => a.index - b.index);
     return merged;
   }
 
   async seedClicks(clicks: ClickProto[], ctx: CallContext): Promise<number> {
-    let stored = 0;
-    await Promise.all([...this.byPartition(clicks)].map(async ([k, group]) => (stored += (await this.call('SeedClicks', k, { clicks: group.map((g) => g.click) }, ctx)).stored)));
-    return stored;
+    const parts = await Promise.all(
+      [...this.byPartition(clicks)].flatMap(([k, group]) => this.pieces(k, group).map(async (piece) => (await this.call('SeedClicks', k, { clicks: piece.map((g) => g.click) }, ctx)).stored)),
+    );
+    return parts.reduce((a, b) => a + b, 0);
   }
 
   /** ListSeeds: local, or the owner's snapshot fetched chunk by chunk (one listing, one version). */
@@ -169,7 +179,12 @@ export class SeedRouter implements SeedRouting {
       const next = chunk.from + chunk.userIds.length;
       if (next >= chunk.total) return;
       ctx.throwIfDone();
-      chunk = await this.call('ListSeedsChunk', k, { listingId: chunk.listingId, from: next }, ctx);
+      const previous = chunk;
+      chunk = await this.call('ListSeedsChunk', k, { request, listingId: chunk.listingId, from: next }, ctx);
+      // One snapshot or nothing: an owner that restarted mid-listing knows no such listing and says so.
+      if (chunk.from !== next || chunk.seedVersion !== previous.seedVersion || chunk.total !== previous.total) {
+        throw new AbortedError(`the seeds of candidate '${request.candidateId}' changed owner while being listed; list again`, { ids: [request.candidateId] });
+      }
     }
   }
 
@@ -184,7 +199,10 @@ export class SeedRouter implements SeedRouting {
       try {
         other = await this.call('Owner', k, {}, forwardedContext('Owner', Date.now() + 1000), true);
       } catch (err) {
-        if (err instanceof UnavailableError) continue;
+        // No one serves it: free to take. No answer in time is not that — a live owner may be
+        // busy — so the start fails and is retried by its supervisor.
+        if (err instanceof NoResponderError) continue;
+        if (err instanceof UnavailableError) throw new ConfigError('SEED_REPLICAS', `partition ${k}: could not tell whether another replica still serves it (${err.message}); refusing to take it`);
         throw err;
       }
       throw new ConfigError(
@@ -199,6 +217,18 @@ export class SeedRouter implements SeedRouting {
     return Promise.all(
       [...this.local.keys()].map((k) => this.bus.serve(partitionRpcSubject(k), (bytes) => this.answer(k, bytes), { queue: `seed-collector-p${k}` })),
     );
+  }
+
+  /**
+   * A partition's group as the requests that carry it: whole when it is local, else in
+   * pieces of FORWARD_CLICKS, so a request and its answer (a rejection per click at worst)
+   * stay under NATS's 1 MiB payload however long the ids (each at most 256 bytes).
+   */
+  private pieces<T>(partition: number, group: T[]): T[][] {
+    if (this.local.has(partition) || group.length <= FORWARD_CLICKS) return [group];
+    const out: T[][] = [];
+    for (let i = 0; i < group.length; i += FORWARD_CLICKS) out.push(group.slice(i, i + FORWARD_CLICKS));
+    return out;
   }
 
   private byPartition(clicks: ClickProto[]): Map<number, Array<{ click: ClickProto; index: number }>> {
@@ -273,14 +303,21 @@ export class SeedRouter implements SeedRouting {
     for (const [id, l] of this.listings) if (l.expiresAt <= now) this.listings.delete(id);
     let listingId = request.listingId;
     if (listingId === undefined) {
-      listingId = `l${this.nextListing++}`;
-      this.listings.set(listingId, { ...seedSnapshot(request.request!, deps), expiresAt: now + LISTING_TTL_MS });
+      listingId = randomUUID();
+      this.listings.set(listingId, { candidateId: request.request.candidateId, ...seedSnapshot(request.request, deps), expiresAt: now + LISTING_TTL_MS });
       if (this.listings.size > MAX_LISTINGS) this.listings.delete(this.listings.keys().next().value!);
     }
     const listing = this.listings.get(listingId);
-    if (!listing) throw new DeadlineExceededError(`seed listing ${listingId} expired before it was read to the end; list again`);
+    if (!listing || listing.candidateId !== request.request.candidateId) {
+      throw new AbortedError(`the seed listing of candidate '${request.request.candidateId}' is gone (expired, evicted or its owner restarted); list again`, { ids: [request.request.candidateId] });
+    }
     listing.expiresAt = now + LISTING_TTL_MS;
-    const userIds = listing.seeds.slice(request.from, request.from + SEEDS_PER_CHUNK);
+    const userIds: string[] = [];
+    let bytes = 0;
+    for (let i = request.from; i < listing.seeds.length && userIds.length < SEEDS_PER_CHUNK && bytes < FORWARD_LISTING_BYTES; i++) {
+      userIds.push(listing.seeds[i]!);
+      bytes += listing.seeds[i]!.length * 3 + 3;
+    }
     if (request.from + userIds.length >= listing.seeds.length) this.listings.delete(listingId);
     return { listingId, from: request.from, userIds, seedVersion: listing.seedVersion, total: listing.seeds.length };
   }

@@ -98,6 +98,29 @@ describe('two replicas of a two-partition collector', () => {
     expect(a.partitions.get(0)!.book.newestSeeds(mine!, 10)).toEqual(['u1']);
   });
 
+  it('counts the seed clicks of feedback over both partitions (each part added, not the last one only)', async () => {
+    const [mine] = idsIn(0, 1);
+    const [theirs] = idsIn(1, 1);
+    for (const id of [mine!, theirs!]) await a.router.registerCandidate({ candidateId: id, category: '', tags: [] });
+    const clicks = [mine!, theirs!, theirs!, 'not-registered'].map((candidateId, i) => ({ eventId: `f${i}`, userId: `u${i}`, candidateId, timestampMs: NOW - 1 }));
+    await expect(a.router.seedClicks(clicks, ctx)).resolves.toBe(3);
+  });
+
+  it('keeps every forwarded listing chunk under the bus payload, however long the user ids', async () => {
+    const [theirs] = idsIn(1, 1);
+    await b.router.registerCandidate({ candidateId: theirs!, category: '', tags: [] });
+    // 250-byte ids: 10,000 of them would be a 2.5 MB answer, over NATS's 1 MiB.
+    const clicks = Array.from({ length: 6_000 }, (_, i) => ({ eventId: `long${i}`, userId: `${'u'.repeat(244)}${String(i).padStart(6, '0')}`, candidateId: theirs!, timestampMs: NOW - 1 }));
+    for (let i = 0; i < clicks.length; i += 1_500) await a.router.ingest(clicks.slice(i, i + 1_500), ctx);
+    const owner = b.partitions.get(1)!.book;
+    for (let i = 0; i < 5000 && owner.get(theirs!).totalClicks < clicks.length; i++) await new Promise((r) => setImmediate(r));
+    const chunks: ListSeedsResponse[] = [];
+    await a.router.listSeeds({ candidateId: theirs!, limit: 0 }, ctx, async (c) => void chunks.push(c));
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const c of chunks) expect(JSON.stringify(c.userIds).length).toBeLessThan(1024 * 1024);
+    expect(chunks.flatMap((c) => c.userIds)).toEqual(owner.newestSeeds(theirs!, 30_000));
+  });
+
   it('lists more than one chunk of the other replica’s seeds as one snapshot, equal to the owner’s own listing', async () => {
     const [theirs] = idsIn(1, 1);
     await b.router.registerCandidate({ candidateId: theirs!, category: '', tags: [] });

@@ -7,7 +7,7 @@
  * against it behaves the same on NATS.
  */
 import { randomUUID } from 'node:crypto';
-import { UnavailableError } from '../errors';
+import { NoResponderError, UnavailableError } from '../errors';
 import { BusJournal } from './journal';
 import { DuplicateWindow, MessageLog, type StoredMessage } from './memory-log';
 import type { BusSubscription, Delivery, DropReason, EventBus, Handler, PublishAck, PublishOptions, Responder, Subject, SubscribeOptions } from './port';
@@ -218,7 +218,7 @@ class MemoryBus implements EventBus {
     if (this.closed) throw new UnavailableError('memory bus is closed');
     const list = this.responders.get(subject) ?? [];
     const responder = list[this.nextResponder++ % Math.max(1, list.length)];
-    if (!responder) throw new UnavailableError(`no one serves ${subject}`);
+    if (!responder) throw new NoResponderError(subject);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new UnavailableError(`no answer on ${subject} within ${options.timeoutMs} ms`)), options.timeoutMs);

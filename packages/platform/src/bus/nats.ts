@@ -24,13 +24,15 @@ import {
 import {
   headers as natsHeaders,
   nanos,
+  NoRespondersError,
+  RequestError,
   type MsgHdrs,
   type NatsConnection,
 } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { natsConnectOptions, type NatsAuth } from '../security/nats-auth';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UnavailableError } from '../errors';
+import { NoResponderError, UnavailableError } from '../errors';
 import { asUnavailable } from '../nats-errors';
 import type { BusSubscription, Delivery, EventBus, Handler, PublishAck, PublishOptions, Responder, Subject, SubscribeOptions } from './port';
 import {
@@ -237,23 +239,46 @@ class NatsBus implements EventBus {
 
   async serve(subject: string, responder: Responder, options: { queue: string }): Promise<BusSubscription> {
     requireRpcSubject(subject);
+    const running = new Set<Promise<void>>();
+    // A reply that cannot be sent (over max_payload, the connection draining) must not throw
+    // out of the callback: that would end the process. The asker sees no answer and retries.
+    const send = (msg: { respond(data?: Uint8Array, opts?: { headers?: MsgHdrs }): boolean }, data: Uint8Array, failure?: string) => {
+      try {
+        if (failure === undefined) return void msg.respond(data);
+        const h = natsHeaders();
+        h.set(ERROR_HEADER, failure.slice(0, 1000));
+        msg.respond(new Uint8Array(0), { headers: h });
+      } catch (err) {
+        if (failure === undefined) return send(msg, data, `the answer could not be sent (${(err as Error).message})`);
+        this.logger.warn({ subject, ...errorFields(err) }, 'bus reply not sent');
+      }
+    };
     const sub = this.nc.subscribe(subject, {
       queue: options.queue,
       callback: (err, msg) => {
-        if (err) return;
-        responder(msg.data).then(
-          (answer) => msg.respond(answer),
-          (failure: Error) => {
-            const h = natsHeaders();
-            h.set(ERROR_HEADER, failure.message.slice(0, 1000));
-            msg.respond(new Uint8Array(0), { headers: h });
-          },
+        if (err) {
+          // A refused subscription (permissions) would otherwise leave this replica serving nothing, silently.
+          this.logger.error({ subject, ...errorFields(err) }, 'request subscription failed');
+          return;
+        }
+        const done = responder(msg.data).then(
+          (answer) => send(msg, answer),
+          (failure: Error) => send(msg, new Uint8Array(0), failure.message),
         );
+        running.add(done);
+        void done.finally(() => running.delete(done));
       },
     });
     // The subscription is in place on the server before serve() resolves: a request right after reaches it.
     await this.nc.flush();
-    return { stop: async () => void (await sub.drain()), pending: async () => sub.getPending() };
+    return {
+      // No new requests, then the ones being answered finish (their answers go out before the connection closes).
+      stop: async () => {
+        await sub.drain();
+        await Promise.allSettled([...running]);
+      },
+      pending: async () => sub.getPending(),
+    };
   }
 
   async request(subject: string, payload: Uint8Array, options: { timeoutMs: number }): Promise<Uint8Array> {
@@ -262,7 +287,9 @@ class NatsBus implements EventBus {
     try {
       reply = await this.nc.request(subject, payload, { timeout: options.timeoutMs });
     } catch (err) {
-      throw new UnavailableError(`${subject}: ${(err as Error).message || 'no answer'} (is its owner running?)`, { cause: err });
+      const none = err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders());
+      if (none) throw new NoResponderError(subject, { cause: err });
+      throw new UnavailableError(`${subject}: no answer within ${options.timeoutMs} ms (${(err as Error).message})`, { cause: err });
     }
     const failure = reply.headers?.get(ERROR_HEADER);
     if (failure) throw new UnavailableError(`${subject}: ${failure}`);

@@ -1,5 +1,6 @@
 import { status as Status, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
+  AbortedError,
   AlreadyExistsError,
   CancelledError,
   DeadlineExceededError,
@@ -26,6 +27,7 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Status]> = [
   [DeadlineExceededError, Status.DEADLINE_EXCEEDED],
   [CancelledError, Status.CANCELLED],
   [ResourceExhaustedError, Status.RESOURCE_EXHAUSTED],
+  [AbortedError, Status.ABORTED],
   [UnimplementedError, Status.UNIMPLEMENTED],
   [UnauthenticatedError, Status.UNAUTHENTICATED],
   [PermissionDeniedError, Status.PERMISSION_DENIED],
