@@ -6,7 +6,8 @@
  * the Clusterer uses (fitSample on a sample, then AssignmentAccumulator over
  * batches with a companion vector per point). Prints seconds, points/s and the
  * inertia ratio sampled / full, then the assignment kernel alone against the
- * naive per-pair loop and a tfjs-wasm matMul. Figures compare only within one
+ * naive per-pair loop, a tfjs-wasm matMul and the native OpenBLAS sgemm kernel the k-means
+ * runs when the addon is built. Figures compare only within one
  * run (shared machines are noisy).
  *
  *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000]
@@ -14,7 +15,8 @@
 import os from 'node:os';
 import { AssignmentAccumulator, Rng, fitSample, sampleIndices, scalableKmeans } from '@ralm/model';
 import { selectBackend, tf } from '@ralm/model/backend';
-import { nearestCentroids, nearestCentroidsReference } from '@ralm/model/kmeans-scalable';
+import { assignNearest, nearestCentroids, nearestCentroidsReference } from '@ralm/model/kmeans-scalable';
+import { nativeNearestCentroids } from '@ralm/kernel';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -200,6 +202,9 @@ function assignmentError(full: ReturnType<typeof streamedKmeans>, n: number) {
   const tNaive = best(() => nearestCentroidsReference(points, n, dim, centroids, kc, naive));
   const tBlocked = best(() => nearestCentroids(points, n, dim, centroids, kc, blocked));
   const tWasm = kc === k ? best(() => nearestWasm(points, n, centroids, wasm.assignments, wasm.distances)) : Number.NaN;
+  const nativeOut = out();
+  const native = nativeNearestCentroids();
+  const tNative = native ? best(() => assignNearest(points, n, dim, centroids, kc, nativeOut)) : Number.NaN;
   const differ = (o: ReturnType<typeof out>) => o.assignments.reduce((s, a, i) => s + (a !== naive.assignments[i] ? 1 : 0), 0);
   const madd = (s: number) => ((n * kc * dim) / s / 1e9).toFixed(2);
   console.log(`\nassignment kernel, ${n.toLocaleString()} points × ${kc} centroids × dim ${dim}, best of 3 (${choice.name}: ${choice.reason})`);
@@ -207,4 +212,5 @@ function assignmentError(full: ReturnType<typeof streamedKmeans>, n: number) {
   console.log(`| naive per-pair loop | ${tNaive.toFixed(3)} | ${madd(tNaive)} | 1.0 | 0 |`);
   console.log(`| blocked 2×4, ‖x‖² − 2x·c + ‖c‖² | ${tBlocked.toFixed(3)} | ${madd(tBlocked)} | ${(tNaive / tBlocked).toFixed(1)} | ${differ(blocked)} |`);
   console.log(`| tfjs-wasm matMul + JS argmin | ${tWasm.toFixed(3)} | ${madd(tWasm)} | ${(tNaive / tWasm).toFixed(1)} | ${differ(wasm)} |`);
+  console.log(native ? `| native OpenBLAS sgemm + C argmin (assignNearest, what k-means runs) | ${tNative.toFixed(3)} | ${madd(tNative)} | ${(tNaive / tNative).toFixed(1)} | ${differ(nativeOut)} |` : '| native OpenBLAS sgemm | not built (`make native`) | | | |');
 })();
