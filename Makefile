@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help deps system-deps native native-deps proto proto-check build typecheck lint helm-lint images test test-unit demo up status clean data-movielens eval-synth eval-synth-v1 eval-movielens bench-train bench-score
+.PHONY: help deps system-deps native native-deps proto proto-check build typecheck lint helm-lint images test test-unit demo up status clean data-movielens eval-synth eval-synth-v1 eval-movielens bench-train bench-score bench-cluster
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -100,6 +100,12 @@ eval-movielens: data-movielens ## the same evaluation on MovieLens
 
 bench-train: deps ## training throughput of both phases on wasm and cpu
 	npx tsx bench/train.ts
+
+bench-cluster: deps ## k-means of 100,000 and 3,000,000 seeds against scikit-learn's MiniBatchKMeans and KMeans in the same run (installs python3-sklearn when missing)
+	@dpkg-query -W -f='$${Status}' python3-sklearn 2>/dev/null | grep -q 'ok installed' || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends python3-sklearn; }
+	npx tsx bench/cluster.ts --peers
 
 bench-score: deps ## scoring kernels against single-threaded NumPy/OpenBLAS (installs python3-numpy when missing)
 	@dpkg-query -W -f='$${Status}' python3-numpy 2>/dev/null | grep -q 'ok installed' || { \

@@ -10,9 +10,15 @@
  * runs when the addon is built. Figures compare only within one
  * run (shared machines are noisy).
  *
- *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000]
+ * With --peers, scikit-learn's MiniBatchKMeans and KMeans (Debian python3-sklearn, one thread) run
+ * on the same points in the same run, and the ratios are printed (`make bench-cluster`).
+ *
+ *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000] [--peers]
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { AssignmentAccumulator, Rng, fitSample, sampleIndices, scalableKmeans } from '@ralm/model';
 import { selectBackend, tf } from '@ralm/model/backend';
 import { assignNearest, nearestCentroids, nearestCentroidsReference } from '@ralm/model/kmeans-scalable';
@@ -157,6 +163,38 @@ function assignmentError(full: ReturnType<typeof streamedKmeans>, n: number) {
   return { inertiaRatio: (part.inertia * scale) / full.inertia, shift, sizeError, k: part.k === full.k };
 }
 
+/** With --peers: scikit-learn's MiniBatchKMeans and KMeans on the same points (bench/peers/kmeans.py; `make bench-cluster` installs python3-sklearn). */
+const peers = process.argv.includes('--peers');
+const peerRows: string[] = [];
+
+async function sklearnPeers(points: Float32Array, n: number, oursSeconds: number, oursInertia: number): Promise<string[]> {
+  const file = path.join(os.tmpdir(), `ralm-bench-kmeans-${process.pid}.f32`);
+  fs.writeFileSync(file, Buffer.from(points.buffer, points.byteOffset, points.byteLength));
+  try {
+    // Full KMeans at 3M points is half a minute a run: once is enough to place it.
+    const methods = ['minibatch', 'kmeans'];
+    const run = spawnSync('/usr/bin/python3', [path.join(__dirname, 'peers', 'kmeans.py'), file, String(n), String(dim), String(k), '1', methods.join(',')], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+      maxBuffer: 1 << 20,
+    });
+    if (run.status !== 0) {
+      console.log(`scikit-learn unavailable (${run.stderr.trim().split('\n').pop() ?? 'did not run'}); \`make bench-cluster\` installs python3-sklearn`);
+      return [];
+    }
+    return run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const r = JSON.parse(line) as { method: string; seconds: number; inertia: number; rounds: number; sklearn: string };
+        const name = `sklearn ${r.sklearn} ${r.method === 'minibatch' ? 'MiniBatchKMeans' : 'KMeans (lloyd)'}, ${r.rounds} rounds`;
+        return `| ${n.toLocaleString()} | ${name} | ${r.seconds.toFixed(2)} | ${(r.inertia / n).toFixed(2)} | ×${(oursSeconds / r.seconds).toFixed(2)} | ${(oursInertia / r.inertia).toFixed(4)} |`;
+      });
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 (async () => {
   console.log(`bench/cluster: ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}; single thread`);
   console.log(`mixture of ${k} Gaussians + 2% noise, dim ${dim}, k = ${k}; sampled k-means: ${sampleSize.toLocaleString()}-point sample, k-means++ + Lloyd (≤ 25 rounds), one full assignment pass`);
@@ -183,11 +221,17 @@ function assignmentError(full: ReturnType<typeof streamedKmeans>, n: number) {
     console.log(
       `assignment on a ${Math.min(assignSample, n).toLocaleString()}-seed sample (same fit): inertia ${err.inertiaRatio.toFixed(4)} × the full pass's, largest centroid shift ${err.shift.toFixed(4)} RMS radii, largest size error ${(err.sizeError * 100).toFixed(2)} %, same clusters: ${err.k}; embeddings moved ${moved(Math.min(assignSample, n) + sampleSize)} instead of ${moved(n + sampleSize)}`,
     );
+    if (peers) peerRows.push(...(await sklearnPeers(points, n, sampled.seconds, sampled.value.inertia)));
     if (!kernelData) kernelData = { points: points.slice(0, Math.min(n, kernelPoints) * dim), centroids: sampled.value.centroids };
     if (n >= 3_000_000) console.log(`target: 3,000,000 seeds in < 10 s on one core: ${sampled.seconds < 10 ? 'met' : 'NOT met'} (${sampled.seconds.toFixed(1)} s)`);
   }
   console.log('\n| n | method | seconds | points/s | rounds | inertia | inertia / full |\n|---|---|---|---|---|---|---|');
   console.log(rows.join('\n'));
+  if (peers) {
+    console.log('\nscikit-learn on the same points in the same run (one thread), against RALM\'s sampled k-means:');
+    console.log('| n | method | seconds | inertia / n | RALM seconds / this | RALM inertia / this |\n|---|---|---|---|---|---|');
+    console.log(peerRows.join('\n'));
+  }
 
   if (!kernelData) return;
   const { points, centroids } = kernelData;
