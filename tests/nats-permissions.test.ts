@@ -105,6 +105,19 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
     return connect({ servers: nats.url, ...(name && { user: `ralm-${name}`, pass: passwords[name]! }), ...(name && name !== 'admin' && { inboxPrefix: `_INBOX_ralm-${name}` }), timeout: 3000 });
   }
 
+  /** Runs `work` on a raw connection as `name`, closed after. */
+  async function asUser<T>(name: string, work: (nc: Awaited<ReturnType<typeof as>>) => Promise<T>): Promise<T> {
+    const nc = await as(name);
+    try {
+      return await work(nc);
+    } finally {
+      await nc.close();
+    }
+  }
+
+  /** Asks JetStream for the next message of a consumer of the RALM stream, as a puller would. */
+  const pullNext = (nc: Awaited<ReturnType<typeof as>>, consumer: string) => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${consumer}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 });
+
   /** The error text of `work`, or 'ok'. */
   const outcome = (work: () => Promise<unknown>) => work().then(() => 'ok', (err: Error) => String(err.message));
 
@@ -133,25 +146,19 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
       }
       const jobs = async () => (await workerMetrics!.registry.getSingleMetric('ralm_clusterer_jobs_total')!.get()).values.filter((v) => v.labels['outcome'] === 'clustered').reduce((n, v) => n + v.value, 0);
       await waitFor(jobs, (n) => n > 0, 30_000);
-      const nc = await as('clusterer-worker');
-      try {
+      await asUser('clusterer-worker', async (nc) => {
         const jsm = await jetstreamManager(nc, { timeout: 3000 });
         await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: 'spy-worker', filter_subject: clickSubjectOf(0, partitions).name, ack_policy: 'explicit' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
-      } finally {
-        await nc.close();
-      }
+      });
     });
 
     // Only a partitioned collector serves owner subjects.
     if (partitions > 1) it('lets the seed collector answer its owner subjects and another replica of it ask them', async () => {
-      const nc = await as('seed-collector');
-      try {
+      await asUser('seed-collector', async (nc) => {
         const reply = await nc.request('ralm.rpc.seed-collector.p0', new TextEncoder().encode(`${JSON.stringify({ m: 'Owner', d: null })}\n{}`), { timeout: 3000 });
         expect(reply.data[0]).toBe(0);
         expect(JSON.parse(new TextDecoder().decode(reply.data.subarray(1)))).toEqual({ ordinal: 0, replicas: 1 });
-      } finally {
-        await nc.close();
-      }
+      });
     });
 
     it('refuses anonymous clients', async () => {
@@ -159,13 +166,10 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
     });
 
     it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'seed-collector'])('refuses a model announced by %s: only the trainer may publish model.published', async (name) => {
-      const nc = await as(name);
-      try {
+      await asUser(name, async (nc) => {
         const event = ModelPublished.encode(ModelPublished.fromPartial({ modelVersion: 'evil', artifactUri: '/tmp/evil' })).finish();
         await expect(outcome(() => jetstream(nc, { timeout: 3000 }).publish(Subjects.modelPublished.name, event))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
-      } finally {
-        await nc.close();
-      }
+      });
       const trainer = await as('trainer');
       try {
         // The trainer may (the event names a model that does not exist: the services refuse to load it, as tested elsewhere).
@@ -176,8 +180,7 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
     });
 
     it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'trainer'])('lets %s read no clicks and publish none', async (name) => {
-      const nc = await as(name);
-      try {
+      await asUser(name, async (nc) => {
         const jsm = await jetstreamManager(nc, { timeout: 3000 });
         await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: `spy-${name}`, filter_subject: Subjects.clickRecorded.name, ack_policy: 'explicit' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
         await expect(outcome(() => jetstream(nc, { timeout: 3000 }).publish(clickSubjectOf(0, partitions).name, new Uint8Array([1])))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
@@ -185,24 +188,19 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
         await expect(outcome(() => nc.request('ralm.rpc.seed-collector.p0', new Uint8Array([1]), { timeout: 1000 }))).resolves.toMatch(/Permissions Violation|timeout|no responders/i);
         // Nor pull, ack or delete the seed collector's own click consumer (it exists: the first test used it).
         const clicks = clickConsumer();
-        await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${clicks}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+        await expect(outcome(() => pullNext(nc, clicks))).resolves.toMatch(/Permissions Violation/i);
         await expect(outcome(() => jsm.consumers.delete('RALM', clicks))).resolves.toMatch(/Permissions Violation/i);
-      } finally {
-        await nc.close();
-      }
+      });
     });
 
     it.each(['seed-collector', 'user-embedding', 'lookalike-scorer', 'trainer'])('lets %s neither pull, re-create nor delete the clusterer’s seeds consumer (seed user ids)', async (name) => {
-      const nc = await as(name);
-      try {
+      await asUser(name, async (nc) => {
         const jsm = await jetstreamManager(nc, { timeout: 3000 });
         const seeds = consumerName('clusterer-seeds', Subjects.seedsUpdated.name);
-        await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${seeds}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+        await expect(outcome(() => pullNext(nc, seeds))).resolves.toMatch(/Permissions Violation/i);
         await expect(outcome(() => jsm.consumers.add('RALM', { durable_name: seeds, filter_subject: Subjects.seedsUpdated.name, ack_policy: 'none' as never }))).resolves.toMatch(/Permissions Violation|timeout/i);
         await expect(outcome(() => jsm.consumers.delete('RALM', seeds))).resolves.toMatch(/Permissions Violation/i);
-      } finally {
-        await nc.close();
-      }
+      });
       // Still there, still the clusterer's.
       const admin = await as('admin');
       try {
@@ -213,14 +211,11 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
     });
 
     it('lets the clusterer use no consumer but its own: not the seed collector’s clicks', async () => {
-      const nc = await as('clusterer');
-      try {
+      await asUser('clusterer', async (nc) => {
         const clicks = clickConsumer();
-        await expect(outcome(() => nc.request(`$JS.API.CONSUMER.MSG.NEXT.RALM.${clicks}`, JSON.stringify({ batch: 1, expires: 1e9 }), { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
+        await expect(outcome(() => pullNext(nc, clicks))).resolves.toMatch(/Permissions Violation/i);
         await expect(outcome(() => nc.request(`$JS.API.CONSUMER.INFO.RALM.some-other-consumer`, '', { timeout: 3000 }))).resolves.toMatch(/Permissions Violation/i);
-      } finally {
-        await nc.close();
-      }
+      });
     });
 
     it.each(['user-embedding', 'clusterer', 'lookalike-scorer', 'trainer'])('keeps the replies of others from %s: no shared _INBOX.>, no other service’s inbox', async (name) => {
@@ -243,16 +238,13 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
     });
 
     it.each(SERVICES)('lets %s neither delete nor purge the stream, nor touch another service’s state bucket', async (name) => {
-      const nc = await as(name);
-      try {
+      await asUser(name, async (nc) => {
         const jsm = await jetstreamManager(nc, { timeout: 3000 });
         await expect(outcome(() => jsm.streams.delete('RALM'))).resolves.toMatch(/Permissions Violation|timeout/i);
         await expect(outcome(() => jsm.streams.purge('RALM'))).resolves.toMatch(/Permissions Violation|timeout/i);
         const other = name === 'seed-collector' ? 'clusterer' : 'seed-collector';
         await expect(outcome(() => jsm.streams.info(`OBJ_ralm-${other}`))).resolves.toMatch(/Permissions Violation|timeout/i);
-      } finally {
-        await nc.close();
-      }
+      });
       // Nothing was lost: the stream still holds the clicks of the first test.
       const info = await (await jetstreamManager(await as('admin'))).streams.info('RALM');
       expect(info.state.messages).toBeGreaterThan(25);

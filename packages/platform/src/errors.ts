@@ -139,7 +139,7 @@ const WIRE_CLASSES: Record<string, abstract new (...args: never[]) => Error> = {
 
 export function errorToWire(err: unknown): WireError {
   // A subclass (a closed store's UnavailableError, an OverloadedError) travels as the nearest class the table knows.
-  const name = err instanceof RalmError ? Object.keys(WIRE_CLASSES).find((n) => err.name === n) ?? Object.entries(WIRE_CLASSES).find(([, cls]) => err instanceof cls)?.[0] : undefined;
+  const name = err instanceof RalmError ? Object.entries(WIRE_CLASSES).find(([, cls]) => err instanceof cls)?.[0] : undefined;
   if (err instanceof RalmError && name) {
     const { field, reason } = err as Partial<InvalidArgumentError>;
     return { name, message: err.message, ...(field !== undefined ? { field, reason } : {}), ...(err.ids.length ? { ids: err.ids } : {}) };

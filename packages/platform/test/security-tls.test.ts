@@ -48,6 +48,16 @@ async function attempt(address: string, creds: ChannelCredentials): Promise<stri
   }
 }
 
+/** The outcome of an attempt every 250 ms until one is OK, for 10 s at most: a renewed certificate is read within GRPC_TLS_RELOAD_SECONDS. */
+async function untilServed(address: string, creds: ChannelCredentials): Promise<string> {
+  let seen = 'UNAVAILABLE';
+  for (let i = 0; i < 40 && seen !== 'OK'; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    seen = await attempt(address, creds);
+  }
+  return seen;
+}
+
 const trusting = (caFile: string, identity?: { cert: string; key: string }) =>
   clientCredentials({ mode: identity ? 'mtls' : 'tls', caFile, certFile: identity?.cert, keyFile: identity?.key, reloadMs: 60_000 });
 
@@ -105,12 +115,7 @@ describe('certificate rotation', () => {
       const renewed = rogue.issue('server-after');
       fs.copyFileSync(renewed.key, files.key);
       fs.copyFileSync(renewed.cert, files.cert);
-      let seen = 'UNAVAILABLE';
-      for (let i = 0; i < 40 && seen !== 'OK'; i++) {
-        await new Promise((r) => setTimeout(r, 250));
-        seen = await attempt(h.address, trusting(rogue.caCert));
-      }
-      expect(seen).toBe('OK');
+      await expect(untilServed(h.address, trusting(rogue.caCert))).resolves.toBe('OK');
       await expect(attempt(h.address, trusting(ca.caCert))).resolves.toBe('UNAVAILABLE');
     } finally {
       await h.stop();
@@ -154,12 +159,7 @@ describe('certificates are checked before they are used', () => {
       expect(warnings.join('')).toMatch(/a renewed certificate was refused; the last good one stays in use/);
       expect(warnings.join('')).toMatch(/is not the key of the certificate/);
       fs.copyFileSync(renewed.key, files.key);
-      let seen = 'UNAVAILABLE';
-      for (let i = 0; i < 40 && seen !== 'OK'; i++) {
-        await new Promise((r) => setTimeout(r, 250));
-        seen = await attempt(h.address, trusting(rogue.caCert));
-      }
-      expect(seen).toBe('OK');
+      await expect(untilServed(h.address, trusting(rogue.caCert))).resolves.toBe('OK');
     } finally {
       await h.stop();
     }

@@ -195,11 +195,10 @@ export class ClusterWorker {
           return this.failed(candidateId, reason, err);
         }
         deps.tracker.seedsUpdated(candidateId, work.seedCount, work.seedVersion);
-        const p: Prepared = { candidateId, reason, userIds: [], seedVersion: work.seedVersion, stopTimer: () => {} };
         switch (work.outcome) {
           case 'clustered':
             try {
-              return { record: await this.commit({ ...p, seedCount: work.seedCount }, work.result), skipped: ReclusterSkipReason.RECLUSTER_SKIP_REASON_UNSPECIFIED };
+              return { record: await this.commit({ candidateId, reason, seedVersion: work.seedVersion, seedCount: work.seedCount }, work.result), skipped: ReclusterSkipReason.RECLUSTER_SKIP_REASON_UNSPECIFIED };
             } catch (err) {
               // Not stored: retried after a pause, not at once by every worker.
               return this.failed(candidateId, reason, err);
@@ -279,7 +278,7 @@ export class ClusterWorker {
         deps.tracker.clustered(candidateId, { clusterVersion: current?.clusterVersion ?? 0, seedVersion, seedCount: p.userIds.length, modelVersion: deps.tracker.modelVersion ?? '', computedAtMs: deps.now() });
         return this.skip(candidateId, reason, ReclusterSkipReason.RECLUSTER_SKIP_REASON_NO_SEEDS, 'skipped_no_seeds');
       }
-      const record = await this.commit(p, result);
+      const record = await this.commit({ candidateId, reason, seedVersion, seedCount: p.userIds.length }, result);
       return { record, skipped: ReclusterSkipReason.RECLUSTER_SKIP_REASON_UNSPECIFIED };
     } catch (err) {
       return this.failed(candidateId, reason, err);
@@ -288,10 +287,11 @@ export class ClusterWorker {
     }
   }
 
-  private async commit(p: Prepared & { seedCount?: number }, result: SeedClusters): Promise<ClusterRecord> {
+  /** What a clustering is stored and announced with, wherever its work ran. */
+  private async commit(p: { candidateId: string; reason: Reason; seedVersion: number; seedCount: number }, result: SeedClusters): Promise<ClusterRecord> {
     const { deps } = this;
     const { candidateId, seedVersion } = p;
-    const seedCount = p.seedCount ?? p.userIds.length;
+    const { seedCount } = p;
     const current = deps.clusters.get(candidateId);
     const computedAtMs = deps.now();
     const record: ClusterRecord = {
