@@ -23,10 +23,13 @@ char *openblas_get_corename(void);
 #define SCRATCH_FLOATS 65536
 #define MAX_BLOCK 256
 
-/* The tails compute LANES values at once through GCC/Clang vector extensions, which lower to
- * one AVX-512 register, two AVX2 or four SSE ones: the vectorisation does not depend on the
- * auto-vectoriser, which at k = 20 ran part of the k-long loops scalar and the tail 3× slower. */
-#define LANES 16
+/* The tails compute LANES values at once through GCC/Clang vector extensions: one AVX2
+ * register (half an AVX-512 one, two SSE ones), so the vectorisation does not depend on the
+ * auto-vectoriser, which at k = 20 ran part of the k-long loops scalar. Not 16: a vector of
+ * two AVX2 registers made GCC 12 keep the Gram loop's accumulators in memory and move them
+ * through general registers, and the batched tail ran ~5× slower on AVX2 machines (it was only
+ * measured on AVX-512 ones, where 16 floats fill one register; docs/BENCHMARKS.md). */
+#define LANES 8
 typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(LANES * sizeof(int32_t))));
 #define INLINE static inline __attribute__((always_inline))
