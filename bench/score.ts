@@ -19,7 +19,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
-import { createKernelTable, loadNativeKernel, nativeStatus, rowsPerCandidate, typescriptKernel, writeSlot, type KernelTable } from '@ralm/kernel';
+import { createKernelTable, loadNativeKernel, nativeStatus, rowsPerCandidate, slotParts, typescriptKernel, writeSlot, type KernelTable } from '@ralm/kernel';
 import { Rng } from '@ralm/model/rng';
 import { arg, markdownTable, percentile, thousands } from './common';
 
@@ -307,19 +307,9 @@ async function hostedScorer(count: number) {
   const config = loadLookalikeScorerConfig({});
   const state = new ScoringState(serving, loadNativeKernel(), K, batcherOptions(config));
   const template = benchTable(Math.min(count, 1000), rng);
-  const n = rowsPerCandidate(K) * H;
   for (let c = 0; c < count; c++) {
-    const t = c % template.count;
-    const rows = template.rows.subarray(t * n, (t + 1) * n);
-    state.table.put(`candidate-${c}`, {
-      projected: rows.subarray(0, K * H),
-      es: rows.subarray(K * H, 2 * K * H),
-      globalUnit: rows.subarray(2 * K * H),
-      gram: template.gram.subarray(t * K * K, (t + 1) * K * K),
-      mask: template.mask.subarray(t * K, (t + 1) * K),
-      clusterVersion: 1,
-      seedCount: 100,
-    });
+    const p = slotParts(template, c % template.count);
+    state.table.put(`candidate-${c}`, { ...p, clusterVersion: 1, seedCount: 100 });
   }
   const metrics = createServiceMetrics('lookalike-scorer');
   const assigner = new ArmAssigner(experimentFromConfig(config));

@@ -189,6 +189,170 @@ static void users_by_rows(const float *rows, size_t lda, int n, int h, const flo
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, n, h, 1.0f, eu, h, rows, (int)lda, 0.0f, Y, n);
 }
 
+/* ---- int8 tables: row r's value t is scale[r]·codes[r·h + t] + offset[r] (src/table.ts) ---- */
+
+/*
+ * Two loops read the codes: decode_rows (a block into floats, for the products OpenBLAS runs) and
+ * dots_codes (one user's dot products straight from the codes: reading them is the whole cost of
+ * scoring one user, so each byte is touched once). Widening int8 to float is what the generic
+ * vectors above cannot say (GCC 12 scalarises it), so each loop exists per instruction set,
+ * picked once at load from the CPU's features (cpuid) and reported by config():
+ *   avx512  16 codes per instruction (AVX-512F)
+ *   avx2    8 codes per instruction (AVX2 + FMA)
+ *   generic plain C, whatever the compiler makes of it (any CPU)
+ * useIsa() forces a lower one, so the tests compare every one the machine has.
+ */
+typedef void (*decode_fn)(const int8_t *codes, const float *scale, const float *offset, size_t n, int h, float *D);
+typedef void (*dots_fn)(const int8_t *codes, const float *scale, const float *offset, size_t n, int h, const float *eu, float usum,
+                        float *Y);
+
+/* n rows of h codes decoded into D (n × h floats). */
+static void decode_generic(const int8_t *restrict codes, const float *restrict scale, const float *restrict offset, size_t n, int h,
+                           float *restrict D) {
+  for (size_t r = 0; r < n; r++)
+    for (int t = 0; t < h; t++) D[r * h + t] = scale[r] * codes[r * h + t] + offset[r];
+}
+
+/* Y[r] = scale·(codes_r·e_u) + offset·Σe_u for n rows. */
+static void dots_generic(const int8_t *restrict codes, const float *restrict scale, const float *restrict offset, size_t n, int h,
+                         const float *restrict eu, float usum, float *restrict Y) {
+  for (size_t r = 0; r < n; r++) {
+    const int8_t *q = codes + r * h;
+    float a[4] = {0, 0, 0, 0};
+    int t = 0;
+    for (; t + 4 <= h; t += 4)
+      for (int l = 0; l < 4; l++) a[l] += q[t + l] * eu[t + l];
+    for (; t < h; t++) a[0] += q[t] * eu[t];
+    Y[r] = scale[r] * ((a[0] + a[1]) + (a[2] + a[3])) + offset[r] * usum;
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f")))
+
+AVX2 static inline __m256 codes8(const int8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p))); }
+
+AVX2 static void decode_avx2(const int8_t *restrict codes, const float *restrict scale, const float *restrict offset, size_t n, int h,
+                             float *restrict D) {
+  for (size_t r = 0; r < n; r++) {
+    const int8_t *q = codes + r * h;
+    float *d = D + r * h;
+    const __m256 a = _mm256_set1_ps(scale[r]), b = _mm256_set1_ps(offset[r]);
+    int t = 0;
+    for (; t + 8 <= h; t += 8) _mm256_storeu_ps(d + t, _mm256_fmadd_ps(codes8(q + t), a, b));
+    for (; t < h; t++) d[t] = scale[r] * q[t] + offset[r];
+  }
+}
+
+AVX2 static void dots_avx2(const int8_t *restrict codes, const float *restrict scale, const float *restrict offset, size_t n, int h,
+                           const float *restrict eu, float usum, float *restrict Y) {
+  for (size_t r = 0; r < n; r++) {
+    const int8_t *q = codes + r * h;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int t = 0;
+    for (; t + 32 <= h; t += 32) {
+      a0 = _mm256_fmadd_ps(codes8(q + t), _mm256_loadu_ps(eu + t), a0);
+      a1 = _mm256_fmadd_ps(codes8(q + t + 8), _mm256_loadu_ps(eu + t + 8), a1);
+      a2 = _mm256_fmadd_ps(codes8(q + t + 16), _mm256_loadu_ps(eu + t + 16), a2);
+      a3 = _mm256_fmadd_ps(codes8(q + t + 24), _mm256_loadu_ps(eu + t + 24), a3);
+    }
+    for (; t + 8 <= h; t += 8) a0 = _mm256_fmadd_ps(codes8(q + t), _mm256_loadu_ps(eu + t), a0);
+    __m256 v = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    float acc = _mm_cvtss_f32(x);
+    for (; t < h; t++) acc += q[t] * eu[t];
+    Y[r] = scale[r] * acc + offset[r] * usum;
+  }
+}
+
+AVX512 static inline __m512 codes16(const int8_t *p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))); }
+
+AVX512 static void decode_avx512(const int8_t *restrict codes, const float *restrict scale, const float *restrict offset, size_t n, int h,
+                                 float *restrict D) {
+  for (size_t r = 0; r < n; r++) {
+    const int8_t *q = codes + r * h;
+    float *d = D + r * h;
+    const __m512 a = _mm512_set1_ps(scale[r]), b = _mm512_set1_ps(offset[r]);
+    int t = 0;
+    for (; t + 16 <= h; t += 16) _mm512_storeu_ps(d + t, _mm512_fmadd_ps(codes16(q + t), a, b));
+    for (; t < h; t++) d[t] = scale[r] * q[t] + offset[r];
+  }
+}
+
+AVX512 static void dots_avx512(const int8_t *restrict codes, const float *restrict scale, const float *restrict offset, size_t n, int h,
+                               const float *restrict eu, float usum, float *restrict Y) {
+  for (size_t r = 0; r < n; r++) {
+    const int8_t *q = codes + r * h;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int t = 0;
+    for (; t + 32 <= h; t += 32) {
+      a0 = _mm512_fmadd_ps(codes16(q + t), _mm512_loadu_ps(eu + t), a0);
+      a1 = _mm512_fmadd_ps(codes16(q + t + 16), _mm512_loadu_ps(eu + t + 16), a1);
+    }
+    for (; t + 16 <= h; t += 16) a0 = _mm512_fmadd_ps(codes16(q + t), _mm512_loadu_ps(eu + t), a0);
+    float acc = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; t < h; t++) acc += q[t] * eu[t];
+    Y[r] = scale[r] * acc + offset[r] * usum;
+  }
+}
+#endif
+
+typedef struct {
+  const char *name;
+  decode_fn decode;
+  dots_fn dots;
+  int (*supported)(void);
+} Isa;
+
+static int always(void) { return 1; }
+#if defined(__x86_64__) && defined(__GNUC__)
+static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+#endif
+
+/* Best first. */
+static const Isa ISAS[] = {
+#if defined(__x86_64__) && defined(__GNUC__)
+    {"avx512", decode_avx512, dots_avx512, has_avx512},
+    {"avx2", decode_avx2, dots_avx2, has_avx2},
+#endif
+    {"generic", decode_generic, dots_generic, always},
+};
+#define NISAS (sizeof ISAS / sizeof *ISAS)
+
+/* The loops in use: the best the CPU has, unless useIsa() chose another. One per process, as
+ * OpenBLAS's own choice is. */
+static const Isa *isa = &ISAS[NISAS - 1];
+
+static void pick_isa(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+#endif
+  for (size_t i = 0; i < NISAS; i++)
+    if (ISAS[i].supported()) {
+      isa = &ISAS[i];
+      return;
+    }
+}
+
+#define decode_rows(...) isa->decode(__VA_ARGS__)
+#define dots_codes(...) isa->dots(__VA_ARGS__)
+
+/* Σe_u, the sum an int8 row's offset multiplies. */
+static float user_sum(const float *eu, int h) {
+  double s = 0;
+  for (int t = 0; t < h; t++) s += eu[t];
+  return (float)s;
+}
+
+/* Decoded floats per block of an int8 table (256 KiB: stays in L2 while OpenBLAS reads it). */
+#define DECODE_FLOATS 65536
+
 /* At and above this batch the users go along vector lanes (tail_lanes); below it a lane
  * vector would be mostly padding, and OpenBLAS is also faster with users × rows. */
 #define LANE_BATCH 8
@@ -219,59 +383,90 @@ static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
 }
 
 typedef struct {
-  const float *rows, *gram;
+  const float *rows; /* float32 tables; NULL for int8 ones */
+  const int8_t *codes;
+  const float *scale, *offset;
+  const float *gram;
   const uint8_t *mask;
   size_t count;
   int k, h;
   bool average;
 } Table;
 
-/* args[0..5]: rows, gram, mask, k, h, average. Checks every length against count = mask/k. */
-static int read_table(napi_env env, napi_value *args, Table *t) {
-  size_t nrows, ngram, nmask;
+/* The table's arguments: rows (float32) or codes, scale, offset (int8); then gram, mask, k, h,
+ * average. Checks every length against count = mask/k; returns how many arguments it read, 0
+ * after throwing. */
+static int read_table(napi_env env, napi_value *args, bool int8, Table *t) {
+  size_t nrows = 0, nscale = 0, noffset = 0, ngram, nmask;
   int32_t k, h;
-  void *rows, *gram, *mask;
-  if (!typed(env, args[0], napi_float32_array, &rows, &nrows, "rows") ||
-      !typed(env, args[1], napi_float32_array, &gram, &ngram, "gram") ||
-      !typed(env, args[2], napi_uint8_array, &mask, &nmask, "mask"))
+  void *rows, *scale = NULL, *offset = NULL, *gram, *mask;
+  memset(t, 0, sizeof *t);
+  if (int8) {
+    if (!typed(env, args[0], napi_int8_array, &rows, &nrows, "codes") || !typed(env, args[1], napi_float32_array, &scale, &nscale, "scale") ||
+        !typed(env, args[2], napi_float32_array, &offset, &noffset, "offset"))
+      return 0;
+  } else if (!typed(env, args[0], napi_float32_array, &rows, &nrows, "rows"))
     return 0;
-  if (napi_get_value_int32(env, args[3], &k) != napi_ok || napi_get_value_int32(env, args[4], &h) != napi_ok ||
-      napi_get_value_bool(env, args[5], &t->average) != napi_ok || k < 1 || h < 1 || k > 4096 ||
+  const int at = int8 ? 3 : 1;
+  if (!typed(env, args[at], napi_float32_array, &gram, &ngram, "gram") || !typed(env, args[at + 1], napi_uint8_array, &mask, &nmask, "mask")) return 0;
+  if (napi_get_value_int32(env, args[at + 2], &k) != napi_ok || napi_get_value_int32(env, args[at + 3], &h) != napi_ok ||
+      napi_get_value_bool(env, args[at + 4], &t->average) != napi_ok || k < 1 || h < 1 || k > 4096 ||
       (size_t)(2 * k + 1) * h * MAX_BLOCK > INT32_MAX) {
     napi_throw_range_error(env, NULL, "ralm_kernel: bad k, h or average");
     return 0;
   }
   t->count = nmask / k;
-  if (nmask % k || nrows != t->count * (2 * k + 1) * h || ngram != t->count * k * k) {
+  const size_t nr = t->count * (2 * k + 1);
+  if (nmask % k || nrows != nr * h || ngram != t->count * k * k || (int8 && (nscale != nr || noffset != nr))) {
     napi_throw_range_error(env, NULL, "ralm_kernel: table arrays disagree with k and h");
     return 0;
   }
-  t->rows = rows;
+  if (int8) {
+    t->codes = rows;
+    t->scale = scale;
+    t->offset = offset;
+  } else
+    t->rows = rows;
   t->gram = gram;
   t->mask = mask;
   t->k = k;
   t->h = h;
-  return 1;
+  return at + 5;
 }
 
-/* score(rows, gram, mask, k, h, average, eu, batch, alpha, beta, out): out is batch × count. */
-static napi_value score(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value args[11];
+/* Candidates [c0, c0 + n)'s rows as float32: the table's own memory, or decoded into D. */
+static const float *block_rows(const Table *t, size_t c0, int n, float *D) {
+  const size_t r0 = c0 * (2 * t->k + 1), nr = (size_t)n * (2 * t->k + 1);
+  if (t->rows) return t->rows + r0 * t->h;
+  decode_rows(t->codes + r0 * t->h, t->scale + r0, t->offset + r0, nr, t->h, D);
+  return D;
+}
+
+/* score(<table>, eu, batch, alpha, beta, out): out is batch × count; <table> as read_table
+ * reads it. Float32 rows are read in place; int8 codes are decoded a block at a time, or
+ * straight into the dot products for one user. */
+static napi_value score_table(napi_env env, napi_callback_info info, bool int8) {
+  size_t argc = 13;
+  napi_value args[13];
   Scratch *s;
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, (void **)&s));
   Table t;
-  if (argc != 11 || !read_table(env, args, &t)) return NULL;
+  const size_t want = int8 ? 13 : 11;
+  if (argc != want) {
+    napi_throw_type_error(env, NULL, "ralm_kernel: score takes the table's arguments, eu, batch, alpha, beta, out");
+    return NULL;
+  }
+  const int a = read_table(env, args, int8, &t);
+  if (!a) return NULL;
   void *eu_, *out_;
   size_t neu, nout;
   int32_t B;
   double alpha, beta;
-  if (!typed(env, args[6], napi_float32_array, &eu_, &neu, "eu") ||
-      !typed(env, args[10], napi_float32_array, &out_, &nout, "out"))
+  if (!typed(env, args[a], napi_float32_array, &eu_, &neu, "eu") || !typed(env, args[a + 4], napi_float32_array, &out_, &nout, "out"))
     return NULL;
-  CHECK(napi_get_value_int32(env, args[7], &B));
-  CHECK(napi_get_value_double(env, args[8], &alpha));
-  CHECK(napi_get_value_double(env, args[9], &beta));
+  CHECK(napi_get_value_int32(env, args[a + 1], &B));
+  CHECK(napi_get_value_double(env, args[a + 2], &alpha));
+  CHECK(napi_get_value_double(env, args[a + 3], &beta));
   if (B < 1 || neu != (size_t)B * t.h || nout != (size_t)B * t.count) {
     napi_throw_range_error(env, NULL, "ralm_kernel: eu or out has the wrong length");
     return NULL;
@@ -280,51 +475,69 @@ static napi_value score(napi_env env, napi_callback_info info) {
   float *out = out_;
   const int k = t.k, h = t.h, stride = 2 * k + 1;
   const size_t invlen = LANES * (((size_t)B + LANES - 1) / LANES);
+  /* Candidates per block of an int8 table, so that its decoded rows fit DECODE_FLOATS. */
+  const size_t decoded = clamp_block(DECODE_FLOATS / ((size_t)stride * h));
   if (t.average) {
     /* Only the ĝ rows matter: one strided product over all candidates, in blocks. */
-    const size_t nb = SCRATCH_FLOATS / B > 0 ? SCRATCH_FLOATS / B : 1;
-    float *inv = scratch(s, invlen + (size_t)B * nb);
+    size_t nb = SCRATCH_FLOATS / B > 0 ? SCRATCH_FLOATS / B : 1;
+    if (int8 && nb > DECODE_FLOATS / (size_t)h) nb = DECODE_FLOATS / h > 0 ? DECODE_FLOATS / h : 1;
+    float *inv = scratch(s, invlen + (size_t)B * nb + (int8 ? nb * h : 0));
     if (!inv) goto oom;
-    float *Y = inv + invlen;
+    float *Y = inv + invlen, *D = Y + (size_t)B * nb;
     inverse_norms(eu, B, h, inv);
     const float ab = (float)(alpha + beta);
     for (size_t c0 = 0; c0 < t.count; c0 += nb) {
       const int n = (int)(t.count - c0 < nb ? t.count - c0 : nb);
-      users_by_rows(t.rows + (c0 * stride + 2 * k) * h, (size_t)stride * h, n, h, eu, B, Y);
+      if (int8) {
+        for (int c = 0; c < n; c++) {
+          const size_t r = (c0 + c) * stride + 2 * k;
+          decode_rows(t.codes + r * h, t.scale + r, t.offset + r, 1, h, D + (size_t)c * h);
+        }
+        users_by_rows(D, h, n, h, eu, B, Y);
+      } else
+        users_by_rows(t.rows + (c0 * stride + 2 * k) * h, (size_t)stride * h, n, h, eu, B, Y);
       for (int b = 0; b < B; b++)
         for (int c = 0; c < n; c++) out[b * t.count + c0 + c] = ab * Y[(size_t)b * n + c] * inv[b];
     }
     return NULL;
   }
   if (B < LANE_BATCH) {
-    const size_t nb = clamp_block(SCRATCH_FLOATS / ((size_t)B * stride));
+    size_t nb = clamp_block(SCRATCH_FLOATS / ((size_t)B * stride));
+    /* One user of an int8 table: dots straight from the codes, no decoded copy. */
+    const bool direct = int8 && B == 1;
+    if (int8 && !direct && nb > decoded) nb = decoded;
     const size_t block = ((size_t)B * nb * stride + LANES - 1) / LANES * LANES;
-    float *inv = scratch(s, invlen + 2 * block);
+    float *inv = scratch(s, invlen + 2 * block + (int8 && !direct ? nb * stride * h : 0));
     if (!inv) goto oom;
-    float *Y = inv + invlen, *E = Y + block;
+    float *Y = inv + invlen, *E = Y + block, *D = E + block;
     inverse_norms(eu, B, h, inv);
+    const float usum = direct ? user_sum(eu, h) : 0.0f;
     for (size_t c0 = 0; c0 < t.count; c0 += nb) {
       const int n = (int)(t.count - c0 < nb ? t.count - c0 : nb);
-      users_by_rows(t.rows + c0 * stride * h, h, n * stride, h, eu, B, Y);
+      if (direct)
+        dots_codes(t.codes + c0 * stride * h, t.scale + c0 * stride, t.offset + c0 * stride, (size_t)n * stride, h, eu, usum, Y);
+      else
+        users_by_rows(block_rows(&t, c0, n, D), h, n * stride, h, eu, B, Y);
       tail_pairs(Y, (size_t)n * stride, B, n, k, t.gram + c0 * k * k, t.mask + c0 * k, inv, (float)alpha, (float)beta,
                  out + c0, t.count, E);
     }
     return NULL;
   }
   const size_t ldy = invlen;
-  const size_t nb = clamp_block(SCRATCH_FLOATS / (ldy * stride));
+  size_t nb = clamp_block(SCRATCH_FLOATS / (ldy * stride));
+  if (int8 && nb > decoded) nb = decoded;
   const size_t wlen = (size_t)k * LANES;
-  float *W = scratch(s, wlen + invlen + ldy * nb * stride);
+  float *W = scratch(s, wlen + invlen + ldy * nb * stride + (int8 ? nb * stride * h : 0));
   if (!W) goto oom;
-  float *inv = W + wlen, *Y = inv + invlen;
+  float *inv = W + wlen, *Y = inv + invlen, *D = Y + ldy * nb * stride;
   inverse_norms(eu, B, h, inv);
   /* Rows × users with ldc = ldy ≥ B: sgemm never writes the padding columns; zero them once
    * so that earlier calls' values (a denormal would be slow) do not sit in the spare lanes. */
   if ((size_t)B != ldy) memset(Y, 0, ldy * (t.count < nb ? t.count : nb) * stride * sizeof(float));
   for (size_t c0 = 0; c0 < t.count; c0 += nb) {
     const int n = (int)(t.count - c0 < nb ? t.count - c0 : nb);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * stride, B, h, 1.0f, t.rows + c0 * stride * h, h, eu, h, 0.0f,
-                Y, (int)ldy);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * stride, B, h, 1.0f, block_rows(&t, c0, n, D), h, eu, h, 0.0f, Y,
+                (int)ldy);
     tail_lanes(Y, ldy, B, n, k, t.gram + c0 * k * k, t.mask + c0 * k, inv, (float)alpha, (float)beta, out + c0, t.count,
                (vf *)W);
   }
@@ -334,23 +547,30 @@ oom:
   return NULL;
 }
 
-/* scoreSubset(rows, gram, mask, k, h, average, eu, candidates, alpha, beta, out): one user. */
-static napi_value score_subset(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value args[11];
+static napi_value score(napi_env env, napi_callback_info info) { return score_table(env, info, false); }
+static napi_value score_int8(napi_env env, napi_callback_info info) { return score_table(env, info, true); }
+
+/* scoreSubset(<table>, eu, candidates, alpha, beta, out): one user against listed candidates. */
+static napi_value subset_table(napi_env env, napi_callback_info info, bool int8) {
+  size_t argc = 13;
+  napi_value args[13];
   Scratch *s;
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, (void **)&s));
   Table t;
-  if (argc != 11 || !read_table(env, args, &t)) return NULL;
+  if (argc != (int8 ? 13u : 11u)) {
+    napi_throw_type_error(env, NULL, "ralm_kernel: scoreSubset takes the table's arguments, eu, candidates, alpha, beta, out");
+    return NULL;
+  }
+  const int a = read_table(env, args, int8, &t);
+  if (!a) return NULL;
   void *eu_, *cand_, *out_;
   size_t neu, ncand, nout;
   double alpha, beta;
-  if (!typed(env, args[6], napi_float32_array, &eu_, &neu, "eu") ||
-      !typed(env, args[7], napi_int32_array, &cand_, &ncand, "candidates") ||
-      !typed(env, args[10], napi_float32_array, &out_, &nout, "out"))
+  if (!typed(env, args[a], napi_float32_array, &eu_, &neu, "eu") || !typed(env, args[a + 1], napi_int32_array, &cand_, &ncand, "candidates") ||
+      !typed(env, args[a + 4], napi_float32_array, &out_, &nout, "out"))
     return NULL;
-  CHECK(napi_get_value_double(env, args[8], &alpha));
-  CHECK(napi_get_value_double(env, args[9], &beta));
+  CHECK(napi_get_value_double(env, args[a + 2], &alpha));
+  CHECK(napi_get_value_double(env, args[a + 3], &beta));
   if (neu != (size_t)t.h || nout != ncand) {
     napi_throw_range_error(env, NULL, "ralm_kernel: eu or out has the wrong length");
     return NULL;
@@ -372,20 +592,25 @@ static napi_value score_subset(napi_env env, napi_callback_info info) {
   }
   float *Y = inv + LANES, *E = Y + block;
   inverse_norms(eu, 1, h, inv);
+  const float usum = user_sum(eu, h);
   for (size_t i = 0; i < ncand; i++) {
-    const size_t c = (size_t)cand[i];
-    const float *rows = t.rows + c * stride * h;
-    if (t.average) {
-      float g = 0.0f;
-      for (int x = 0; x < h; x++) g += rows[2 * k * h + x] * eu[x];
-      out[i] = (float)(alpha + beta) * g * inv[0];
-    } else {
-      users_by_rows(rows, h, stride, h, eu, 1, Y);
+    const size_t c = (size_t)cand[i], r0 = c * stride;
+    /* Under average pooling only ĝ (the last row) is read. */
+    const size_t from = t.average ? 2 * k : 0, n = t.average ? 1 : stride;
+    if (int8)
+      dots_codes(t.codes + (r0 + from) * h, t.scale + r0 + from, t.offset + r0 + from, n, h, eu, usum, Y + from);
+    else
+      users_by_rows(t.rows + (r0 + from) * h, h, (int)n, h, eu, 1, Y + from);
+    if (t.average)
+      out[i] = (float)(alpha + beta) * Y[2 * k] * inv[0];
+    else
       tail_pairs(Y, stride, 1, 1, k, t.gram + c * k * k, t.mask + c * k, inv, (float)alpha, (float)beta, out + i, 1, E);
-    }
   }
   return NULL;
 }
+
+static napi_value score_subset(napi_env env, napi_callback_info info) { return subset_table(env, info, false); }
+static napi_value score_subset_int8(napi_env env, napi_callback_info info) { return subset_table(env, info, true); }
 
 /* Points per sgemm in nearest(): 2,048 × k floats of dot products stay in cache. */
 #define NEAREST_BLOCK 2048
@@ -463,9 +688,42 @@ static napi_value nearest(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* isas(): the names of the int8 loops this CPU can run, best first. */
+static napi_value isas(napi_env env, napi_callback_info info) {
+  napi_value list, name;
+  CHECK(napi_create_array(env, &list));
+  uint32_t n = 0;
+  for (size_t i = 0; i < NISAS; i++)
+    if (ISAS[i].supported()) {
+      CHECK(napi_create_string_utf8(env, ISAS[i].name, NAPI_AUTO_LENGTH, &name));
+      CHECK(napi_set_element(env, list, n++, name));
+    }
+  return list;
+}
+
+/* useIsa(name): runs the int8 loops of `name` from now on; throws unless the CPU has it. */
+static napi_value use_isa(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  char name[32];
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (argc != 1 || napi_get_value_string_utf8(env, arg, name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "ralm_kernel: useIsa takes a name");
+    return NULL;
+  }
+  for (size_t i = 0; i < NISAS; i++)
+    if (!strcmp(ISAS[i].name, name) && ISAS[i].supported()) {
+      isa = &ISAS[i];
+      return NULL;
+    }
+  napi_throw_range_error(env, NULL, "ralm_kernel: useIsa: this CPU cannot run that instruction set");
+  return NULL;
+}
+
 static napi_value config(napi_env env, napi_callback_info info) {
   char text[512];
-  snprintf(text, sizeof text, "%s (%s core)", openblas_get_config(), openblas_get_corename());
+  snprintf(text, sizeof text, "%s (%s core); int8 loops: %s", openblas_get_config(), openblas_get_corename(), isa->name);
   napi_value v;
   CHECK(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v));
   return v;
@@ -475,13 +733,18 @@ NAPI_MODULE_INIT() {
   /* One thread: the service scores requests concurrently on its own event loop and cores,
    * and the hardware reference (bench/score.ts) is single-threaded OpenBLAS. */
   openblas_set_num_threads(1);
+  pick_isa();
   Scratch *s = calloc(1, sizeof *s);
   if (!s || napi_set_instance_data(env, s, free_scratch, NULL) != napi_ok) return NULL;
   napi_property_descriptor props[] = {
       {"score", NULL, score, NULL, NULL, NULL, napi_default, s},
       {"scoreSubset", NULL, score_subset, NULL, NULL, NULL, napi_default, s},
+      {"scoreInt8", NULL, score_int8, NULL, NULL, NULL, napi_default, s},
+      {"scoreSubsetInt8", NULL, score_subset_int8, NULL, NULL, NULL, napi_default, s},
       {"nearest", NULL, nearest, NULL, NULL, NULL, napi_default, s},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, s},
+      {"isas", NULL, isas, NULL, NULL, NULL, napi_default, s},
+      {"useIsa", NULL, use_isa, NULL, NULL, NULL, napi_default, s},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof *props, props) != napi_ok) return NULL;
   return exports;

@@ -1,5 +1,5 @@
 import { userNorm } from './kernel';
-import { rowsPerCandidate, type KernelTable } from './table';
+import { rowValue, rowsPerCandidate, type KernelTable } from './table';
 
 /** Why a candidate scored what it did for a user: the two cosines and the local attention over its clusters. */
 export interface Explanation {
@@ -19,10 +19,11 @@ export interface Explanation {
  */
 export function explainCandidate(table: KernelTable, c: number, eu: Float32Array, alpha: number, beta: number): Explanation {
   const { k, h } = table;
-  const base = c * rowsPerCandidate(k) * h;
+  const base = c * rowsPerCandidate(k);
+  // Over the values as stored (decoded for int8): the oracle of each precision's kernels.
   const dot = (row: number) => {
     let s = 0;
-    for (let t = 0; t < h; t++) s += table.rows[base + row * h + t]! * eu[t]!;
+    for (let t = 0; t < h; t++) s += rowValue(table, base + row, t) * eu[t]!;
     return s;
   };
   const normU = userNorm(eu, 0, h);

@@ -1,4 +1,24 @@
-export { createKernelTable, writeSlot, clearSlot, slotParts, checkTable, rowsPerCandidate, type KernelTable } from './table';
+export {
+  createKernelTable,
+  writeSlot,
+  clearSlot,
+  slotParts,
+  checkTable,
+  rowsPerCandidate,
+  rowValue,
+  rowValues,
+  precisionOf,
+  TABLE_PRECISIONS,
+  moveSlot,
+  resizeTable,
+  headView,
+  convertTable,
+  tableBytes,
+  type KernelTable,
+  type Float32Table,
+  type Int8Table,
+  type TablePrecision,
+} from './table';
 export type { ScoringKernel } from './kernel';
 export { referenceKernel } from './reference';
 export { typescriptKernel } from './typescript';

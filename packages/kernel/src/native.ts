@@ -7,6 +7,8 @@ import { typescriptKernel } from './typescript';
 interface Addon {
   score(rows: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, batch: number, alpha: number, beta: number, out: Float32Array): void;
   scoreSubset(rows: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, candidates: Int32Array, alpha: number, beta: number, out: Float32Array): void;
+  scoreInt8(codes: Int8Array, scale: Float32Array, offset: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, batch: number, alpha: number, beta: number, out: Float32Array): void;
+  scoreSubsetInt8(codes: Int8Array, scale: Float32Array, offset: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, candidates: Int32Array, alpha: number, beta: number, out: Float32Array): void;
   nearest(points: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, assignments: Int32Array, distances: Float32Array | Float64Array): void;
   config(): string;
 }
@@ -27,18 +29,21 @@ export type NativeStatus = { loaded: true; kernel: ScoringKernel; nearest: Neare
 let status: NativeStatus | undefined;
 
 function wrap(addon: Addon): ScoringKernel {
-  const t = (table: KernelTable) => [table.rows, table.gram, table.mask, table.k, table.h, table.average] as const;
+  const shape = (table: KernelTable) => [table.gram, table.mask, table.k, table.h, table.average] as const;
   return {
     name: 'native-openblas',
     score(table, eu, batch, alpha, beta, out) {
       const result = scoreOutput(table, eu, batch, out);
-      if (table.count > 0) addon.score(...t(table), eu, batch, alpha, beta, result);
+      if (table.count === 0) return result;
+      if (table.precision === 'int8') addon.scoreInt8(table.codes, table.scale, table.offset, ...shape(table), eu, batch, alpha, beta, result);
+      else addon.score(table.rows, ...shape(table), eu, batch, alpha, beta, result);
       return result;
     },
     scoreSubset(table, eu, candidates, alpha, beta) {
       checkSubset(table, eu, candidates);
       const out = new Float32Array(candidates.length);
-      addon.scoreSubset(...t(table), eu, candidates, alpha, beta, out);
+      if (table.precision === 'int8') addon.scoreSubsetInt8(table.codes, table.scale, table.offset, ...shape(table), eu, candidates, alpha, beta, out);
+      else addon.scoreSubset(table.rows, ...shape(table), eu, candidates, alpha, beta, out);
       return out;
     },
   };

@@ -1,5 +1,5 @@
 import { Rng } from '@ralm/model/rng';
-import { createKernelTable, writeSlot, type KernelTable } from '../src';
+import { createKernelTable, writeSlot, type Float32Table, type Int8Table, type KernelTable, type TablePrecision } from '../src';
 
 /**
  * Bulk values from a xorshift32 seeded by `rng`: approximately normal (Irwin–Hall of four
@@ -25,6 +25,8 @@ export interface RandomTableOptions {
   /** 'relu': non-negative, ReLU-like rows (what trained towers give); 'normal': signed. */
   values: 'relu' | 'normal';
   average?: boolean;
+  /** Row storage (float32 by default). */
+  precision?: TablePrecision;
 }
 
 /**
@@ -33,8 +35,11 @@ export interface RandomTableOptions {
  * included, and now and then none), cluster norms spread over three orders of magnitude,
  * G computed from E as the service does and ĝ a unit vector.
  */
+export function randomTable(rng: Rng, count: number, k: number, h: number, options: RandomTableOptions & { precision?: 'float32' }): Float32Table;
+export function randomTable(rng: Rng, count: number, k: number, h: number, options: RandomTableOptions & { precision: 'int8' }): Int8Table;
+export function randomTable(rng: Rng, count: number, k: number, h: number, options: RandomTableOptions): KernelTable;
 export function randomTable(rng: Rng, count: number, k: number, h: number, options: RandomTableOptions): KernelTable {
-  const table = createKernelTable(count, k, h, options.average ?? false);
+  const table = createKernelTable(count, k, h, options.average ?? false, options.precision ?? 'float32');
   const value = bulkValues(rng, options.values);
   for (let c = 0; c < count; c++) {
     const mask = new Float32Array(k);

@@ -1,5 +1,5 @@
 import { Rng } from '@ralm/model/rng';
-import { createKernelTable, explainCandidate, loadNativeKernel, referenceKernel, typescriptKernel, writeSlot, type ScoringKernel } from '../src';
+import { createKernelTable, explainCandidate, loadNativeKernel, referenceKernel, TABLE_PRECISIONS, typescriptKernel, writeSlot, type ScoringKernel, type TablePrecision } from '../src';
 import { maxDiff, randomTable, randomUsers } from './fixtures';
 
 const kernels: Array<[string, () => ScoringKernel]> = [
@@ -9,16 +9,17 @@ const kernels: Array<[string, () => ScoringKernel]> = [
 
 // The seeded grid: every k × h × candidates, each with one batch size (rotating), so the
 // sweep stays under a few seconds while every size of every axis meets every other axis.
-// Batch 1 and 5 take the native kernel's per-pair tail, 32 its users-along-lanes one.
-const grid: Array<[number, number, number, number]> = [];
+// Batch 1 and 5 take the native kernel's per-pair tail, 32 its users-along-lanes one; the
+// precision rotates too (an int8 table is checked against the reference on the same codes).
+const grid: Array<[number, number, number, number, TablePrecision]> = [];
 let turn = 0;
-for (const k of [1, 3, 20]) for (const h of [8, 33, 128]) for (const count of [1, 7, 300, 1030]) grid.push([k, h, count, [1, 5, 32][turn++ % 3]!]);
+for (const k of [1, 3, 20]) for (const h of [8, 33, 128]) for (const count of [1, 7, 300, 1030]) grid.push([k, h, count, [1, 5, 32][turn % 3]!, TABLE_PRECISIONS[turn++ % 2]!]);
 
 describe.each(kernels)('%s kernel against the reference kernel', (_, kernel) => {
-  it.each(grid)('k=%i h=%i, %i candidates × batch %i: score and scoreSubset within 1e-5', (k, h, count, batch) => {
+  it.each(grid)('k=%i h=%i, %i candidates × batch %i, %s: score and scoreSubset within 1e-5', (k, h, count, batch, precision) => {
     const rng = new Rng(k * 7919 + h * 131 + count * 17 + batch);
     const values = (k + h + count) % 2 ? 'relu' : 'normal';
-    const table = randomTable(rng, count, k, h, { values });
+    const table = randomTable(rng, count, k, h, { values, precision });
     const eu = randomUsers(rng, batch, h, values);
     const alpha = 0.4;
     const beta = 0.6;
@@ -33,14 +34,17 @@ describe.each(kernels)('%s kernel against the reference kernel', (_, kernel) => 
   });
 
   it.each([
-    [1, 8, 7, 5],
-    [3, 33, 300, 32],
-    [20, 128, 1030, 1],
-    [20, 128, 300, 5],
-    [3, 8, 300, 40],
-  ])('average pooling, k=%i h=%i, %i candidates × batch %i', (k, h, count, batch) => {
+    [1, 8, 7, 5, 'float32'],
+    [3, 33, 300, 32, 'float32'],
+    [20, 128, 1030, 1, 'float32'],
+    [20, 128, 300, 5, 'float32'],
+    [3, 8, 300, 40, 'float32'],
+    [3, 33, 300, 32, 'int8'],
+    [20, 128, 1030, 1, 'int8'],
+    [20, 128, 600, 5, 'int8'],
+  ] as const)('average pooling, k=%i h=%i, %i candidates × batch %i, %s', (k, h, count, batch, precision) => {
     const rng = new Rng(k + h + count + batch);
-    const table = randomTable(rng, count, k, h, { values: 'relu', average: true });
+    const table = randomTable(rng, count, k, h, { values: 'relu', average: true, precision });
     const eu = randomUsers(rng, batch, h, 'relu');
     expect(maxDiff(kernel().score(table, eu, batch, 0.3, 0.7), referenceKernel.score(table, eu, batch, 0.3, 0.7))).toBeLessThan(1e-5);
     const subset = Int32Array.from([count - 1, 0, 0]);
@@ -48,9 +52,14 @@ describe.each(kernels)('%s kernel against the reference kernel', (_, kernel) => 
     expect(maxDiff(kernel().scoreSubset(table, user, subset, 0.3, 0.7), referenceKernel.scoreSubset(table, user, subset, 0.3, 0.7))).toBeLessThan(1e-5);
   });
 
-  it.each([8, 9, 17, 40])('batch %i after a batch of 5 (spare vector lanes, reused scratch)', (batch) => {
+  it.each([
+    [8, 'float32'],
+    [9, 'int8'],
+    [17, 'float32'],
+    [40, 'int8'],
+  ] as const)('batch %i after a batch of 5 (spare vector lanes, reused scratch), %s', (batch, precision) => {
     const rng = new Rng(batch);
-    const table = randomTable(rng, 300, 20, 33, { values: 'normal' });
+    const table = randomTable(rng, 300, 20, 33, { values: 'normal', precision });
     kernel().score(table, randomUsers(rng, 5, 33, 'normal'), 5, 0.4, 0.6);
     const eu = randomUsers(rng, batch, 33, 'normal');
     expect(maxDiff(kernel().score(table, eu, batch, 0.4, 0.6), referenceKernel.score(table, eu, batch, 0.4, 0.6))).toBeLessThan(1e-5);

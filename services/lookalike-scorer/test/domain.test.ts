@@ -2,6 +2,7 @@ import { NotServableReason } from '@ralm/proto/lookalike_scorer';
 import { OverloadedError } from '@ralm/platform';
 import { ScoreBatcher } from '../src/domain/batcher';
 import { CandidateBook } from '../src/domain/candidate-book';
+import { slotParts, TABLE_PRECISIONS } from '@ralm/kernel';
 import { ScoringTable, type CandidateRows } from '../src/domain/scoring-table';
 import { topK } from '../src/domain/top-k';
 
@@ -23,7 +24,7 @@ describe('topK', () => {
   });
 });
 
-describe('ScoringTable', () => {
+describe.each(TABLE_PRECISIONS)('ScoringTable (%s)', (precision) => {
   const k = 3;
   const h = 4;
   const rows = (v: number, clusters = k): CandidateRows => ({
@@ -37,18 +38,28 @@ describe('ScoringTable', () => {
     seedCount: 100 + v,
   });
   /** What slot `s` must hold for candidate value v, in the kernel layout [P; E_s; ĝ]. */
+  /** Within half a code step of the row's range for int8 (its affine encoding), exact for float32. */
+  const expectRows = (got: Float32Array, want: Float32Array) => {
+    const step = precision === 'int8' ? Math.max(...want) - Math.min(...want) : 0;
+    got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThanOrEqual(step / 255 / 2 + Math.abs(want[i]!) * 1e-6));
+  };
+  /** What slot `s` must hold for candidate value v. */
   const expectSlot = (table: ScoringTable, slot: number, v: number, clusters = k) => {
-    const t = table.kernelTable();
+    const p = slotParts(table.kernelTable(), slot);
     const r = rows(v, clusters);
-    const stride = (2 * k + 1) * h;
-    expect(Array.from(t.rows.subarray(slot * stride, (slot + 1) * stride))).toEqual([...r.projected, ...r.es, ...r.globalUnit]);
-    expect(Array.from(t.gram.subarray(slot * k * k, (slot + 1) * k * k))).toEqual(Array.from(r.gram));
-    expect(Array.from(t.mask.subarray(slot * k, (slot + 1) * k))).toEqual(r.mask);
+    for (let j = 0; j < k; j++) {
+      expectRows(p.projected.subarray(j * h, (j + 1) * h), r.projected.subarray(j * h, (j + 1) * h));
+      expectRows(p.es.subarray(j * h, (j + 1) * h), r.es.subarray(j * h, (j + 1) * h));
+    }
+    expectRows(p.globalUnit, r.globalUnit);
+    expect(Array.from(p.gram)).toEqual(Array.from(r.gram));
+    expect(Array.from(p.mask)).toEqual(r.mask);
     expect([table.clusterVersionAt(slot), table.seedCountAt(slot)]).toEqual([v, 100 + v]);
   };
 
   it('packs candidates contiguously, replaces in place, moves the last slot into a removed one, and grows', () => {
-    const table = new ScoringTable(k, h, false);
+    const table = new ScoringTable(k, h, false, precision);
+    expect(table.kernelTable().precision ?? 'float32').toBe(precision);
     for (let v = 1; v <= 100; v++) table.put(`c${v}`, rows(v, (v % k) + 1));
     expect(table.count).toBe(100);
     table.put('c7', rows(700));

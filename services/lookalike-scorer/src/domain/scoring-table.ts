@@ -1,4 +1,4 @@
-import { writeSlot, type KernelTable } from '@ralm/kernel';
+import { createKernelTable, headView, moveSlot, resizeTable, writeSlot, type KernelTable, type TablePrecision } from '@ralm/kernel';
 
 /** One candidate's precomputed rows (spec §5), as `precomputeCandidates` returns them for a single candidate. */
 export interface CandidateRows {
@@ -25,10 +25,8 @@ export interface CandidateRows {
  * one thing at a time, and the kernel call is synchronous.
  */
 export class ScoringTable {
-  private capacity = 0;
-  private rows = new Float32Array(0);
-  private gram = new Float32Array(0);
-  private mask = new Uint8Array(0);
+  /** Every allocated slot; the first `count` are live. */
+  private store: KernelTable;
   private readonly slotOf = new Map<string, number>();
   private ids: string[] = [];
   private clusterVersions: number[] = [];
@@ -39,7 +37,11 @@ export class ScoringTable {
     readonly k: number,
     readonly h: number,
     readonly average: boolean,
-  ) {}
+    /** How the rows are stored: float32 (the reference) or int8 with a per-row scale and offset (~⅓ of the bytes). */
+    readonly precision: TablePrecision = 'float32',
+  ) {
+    this.store = createKernelTable(0, k, h, average, precision);
+  }
 
   get count(): number {
     return this.ids.length;
@@ -67,36 +69,24 @@ export class ScoringTable {
     return this.seedCounts[slot]!;
   }
 
-  /** The kernel's view of the live slots (the arrays may be longer than `count` needs). */
+  /** The kernel's view of the live slots (views of the store, not copies). */
   kernelTable(): KernelTable {
-    const { count, k, h } = this;
-    // Views, not copies: the kernel sees exactly the live slots.
-    return (this.view ??= {
-      count,
-      k,
-      h,
-      rows: this.rows.subarray(0, count * (2 * k + 1) * h),
-      gram: this.gram.subarray(0, count * k * k),
-      mask: this.mask.subarray(0, count * k),
-      average: this.average,
-    });
+    return (this.view ??= headView(this.store, this.count));
   }
 
   /** Adds or replaces a candidate's rows. */
   put(candidateId: string, c: CandidateRows): void {
-    const { k, h } = this;
     let slot = this.slotOf.get(candidateId);
     if (slot === undefined) {
       slot = this.ids.length;
-      if (slot === this.capacity) this.grow();
+      // Doubling keeps appends amortised O(1).
+      if (slot === this.store.count) this.store = resizeTable(this.store, Math.max(64, this.store.count * 2));
       this.ids.push(candidateId);
       this.clusterVersions.push(0);
       this.seedCounts.push(0);
       this.slotOf.set(candidateId, slot);
     }
-    // The kernel package owns the layout; write through a view of the whole capacity.
-    const all = { count: this.capacity, k, h, rows: this.rows, gram: this.gram, mask: this.mask, average: this.average };
-    writeSlot(all, slot, c.es, c.projected, c.gram, c.globalUnit, c.mask);
+    writeSlot(this.store, slot, c.es, c.projected, c.gram, c.globalUnit, c.mask);
     this.clusterVersions[slot] = c.clusterVersion;
     this.seedCounts[slot] = c.seedCount;
     this.view = undefined;
@@ -108,11 +98,7 @@ export class ScoringTable {
     if (slot === undefined) return false;
     const last = this.ids.length - 1;
     if (slot !== last) {
-      const { k, h } = this;
-      const stride = (2 * k + 1) * h;
-      this.rows.copyWithin(slot * stride, last * stride, (last + 1) * stride);
-      this.gram.copyWithin(slot * k * k, last * k * k, (last + 1) * k * k);
-      this.mask.copyWithin(slot * k, last * k, (last + 1) * k);
+      moveSlot(this.store, last, slot);
       const moved = this.ids[last]!;
       this.ids[slot] = moved;
       this.clusterVersions[slot] = this.clusterVersions[last]!;
@@ -125,20 +111,5 @@ export class ScoringTable {
     this.slotOf.delete(candidateId);
     this.view = undefined;
     return true;
-  }
-
-  private grow(): void {
-    const { k, h } = this;
-    const next = Math.max(64, this.capacity * 2);
-    const rows = new Float32Array(next * (2 * k + 1) * h);
-    rows.set(this.rows);
-    const gram = new Float32Array(next * k * k);
-    gram.set(this.gram);
-    const mask = new Uint8Array(next * k);
-    mask.set(this.mask);
-    this.rows = rows;
-    this.gram = gram;
-    this.mask = mask;
-    this.capacity = next;
   }
 }
