@@ -98,41 +98,81 @@ INLINE vf weight(vf z) { return vexp(1.0f - 2.0f / (vexp(2.0f * z) + 1.0f)); }
 /*
  * The rest of the score, per (user, candidate), from the 2k+1 dot products y = [z, q, ĝ·e_u].
  * With unnormalised weights w and s = Σw,
- *   (w/s)·q / (|e_u| √((w/s)ᵀG(w/s) + ε)) = w·q / (|e_u| √(wᵀGw + ε s²)),
- * and wᵀGw = Σ_i w_i (G_ii w_i + Σ_{j<i} (G_ij + G_ji) w_j): half the products, exact for
- * any G. A candidate with no real cluster gets cos_loc = 0, as the reference does.
+ *   (w/s)·q / (|e_u| √((w/s)ᵀG(w/s) + ε s²/s²)) = w·q / (|e_u| √(wᵀGw + ε s²)).
+ * w is zero where the mask is, and a masked cluster's Gram row and column are zero (writeSlot),
+ * so masked clusters drop out of every sum. A candidate with no real cluster gets cos_loc = 0,
+ * as the reference does.
  */
+typedef float vf4 __attribute__((vector_size(4 * sizeof(float))));
+
+INLINE vf4 vload4(const float *p) {
+  vf4 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+INLINE float hsum(vf v) {
+  float s = 0.0f;
+  for (int l = 0; l < LANES; l++) s += v[l];
+  return s;
+}
+
+/* wᵀGw for one k × k G, w zero-padded to a multiple of LANES. u = Gᵀw is built row by row
+ * (u += w_i·G_i, whole vectors along the row), then w·u; G's rows are read only within
+ * bounds (vectors of 8, then of 4, then scalars), so the last candidate's last row never reads
+ * past the array. */
+INLINE float quadratic(const float *restrict G, const float *restrict w, int k) {
+  float total = 0.0f;
+  int j0 = 0;
+  for (; j0 + LANES <= k; j0 += LANES) {
+    vf u0 = {0}, u1 = {0};
+    int i = 0;
+    for (; i + 2 <= k; i += 2) {
+      u0 += w[i] * vload(G + i * k + j0);
+      u1 += w[i + 1] * vload(G + (i + 1) * k + j0);
+    }
+    if (i < k) u0 += w[i] * vload(G + i * k + j0);
+    total += hsum((u0 + u1) * vload(w + j0));
+  }
+  if (j0 + 4 <= k) {
+    vf4 u = {0};
+    for (int i = 0; i < k; i++) u += w[i] * vload4(G + i * k + j0);
+    const vf4 p = u * vload4(w + j0);
+    total += (p[0] + p[1]) + (p[2] + p[3]);
+    j0 += 4;
+  }
+  for (; j0 < k; j0++) {
+    float u = 0.0f;
+    for (int i = 0; i < k; i++) u += w[i] * G[i * k + j0];
+    total += u * w[j0];
+  }
+  return total;
+}
 
 /* Users × rows: user b's products for candidate c at Y[b·ldy + c·(2k+1)], ldy = nb·(2k+1).
- * For few users: the weights go through one flat vector loop over the whole block into E
- * (q and ĝ too: cheaper than picking out the z), the rest per pair. Y and E hold B·ldy
- * floats rounded up to LANES. */
+ * For few users: per pair, the k weights as whole vectors (the lanes past k read q and are
+ * zeroed), then wᵀGw along G's rows. Y holds B·ldy + LANES floats (the last weights' vector
+ * reads past the last candidate's z). w: k rounded up to LANES floats. */
 CLONES static void tail_pairs(const float *restrict Y, size_t ldy, int B, int nb, int k, const float *restrict gram,
                               const uint8_t *restrict mask, const float *restrict inv, float alpha, float beta,
-                              float *restrict out, size_t ldo, float *restrict E) {
-  const int stride = 2 * k + 1;
-  for (size_t x = 0; x < (size_t)B * ldy; x += LANES) {
-    vf e = weight(vload(Y + x));
-    memcpy(E + x, &e, sizeof e);
-  }
-  float w[k];
+                              float *restrict out, size_t ldo, float *restrict w) {
+  const int stride = 2 * k + 1, kp = (k + LANES - 1) / LANES * LANES;
   for (int b = 0; b < B; b++) {
     for (int c = 0; c < nb; c++) {
-      const float *G = gram + (size_t)c * k * k, *y = Y + b * ldy + (size_t)c * stride, *e = E + b * ldy + (size_t)c * stride;
+      const float *G = gram + (size_t)c * k * k, *y = Y + b * ldy + (size_t)c * stride;
       const uint8_t *m = mask + (size_t)c * k;
-      float s = 0.0f, wq = 0.0f, wgw = 0.0f;
+      for (int j = 0; j < kp; j += LANES) {
+        const vf e = weight(vload(y + j));
+        memcpy(w + j, &e, sizeof e);
+      }
+      float s = 0.0f, wq = 0.0f;
       for (int j = 0; j < k; j++) {
-        w[j] = m[j] ? e[j] : 0.0f;
+        w[j] = m[j] ? w[j] : 0.0f;
         s += w[j];
         wq += w[j] * y[k + j];
       }
-      for (int i = 0; i < k; i++) {
-        if (!m[i]) continue;
-        float acc = G[i * k + i] * w[i];
-        for (int j = 0; j < i; j++) acc += (G[i * k + j] + G[j * k + i]) * w[j];
-        wgw += w[i] * acc;
-      }
-      const float local = s > 0.0f ? wq * inv[b] / sqrtf(wgw + 1e-12f * s * s) : 0.0f;
+      for (int j = k; j < kp; j++) w[j] = 0.0f;
+      const float local = s > 0.0f ? wq * inv[b] / sqrtf(quadratic(G, w, k) + 1e-12f * s * s) : 0.0f;
       out[b * ldo + c] = alpha * y[2 * k] * inv[b] + beta * local;
     }
   }
@@ -140,27 +180,58 @@ CLONES static void tail_pairs(const float *restrict Y, size_t ldy, int B, int nb
 
 /* Rows × users: candidate c's row r for users b0.. at Y[(c·(2k+1) + r)·ldy + b0], ldy a
  * multiple of LANES (columns past B zero). For batches: LANES users at once, so every
- * operation, the k² Gram products included, is a full vector. W: k vectors. */
+ * operation, the Gram products included, is a full vector. Per candidate, once for all its
+ * users: the real clusters' indices and the lower triangle of G + Gᵀ over them (wᵀGw =
+ * Σ_i w_i (G_ii w_i + Σ_{j<i} (G_ij + G_ji) w_j): half the products). W: k vectors; S:
+ * k(k+1)/2 floats; idx: k ints. */
 CLONES static void tail_lanes(const float *restrict Y, size_t ldy, int B, int nb, int k, const float *restrict gram,
                               const uint8_t *restrict mask, const float *restrict inv, float alpha, float beta,
-                              float *restrict out, size_t ldo, vf *restrict W) {
+                              float *restrict out, size_t ldo, vf *restrict W, float *restrict S, int *restrict idx) {
   const int stride = 2 * k + 1;
   for (int c = 0; c < nb; c++) {
     const float *G = gram + (size_t)c * k * k;
     const uint8_t *m = mask + (size_t)c * k;
+    int kr = 0;
+    for (int j = 0; j < k; j++)
+      if (m[j]) idx[kr++] = j;
+    for (int i = 0, p = 0; i < kr; i++) {
+      const int a = idx[i];
+      for (int j = 0; j < i; j++) S[p++] = G[a * k + idx[j]] + G[idx[j] * k + a];
+      S[p++] = G[a * k + a];
+    }
     for (int b0 = 0; b0 < B; b0 += LANES) {
       const float *Z = Y + (size_t)c * stride * ldy + b0;
       vf s = {0}, wq = {0}, wgw = {0};
-      for (int j = 0; j < k; j++) {
-        W[j] = m[j] ? weight(vload(Z + j * ldy)) : (vf){0};
+      for (int j = 0; j < kr; j++) {
+        W[j] = weight(vload(Z + idx[j] * ldy));
         s += W[j];
-        wq += W[j] * vload(Z + (k + j) * ldy);
+        wq += W[j] * vload(Z + (k + idx[j]) * ldy);
       }
-      for (int i = 0; i < k; i++) {
-        if (!m[i]) continue;
-        vf acc = G[i * k + i] * W[i];
-        for (int j = 0; j < i; j++) acc += (G[i * k + j] + G[j * k + i]) * W[j];
-        wgw += W[i] * acc;
+      /* Four rows at a time: one chain of dependent FMAs per row kept the FMA units waiting
+       * on their own latency; four share each W[j] and run side by side. Row i starts at
+       * S + i(i+1)/2. */
+      int i = 0;
+      for (; i + 4 <= kr; i += 4) {
+        const float *r0 = S + i * (i + 1) / 2, *r1 = r0 + i + 1, *r2 = r1 + i + 2, *r3 = r2 + i + 3;
+        vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int j = 0; j < i; j++) {
+          const vf x = W[j];
+          a0 += r0[j] * x;
+          a1 += r1[j] * x;
+          a2 += r2[j] * x;
+          a3 += r3[j] * x;
+        }
+        a0 += r0[i] * W[i];
+        a1 += r1[i] * W[i] + r1[i + 1] * W[i + 1];
+        a2 += r2[i] * W[i] + r2[i + 1] * W[i + 1] + r2[i + 2] * W[i + 2];
+        a3 += r3[i] * W[i] + r3[i + 1] * W[i + 1] + r3[i + 2] * W[i + 2] + r3[i + 3] * W[i + 3];
+        wgw += (W[i] * a0 + W[i + 1] * a1) + (W[i + 2] * a2 + W[i + 3] * a3);
+      }
+      for (; i < kr; i++) {
+        const float *r = S + i * (i + 1) / 2;
+        vf a = r[i] * W[i];
+        for (int j = 0; j < i; j++) a += r[j] * W[j];
+        wgw += W[i] * a;
       }
       const vf g = vload(Z + 2 * k * ldy);
       const int n = B - b0 < LANES ? B - b0 : LANES;
@@ -270,6 +341,120 @@ AVX2 static void dots_avx2(const int8_t *restrict codes, const float *restrict s
   }
 }
 
+/*
+ * A batch against an int8 table without decoding it: the users are rounded to int16 (per-user
+ * scale max|e_u|/32767, a relative error of 1.5e-5, far below the codes' own), and the products
+ * run in integers, vpmaddwd multiplying 16 code × user pairs and summing them to int32 per
+ * instruction: twice the multiply-adds of a float FMA, no decoded copy of the rows, no OpenBLAS
+ * packing. Exact in int32 while h ≤ 512 (|acc| ≤ h·128·32767 < 2³¹).
+ *   Y[r·ldy + b] = scale_r · qs_b · (codes_r · ê_b) + offset_r · Σe_b
+ * Users go along the vector lanes (the layout tail_lanes reads): each pair of a row's codes,
+ * widened to int16, is broadcast and multiplied with the same pair of 8 users' values. E16
+ * holds the users as pairs: int32 slot (p·ldy + b) = (ê_b[2p], ê_b[2p+1]).
+ */
+#define ROWS_USERS_MAX_H 512
+
+/* row's h codes as int16 into wide (h rounded up to even, the spare one zero). */
+AVX2 static inline void widen_avx2(const int8_t *restrict q, int h, int16_t *restrict wide) {
+  int t = 0;
+  for (; t + 16 <= h; t += 16) _mm256_storeu_si256((__m256i *)(wide + t), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + t))));
+  for (; t < h; t++) wide[t] = q[t];
+  if (h & 1) wide[h] = 0;
+}
+
+/* R rows (widened in wide, hp apart) × V vectors of users from b0, accumulated over the np pairs. */
+#define TILE(R, V)                                                                                                     \
+  do {                                                                                                                 \
+    __m256i acc[R][V];                                                                                                 \
+    for (int r_ = 0; r_ < R; r_++)                                                                                     \
+      for (int v_ = 0; v_ < V; v_++) acc[r_][v_] = _mm256_setzero_si256();                                             \
+    for (int p = 0; p < np; p++) {                                                                                     \
+      __m256i e[V];                                                                                                    \
+      for (int v_ = 0; v_ < V; v_++) e[v_] = _mm256_loadu_si256((const __m256i *)(E16 + 2 * ((size_t)p * ldy + b0 + 8 * v_))); \
+      for (int r_ = 0; r_ < R; r_++) {                                                                                 \
+        int32_t pair;                                                                                                  \
+        memcpy(&pair, wide + r_ * hp + 2 * p, sizeof pair);                                                            \
+        const __m256i a = _mm256_set1_epi32(pair);                                                                     \
+        for (int v_ = 0; v_ < V; v_++) acc[r_][v_] = _mm256_add_epi32(acc[r_][v_], _mm256_madd_epi16(a, e[v_]));       \
+      }                                                                                                                \
+    }                                                                                                                  \
+    for (int r_ = 0; r_ < R; r_++) {                                                                                   \
+      const __m256 sc = _mm256_set1_ps(scale[r + r_]), of = _mm256_set1_ps(offset[r + r_]);                            \
+      for (int v_ = 0; v_ < V; v_++) {                                                                                 \
+        const size_t u = b0 + 8 * v_;                                                                                  \
+        const __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r_][v_]), _mm256_mul_ps(sc, _mm256_loadu_ps(qs + u)), \
+                                         _mm256_mul_ps(of, _mm256_loadu_ps(usum + u)));                                \
+        _mm256_storeu_ps(Y + (r + r_) * (size_t)ldy + u, y);                                                           \
+      }                                                                                                                \
+    }                                                                                                                  \
+  } while (0)
+
+/* TILE(2, 4) written out: as a macro over arrays GCC shuffled the accumulators between
+ * registers on every pair. */
+AVX2 static inline __attribute__((always_inline)) void tile_2x4(const int16_t *restrict wide, int hp, int np, const int16_t *restrict E,
+                                                                int ldy, const float *restrict scale, const float *restrict offset,
+                                                                const float *restrict qs, const float *restrict usum, float *restrict Y) {
+  __m256i a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+  const int16_t *w0 = wide, *w1 = wide + hp;
+  /* The empty asm after each sum keeps GCC from hoisting all eight products ahead of the sums,
+   * which needed eight more registers than AVX2 has and cost a move per accumulator. */
+  for (int p = 0; p < np; p++) {
+    const __m256i *e = (const __m256i *)(E + 2 * (size_t)p * ldy);
+    const __m256i e0 = _mm256_loadu_si256(e), e1 = _mm256_loadu_si256(e + 1), e2 = _mm256_loadu_si256(e + 2), e3 = _mm256_loadu_si256(e + 3);
+    int32_t x0, x1;
+    memcpy(&x0, w0 + 2 * p, 4);
+    memcpy(&x1, w1 + 2 * p, 4);
+    const __m256i b0 = _mm256_set1_epi32(x0), b1 = _mm256_set1_epi32(x1);
+    a00 = _mm256_add_epi32(_mm256_madd_epi16(b0, e0), a00);
+    __asm__ volatile("" : "+x"(a00));
+    a01 = _mm256_add_epi32(_mm256_madd_epi16(b0, e1), a01);
+    __asm__ volatile("" : "+x"(a01));
+    a02 = _mm256_add_epi32(_mm256_madd_epi16(b0, e2), a02);
+    __asm__ volatile("" : "+x"(a02));
+    a03 = _mm256_add_epi32(_mm256_madd_epi16(b0, e3), a03);
+    __asm__ volatile("" : "+x"(a03));
+    a10 = _mm256_add_epi32(_mm256_madd_epi16(b1, e0), a10);
+    __asm__ volatile("" : "+x"(a10));
+    a11 = _mm256_add_epi32(_mm256_madd_epi16(b1, e1), a11);
+    __asm__ volatile("" : "+x"(a11));
+    a12 = _mm256_add_epi32(_mm256_madd_epi16(b1, e2), a12);
+    __asm__ volatile("" : "+x"(a12));
+    a13 = _mm256_add_epi32(_mm256_madd_epi16(b1, e3), a13);
+    __asm__ volatile("" : "+x"(a13));
+  }
+  const __m256i acc[2][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}};
+  for (int r = 0; r < 2; r++) {
+    const __m256 sc = _mm256_set1_ps(scale[r]), of = _mm256_set1_ps(offset[r]);
+    for (int v = 0; v < 4; v++) {
+      const __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][v]), _mm256_mul_ps(sc, _mm256_loadu_ps(qs + 8 * v)),
+                                       _mm256_mul_ps(of, _mm256_loadu_ps(usum + 8 * v)));
+      _mm256_storeu_ps(Y + (size_t)r * ldy + 8 * v, y);
+    }
+  }
+}
+
+/* n rows from codes (scale, offset per row) against the users in E16, ldy (a multiple of 8)
+ * lanes; qs and usum hold ldy floats (zero past the batch). wide: 2 × (h + 1) int16. */
+AVX2 static void rows_users_avx2(const int8_t *restrict codes, const float *restrict scale, const float *restrict offset, size_t n,
+                                 int h, const int16_t *restrict E16, const float *restrict qs, const float *restrict usum, int ldy,
+                                 float *restrict Y, int16_t *restrict wide) {
+  const int hp = (h + 1) & ~1, np = hp / 2;
+  size_t r = 0;
+  for (; r + 2 <= n; r += 2) {
+    widen_avx2(codes + r * h, h, wide);
+    widen_avx2(codes + (r + 1) * h, h, wide + hp);
+    int b0 = 0;
+    for (; b0 + 32 <= ldy; b0 += 32) tile_2x4(wide, hp, np, E16 + 2 * (size_t)b0, ldy, scale + r, offset + r, qs + b0, usum + b0, Y + r * (size_t)ldy + b0);
+    for (; b0 < ldy; b0 += 8) TILE(2, 1);
+  }
+  for (; r < n; r++) {
+    widen_avx2(codes + r * h, h, wide);
+    int b0 = 0;
+    for (; b0 + 32 <= ldy; b0 += 32) TILE(1, 4);
+    for (; b0 < ldy; b0 += 8) TILE(1, 1);
+  }
+}
+
 AVX512 static inline __m512 codes16(const int8_t *p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))); }
 
 AVX512 static void decode_avx512(const int8_t *restrict codes, const float *restrict scale, const float *restrict offset, size_t n, int h,
@@ -302,26 +487,31 @@ AVX512 static void dots_avx512(const int8_t *restrict codes, const float *restri
 }
 #endif
 
+typedef void (*rows_users_fn)(const int8_t *codes, const float *scale, const float *offset, size_t n, int h, const int16_t *E16,
+                              const float *qs, const float *usum, int ldy, float *Y, int16_t *wide);
+
 typedef struct {
   const char *name;
   decode_fn decode;
   dots_fn dots;
+  rows_users_fn rows_users; /* NULL: batches decode and run sgemm */
   int (*supported)(void);
 } Isa;
 
 static int always(void) { return 1; }
 #if defined(__x86_64__) && defined(__GNUC__)
 static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static int has_avx512(void) { return has_avx2() && __builtin_cpu_supports("avx512f"); }
 #endif
 
 /* Best first. */
 static const Isa ISAS[] = {
 #if defined(__x86_64__) && defined(__GNUC__)
-    {"avx512", decode_avx512, dots_avx512, has_avx512},
-    {"avx2", decode_avx2, dots_avx2, has_avx2},
+    /* No AVX-512 integer product: vpmaddwd on zmm needs AVX512BW, and the AVX2 one serves. */
+    {"avx512", decode_avx512, dots_avx512, rows_users_avx2, has_avx512},
+    {"avx2", decode_avx2, dots_avx2, rows_users_avx2, has_avx2},
 #endif
-    {"generic", decode_generic, dots_generic, always},
+    {"generic", decode_generic, dots_generic, NULL, always},
 };
 #define NISAS (sizeof ISAS / sizeof *ISAS)
 
@@ -348,6 +538,22 @@ static float user_sum(const float *eu, int h) {
   double s = 0;
   for (int t = 0; t < h; t++) s += eu[t];
   return (float)s;
+}
+
+/* The users as int16 pairs for rows_users (see there): slot (p·ldy + b) holds ê_b[2p], ê_b[2p+1];
+ * users past B, and the odd h's spare value, are zero. qs_b = max|e_b|/32767; usum_b = Σe_b. */
+static void quantize_users(const float *eu, int B, int h, int ldy, int16_t *E16, float *qs, float *usum) {
+  const int hp = (h + 1) & ~1;
+  memset(E16, 0, (size_t)hp * ldy * sizeof *E16);
+  for (int b = 0; b < ldy; b++) qs[b] = usum[b] = 0.0f;
+  for (int b = 0; b < B; b++) {
+    const float *e = eu + (size_t)b * h;
+    float top = 0.0f;
+    for (int t = 0; t < h; t++) top = fmaxf(top, fabsf(e[t]));
+    qs[b] = top > 0.0f ? top / 32767.0f : 1.0f;
+    usum[b] = user_sum(e, h);
+    for (int t = 0; t < h; t++) E16[2 * ((size_t)(t / 2) * ldy + b) + (t & 1)] = (int16_t)lrintf(e[t] / qs[b]);
+  }
 }
 
 /* Decoded floats per block of an int8 table (256 KiB: stays in L2 while OpenBLAS reads it). */
@@ -474,7 +680,7 @@ static napi_value score_table(napi_env env, napi_callback_info info, bool int8) 
   const float *eu = eu_;
   float *out = out_;
   const int k = t.k, h = t.h, stride = 2 * k + 1;
-  const size_t invlen = LANES * (((size_t)B + LANES - 1) / LANES);
+  const size_t invlen = LANES * (((size_t)B + LANES - 1) / LANES), kpad = ((size_t)k + LANES - 1) / LANES * LANES;
   /* Candidates per block of an int8 table, so that its decoded rows fit DECODE_FLOATS. */
   const size_t decoded = clamp_block(DECODE_FLOATS / ((size_t)stride * h));
   if (t.average) {
@@ -506,10 +712,10 @@ static napi_value score_table(napi_env env, napi_callback_info info, bool int8) 
     /* One user of an int8 table: dots straight from the codes, no decoded copy. */
     const bool direct = int8 && B == 1;
     if (int8 && !direct && nb > decoded) nb = decoded;
-    const size_t block = ((size_t)B * nb * stride + LANES - 1) / LANES * LANES;
-    float *inv = scratch(s, invlen + 2 * block + (int8 && !direct ? nb * stride * h : 0));
+    const size_t block = ((size_t)B * nb * stride + LANES - 1) / LANES * LANES + LANES;
+    float *inv = scratch(s, invlen + block + kpad + (int8 && !direct ? nb * stride * h : 0));
     if (!inv) goto oom;
-    float *Y = inv + invlen, *E = Y + block, *D = E + block;
+    float *Y = inv + invlen, *w = Y + block, *D = w + kpad;
     inverse_norms(eu, B, h, inv);
     const float usum = direct ? user_sum(eu, h) : 0.0f;
     for (size_t c0 = 0; c0 < t.count; c0 += nb) {
@@ -519,18 +725,38 @@ static napi_value score_table(napi_env env, napi_callback_info info, bool int8) 
       else
         users_by_rows(block_rows(&t, c0, n, D), h, n * stride, h, eu, B, Y);
       tail_pairs(Y, (size_t)n * stride, B, n, k, t.gram + c0 * k * k, t.mask + c0 * k, inv, (float)alpha, (float)beta,
-                 out + c0, t.count, E);
+                 out + c0, t.count, w);
     }
     return NULL;
   }
   const size_t ldy = invlen;
+  /* int8 tables go through the integer product when this CPU's loops have one. */
+  const bool integer = int8 && isa->rows_users && h <= ROWS_USERS_MAX_H;
   size_t nb = clamp_block(SCRATCH_FLOATS / (ldy * stride));
-  if (int8 && nb > decoded) nb = decoded;
-  const size_t wlen = (size_t)k * LANES;
-  float *W = scratch(s, wlen + invlen + ldy * nb * stride + (int8 ? nb * stride * h : 0));
+  if (int8 && !integer && nb > decoded) nb = decoded;
+  const size_t hp = ((size_t)h + 1) & ~(size_t)1;
+  const size_t wlen = (size_t)k * LANES, slen = ((size_t)k * (k + 1) / 2 + k + LANES - 1) / LANES * LANES;
+  /* Per block: the decoded rows (D), or for the integer product the users as int16 pairs
+   * (E16, hp·ldy halves), their scales and sums (ldy each) and two widened rows. */
+  const size_t extra = !int8 ? 0 : integer ? hp * ldy / 2 + 2 * ldy + hp + LANES : nb * stride * h;
+  float *W = scratch(s, wlen + slen + invlen + ldy * nb * stride + extra);
   if (!W) goto oom;
-  float *inv = W + wlen, *Y = inv + invlen, *D = Y + ldy * nb * stride;
+  float *S = W + wlen, *inv = S + slen, *Y = inv + invlen, *D = Y + ldy * nb * stride;
+  int *idx = (int *)(S + (size_t)k * (k + 1) / 2);
   inverse_norms(eu, B, h, inv);
+  if (integer) {
+    float *qs = D, *usum = qs + ldy;
+    int16_t *E16 = (int16_t *)(usum + ldy), *wide = E16 + hp * ldy;
+    quantize_users(eu, B, h, (int)ldy, E16, qs, usum);
+    for (size_t c0 = 0; c0 < t.count; c0 += nb) {
+      const int n = (int)(t.count - c0 < nb ? t.count - c0 : nb);
+      const size_t r0 = c0 * stride;
+      isa->rows_users(t.codes + r0 * h, t.scale + r0, t.offset + r0, (size_t)n * stride, h, E16, qs, usum, (int)ldy, Y, wide);
+      tail_lanes(Y, ldy, B, n, k, t.gram + c0 * k * k, t.mask + c0 * k, inv, (float)alpha, (float)beta, out + c0, t.count,
+                 (vf *)W, S, idx);
+    }
+    return NULL;
+  }
   /* Rows × users with ldc = ldy ≥ B: sgemm never writes the padding columns; zero them once
    * so that earlier calls' values (a denormal would be slow) do not sit in the spare lanes. */
   if ((size_t)B != ldy) memset(Y, 0, ldy * (t.count < nb ? t.count : nb) * stride * sizeof(float));
@@ -539,7 +765,7 @@ static napi_value score_table(napi_env env, napi_callback_info info, bool int8) 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * stride, B, h, 1.0f, block_rows(&t, c0, n, D), h, eu, h, 0.0f, Y,
                 (int)ldy);
     tail_lanes(Y, ldy, B, n, k, t.gram + c0 * k * k, t.mask + c0 * k, inv, (float)alpha, (float)beta, out + c0, t.count,
-               (vf *)W);
+               (vf *)W, S, idx);
   }
   return NULL;
 oom:
@@ -584,13 +810,13 @@ static napi_value subset_table(napi_env env, napi_callback_info info, bool int8)
   const float *eu = eu_;
   float *out = out_;
   const int k = t.k, h = t.h, stride = 2 * k + 1;
-  const size_t block = ((size_t)stride + LANES - 1) / LANES * LANES;
-  float *inv = scratch(s, LANES + 2 * block);
+  const size_t block = ((size_t)stride + LANES - 1) / LANES * LANES + LANES, kpad = ((size_t)k + LANES - 1) / LANES * LANES;
+  float *inv = scratch(s, LANES + block + kpad);
   if (!inv) {
     napi_throw_error(env, NULL, "ralm_kernel: out of memory");
     return NULL;
   }
-  float *Y = inv + LANES, *E = Y + block;
+  float *Y = inv + LANES, *w = Y + block;
   inverse_norms(eu, 1, h, inv);
   const float usum = user_sum(eu, h);
   for (size_t i = 0; i < ncand; i++) {
@@ -604,7 +830,7 @@ static napi_value subset_table(napi_env env, napi_callback_info info, bool int8)
     if (t.average)
       out[i] = (float)(alpha + beta) * Y[2 * k] * inv[0];
     else
-      tail_pairs(Y, stride, 1, 1, k, t.gram + c * k * k, t.mask + c * k, inv, (float)alpha, (float)beta, out + i, 1, E);
+      tail_pairs(Y, stride, 1, 1, k, t.gram + c * k * k, t.mask + c * k, inv, (float)alpha, (float)beta, out + i, 1, w);
   }
   return NULL;
 }

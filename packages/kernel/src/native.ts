@@ -11,6 +11,8 @@ interface Addon {
   scoreSubsetInt8(codes: Int8Array, scale: Float32Array, offset: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, candidates: Int32Array, alpha: number, beta: number, out: Float32Array): void;
   nearest(points: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, assignments: Int32Array, distances: Float32Array | Float64Array): void;
   config(): string;
+  isas(): string[];
+  useIsa(name: string): void;
 }
 
 /**
@@ -24,7 +26,19 @@ export type NearestCentroids = (points: Float32Array, n: number, dim: number, ce
 export const ADDON_PATH = path.join(__dirname, '..', 'build', 'Release', 'ralm_kernel.node');
 
 /** What loading the addon gave, once per process. */
-export type NativeStatus = { loaded: true; kernel: ScoringKernel; nearest: NearestCentroids; blas: string } | { loaded: false; reason: string };
+export type NativeStatus =
+  | {
+      loaded: true;
+      kernel: ScoringKernel;
+      nearest: NearestCentroids;
+      /** OpenBLAS's build and core, and the int8 loops chosen at load (the best instruction set the CPU has). */
+      blas: string;
+      /** The int8 loops this CPU can run, best first (avx512, avx2, generic). */
+      isas: readonly string[];
+      /** Runs the int8 loops of one of `isas` from now on, for the whole process (tests compare each with the reference). */
+      useIsa(name: string): void;
+    }
+  | { loaded: false; reason: string };
 
 let status: NativeStatus | undefined;
 
@@ -54,7 +68,7 @@ export function nativeStatus(): NativeStatus {
   if (!status) {
     try {
       const addon = require(ADDON_PATH) as Addon;
-      status = { loaded: true, kernel: wrap(addon), nearest: addon.nearest.bind(addon), blas: addon.config() };
+      status = { loaded: true, kernel: wrap(addon), nearest: addon.nearest.bind(addon), blas: addon.config(), isas: addon.isas(), useIsa: addon.useIsa.bind(addon) };
     } catch (err) {
       status = { loaded: false, reason: (err as Error).message.split('\n')[0]! };
     }

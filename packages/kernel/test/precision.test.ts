@@ -1,6 +1,6 @@
 import { Rng } from '@ralm/model/rng';
-import { convertTable, createKernelTable, loadNativeKernel, referenceKernel, rowValue, rowValues, tableBytes, typescriptKernel, writeSlot } from '../src';
-import { maxDiff, randomTable, randomUsers } from './fixtures';
+import { convertTable, createKernelTable, loadNativeKernel, nativeStatus, referenceKernel, rowValue, rowValues, tableBytes, typescriptKernel, writeSlot } from '../src';
+import { INTEGER_BATCH, maxDiff, randomTable, randomUsers, tolerance } from './fixtures';
 
 /** |top-n(a) ∩ top-n(b)| / n. */
 function topAgreement(a: Float32Array, b: Float32Array, n: number): number {
@@ -72,6 +72,52 @@ describe('int8 rows', () => {
     const eu = randomUsers(rng, 9, 24, 'normal');
     const expected = referenceKernel.score(coded, eu, 9, 0.5, 0.5);
     expect(maxDiff(typescriptKernel.score(coded, eu, 9, 0.5, 0.5), expected)).toBeLessThan(1e-5);
-    expect(maxDiff(loadNativeKernel().score(coded, eu, 9, 0.5, 0.5), expected)).toBeLessThan(1e-5);
+    expect(maxDiff(loadNativeKernel().score(coded, eu, 9, 0.5, 0.5), expected)).toBeLessThan(tolerance('native-openblas', 'int8', 9));
+  });
+});
+
+function native() {
+  const status = nativeStatus();
+  if (!status.loaded) throw new Error(`native kernel unavailable: ${status.reason} (build it with \`make native\`)`);
+  return status;
+}
+
+// The int8 loops exist once per instruction set; each one this CPU has is forced in turn and
+// held to the reference, the one picked at load included (AVX-512 ones only run where the CPU
+// has them: config() names the one in use).
+describe.each(native().isas.map((isa) => [isa]))('native int8 loops on %s', (isa) => {
+  beforeAll(() => native().useIsa(isa));
+  afterAll(() => native().useIsa(native().isas[0]!));
+
+  const cases: Array<[number, number, number]> = [];
+  for (const k of [1, 3, 20]) for (const h of [8, 33, 128]) for (const batch of [1, 5, INTEGER_BATCH, 32, 41]) cases.push([k, h, batch]);
+  it.each(cases)('k=%i h=%i batch %i: score and scoreSubset as the reference gives them', (k, h, batch) => {
+    const rng = new Rng(k * 31 + h * 7 + batch);
+    const count = 97;
+    const table = randomTable(rng, count, k, h, { values: (k + h) % 2 ? 'relu' : 'normal', precision: 'int8' });
+    const eu = randomUsers(rng, batch, h, 'normal');
+    expect(maxDiff(loadNativeKernel().score(table, eu, batch, 0.4, 0.6), referenceKernel.score(table, eu, batch, 0.4, 0.6))).toBeLessThan(tolerance('native-openblas', 'int8', batch));
+    const subset = Int32Array.from([count - 1, 0, 5, 5]);
+    const user = eu.subarray(0, h);
+    expect(maxDiff(loadNativeKernel().scoreSubset(table, user, subset, 0.4, 0.6), referenceKernel.scoreSubset(table, user, subset, 0.4, 0.6))).toBeLessThan(1e-5);
+  });
+
+  // The integer product sums h code × user products in int32: at h = 512, every code −128 and
+  // every user value at its int16 extreme, it reaches 512 · 128 · 32767, just under 2³¹; above
+  // 512 the batch decodes and runs sgemm instead.
+  it.each([512, 513])('h=%i with every code at its extreme: the batch sum stays exact', (h) => {
+    const k = 2;
+    const count = 3;
+    const table = createKernelTable(count, k, h, false, 'int8');
+    table.codes.fill(-128);
+    table.scale.fill(1 / 128);
+    table.offset.fill(0.5);
+    table.mask.fill(1);
+    for (let c = 0; c < count; c++) for (let j = 0; j < k; j++) table.gram[c * k * k + j * k + j] = 1;
+    const batch = 16;
+    const eu = Float32Array.from({ length: batch * h }, (_, i) => (Math.floor(i / h) % 2 ? -1 : 1) * 0.75);
+    const expected = referenceKernel.score(table, eu, batch, 0.4, 0.6);
+    expect(maxDiff(loadNativeKernel().score(table, eu, batch, 0.4, 0.6), expected)).toBeLessThan(tolerance('native-openblas', 'int8', batch));
+    expect(Math.max(...Array.from(expected, Math.abs))).toBeGreaterThan(0.1);
   });
 });
