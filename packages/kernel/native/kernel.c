@@ -560,7 +560,8 @@ static void quantize_users(const float *eu, int B, int h, int ldy, int16_t *E16,
 #define DECODE_FLOATS 65536
 
 /* At and above this batch the users go along vector lanes (tail_lanes); below it a lane
- * vector would be mostly padding, and OpenBLAS is also faster with users × rows. */
+ * vector would be mostly padding, and OpenBLAS is also faster with users × rows (float32 tables,
+ * and int8 ones on CPUs without the integer product). */
 #define LANE_BATCH 8
 
 static size_t clamp_block(size_t nb) { return nb < 1 ? 1 : nb > MAX_BLOCK ? MAX_BLOCK : nb; }
@@ -707,7 +708,10 @@ static napi_value score_table(napi_env env, napi_callback_info info, bool int8) 
     }
     return NULL;
   }
-  if (B < LANE_BATCH) {
+  /* int8 batches go through the integer product when this CPU's loops have one: at any batch
+   * above one it beats decoding (7 users, 10,000 candidates: 52 → 24 ms, one run). */
+  const bool integer = int8 && B > 1 && isa->rows_users && h <= ROWS_USERS_MAX_H;
+  if (B < LANE_BATCH && !integer) {
     size_t nb = clamp_block(SCRATCH_FLOATS / ((size_t)B * stride));
     /* One user of an int8 table: dots straight from the codes, no decoded copy. */
     const bool direct = int8 && B == 1;
@@ -730,8 +734,6 @@ static napi_value score_table(napi_env env, napi_callback_info info, bool int8) 
     return NULL;
   }
   const size_t ldy = invlen;
-  /* int8 tables go through the integer product when this CPU's loops have one. */
-  const bool integer = int8 && isa->rows_users && h <= ROWS_USERS_MAX_H;
   size_t nb = clamp_block(SCRATCH_FLOATS / (ldy * stride));
   if (int8 && !integer && nb > decoded) nb = decoded;
   const size_t hp = ((size_t)h + 1) & ~(size_t)1;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matMul } from './dense';
 import { embeddingLookup } from './embedding';
 import type { EncodedBatch, FeatureSchema } from './features';
 import { Params } from './params';
@@ -58,7 +59,7 @@ export class UserTower {
       const encoded = batch.fields[fi]!;
       if (encoded.kind === 'continuous') {
         const x = tf.tensor2d(encoded.values, [B, 1]);
-        return tf.add(tf.matMul(x, this.params.get(`user.field.${f.name}.kernel`)), this.params.get(`user.field.${f.name}.bias`));
+        return tf.add(matMul(x, this.params.get(`user.field.${f.name}.kernel`) as tf.Tensor2D), this.params.get(`user.field.${f.name}.bias`));
       }
       const table = this.params.get(`user.field.${f.name}.embedding`) as unknown as tf.Tensor2D;
       if (encoded.kind === 'univalent') return embeddingLookup(table, tf.tensor1d(encoded.ids, 'int32'));
@@ -73,8 +74,8 @@ export class UserTower {
   /** α: B × n attention weights of the merge layer; masked fields get exactly 0. */
   attention(H: tf.Tensor3D, present: tf.Tensor2D): tf.Tensor2D {
     const [B, n, m] = H.shape;
-    const U = tf.tanh(tf.add(tf.matMul(tf.reshape(H, [B * n, m]), this.params.get('user.attention.w1')), this.params.get('user.attention.b1')));
-    const s = tf.reshape(tf.matMul(U, this.params.get('user.attention.w2')), [B, n]);
+    const U = tf.tanh(tf.add(matMul(tf.reshape(H, [B * n, m]), this.params.get('user.attention.w1') as tf.Tensor2D), this.params.get('user.attention.b1')));
+    const s = tf.reshape(matMul(U as tf.Tensor2D, this.params.get('user.attention.w2') as tf.Tensor2D), [B, n]);
     // −1e9 rather than −Infinity: a user with every field masked gets a uniform (and harmless) α over zero rows instead of NaN.
     const logits = tf.add(s, tf.mul(tf.sub(1, present), -1e9));
     return tf.mul(tf.softmax(logits), present) as tf.Tensor2D;
@@ -94,7 +95,7 @@ export class UserTower {
     }
     const layers = this.config.hidden.length + 1;
     for (let i = 0; i < layers; i++) {
-      x = tf.add(tf.matMul(x, this.params.get(`user.mlp.${i}.kernel`)), this.params.get(`user.mlp.${i}.bias`)) as tf.Tensor2D;
+      x = tf.add(matMul(x, this.params.get(`user.mlp.${i}.kernel`) as tf.Tensor2D), this.params.get(`user.mlp.${i}.bias`)) as tf.Tensor2D;
       if (i < layers - 1) x = tf.relu(x);
     }
     return x;
