@@ -164,4 +164,26 @@ describe('look-alike scoring end to end (embedded bus)', () => {
     computed.embeddings[0]!.values.forEach((v, t) => expect(v).toBeCloseTo(stored.embeddings[0]!.values[t]!, 4));
     await expectStatus(callUnary(ue.embedFeatures.bind(ue), { users: [{ fields: { shoe_size: { number: 42 } } }], kind: 0, modelVersion: '' }), status.INVALID_ARGUMENT);
   });
+
+  it('serves from an int8 candidate table (SCORE_TABLE_PRECISION=int8) the scores of the float32 one within 0.01, in the same order', async () => {
+    const users = [...groupA.slice(SEEDS + 1, SEEDS + 11), ...groupB.slice(SEEDS + 1, SEEDS + 11)].map(userId);
+    const ask = (m: LoopbackMesh, id: string) => callUnary(m.clients.lookalikeScorer.score.bind(m.clients.lookalikeScorer), ScoreRequest.fromPartial({ userId: id }));
+    const exact = await Promise.all(users.map((id) => ask(loop, id)));
+    await loop.stop();
+    loop = await startLoopbackMesh('memory', { MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, 'state'), SCORE_TABLE_PRECISION: 'int8' });
+    let coded: ScoreResponse[] = [];
+    // The restarted scorer reloads the clusters the clusterer kept; until then it answers UNAVAILABLE.
+    for (const started = Date.now(); Date.now() - started < 20_000; await new Promise((r) => setTimeout(r, 50))) {
+      coded = await Promise.all(users.map((id) => ask(loop, id))).catch(() => []);
+      if (coded.length && coded.every((r) => r.scores.length === 2)) break;
+    }
+    expect(coded).toHaveLength(users.length);
+    let largest = 0;
+    coded.forEach((reply, u) => {
+      expect(reply.scores.map((s) => s.candidateId)).toEqual(exact[u]!.scores.map((s) => s.candidateId));
+      for (const s of reply.scores) largest = Math.max(largest, Math.abs(s.score - exact[u]!.scores.find((e) => e.candidateId === s.candidateId)!.score));
+    });
+    expect(largest).toBeLessThanOrEqual(0.01);
+    expect(largest).toBeGreaterThan(0); // a different table answered
+  });
 });

@@ -3,9 +3,8 @@
  * U · rowsᵀ yields each user's 2k+1 dot products per candidate side by side.
  */
 /** How a table stores its rows: float32 (the reference) or int8 with an affine map per row. */
-export type TablePrecision = 'float32' | 'int8';
-
-export const TABLE_PRECISIONS: readonly TablePrecision[] = ['float32', 'int8'];
+export const TABLE_PRECISIONS = ['float32', 'int8'] as const;
+export type TablePrecision = (typeof TABLE_PRECISIONS)[number];
 
 interface TableShape {
   /** Candidates (slots), in row order. */

@@ -32,7 +32,7 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
   const { logger } = platform;
   const kernel = chooseKernel(config.SCORING_KERNEL);
   const native = nativeStatus();
-  logger.info({ kernel: kernel.name, ...(native.loaded ? { blas: native.blas } : { nativeUnavailable: native.reason }) }, 'scoring kernel');
+  logger.info({ kernel: kernel.name, precision: config.SCORE_TABLE_PRECISION, ...(native.loaded ? { blas: native.blas } : { nativeUnavailable: native.reason }) }, 'scoring kernel');
   const book = new CandidateBook(config.SERVABLE_MIN_SEEDS);
   const states = new ModelStates({
     logger,
@@ -60,7 +60,7 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
     pinned: config.MODEL_VERSION,
     // The slot's previous model is not disposed here: its state may go on serving until the new table is complete.
     onSwap(next) {
-      const fresh = new ScoringState(next, kernel, config.CLUSTER_K, batcherOptions(config));
+      const fresh = new ScoringState(next, kernel, config.CLUSTER_K, batcherOptions(config), config.SCORE_TABLE_PRECISION);
       fresh.batcher.onBatch = (users) => metrics.batchUsers.observe(users);
       fresh.batcher.onShed = (method) => platform.metrics.rpc.shed.inc({ method, reason: 'would_miss_deadline' });
       states.loaded(fresh);

@@ -1,4 +1,4 @@
-import type { ScoringKernel } from '@ralm/kernel';
+import type { ScoringKernel, TablePrecision } from '@ralm/kernel';
 import type { ServingModel } from '@ralm/model';
 import { ScoreBatcher, type BatcherOptions } from './domain/batcher';
 import { ScoringTable } from './domain/scoring-table';
@@ -29,8 +29,9 @@ export class ScoringState {
     readonly kernel: ScoringKernel,
     k: number,
     batch: BatcherOptions,
+    precision: TablePrecision = 'float32',
   ) {
-    this.table = new ScoringTable(k, serving.lookalikeDim, serving.average);
+    this.table = new ScoringTable(k, serving.lookalikeDim, serving.average, precision);
     this.batcher = new ScoreBatcher(
       (eu, users) => ({ scores: kernel.score(this.table.kernelTable(), eu, users, serving.alpha, serving.beta), count: this.table.count }),
       serving.lookalikeDim,
