@@ -19,7 +19,19 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
-import { createKernelTable, loadNativeKernel, nativeStatus, rowsPerCandidate, slotParts, typescriptKernel, writeSlot, type KernelTable } from '@ralm/kernel';
+import {
+  convertTable,
+  createKernelTable,
+  loadNativeKernel,
+  nativeStatus,
+  rowsPerCandidate,
+  slotParts,
+  tableBytes,
+  typescriptKernel,
+  writeSlot,
+  type KernelTable,
+  type TablePrecision,
+} from '@ralm/kernel';
 import { Rng } from '@ralm/model/rng';
 import { arg, markdownTable, percentile, thousands } from './common';
 
@@ -49,13 +61,15 @@ interface ScoringPath {
   budgeted?: boolean;
 }
 
-function kernelPath(name: string, kernel: () => ReturnType<typeof loadNativeKernel>, budgeted: boolean): ScoringPath {
+/** A kernel over the table in `precision` (the float32 table converted for int8, as the scorer's SCORE_TABLE_PRECISION stores it). */
+function kernelPath(name: string, kernel: () => ReturnType<typeof loadNativeKernel>, budgeted: boolean, precision: TablePrecision = 'float32'): ScoringPath {
   let table: KernelTable;
   const out = new Map<number, Float32Array>();
   return {
     name,
     budgeted,
-    prepare: (t) => ((table = t), out.clear(), true),
+    prepare: (t) => ((table = precision === 'float32' ? t : convertTable(t, precision)), out.clear(), true),
+    release: () => void (table = undefined as never),
     // A preallocated output, as the service would keep one per batch size.
     score: (eu, batch) => {
       if (!out.has(batch)) out.set(batch, new Float32Array(batch * table.count));
@@ -64,12 +78,27 @@ function kernelPath(name: string, kernel: () => ReturnType<typeof loadNativeKern
   };
 }
 
-const paths: ScoringPath[] = [kernelPath('native-openblas', loadNativeKernel, false), kernelPath('typescript', () => typescriptKernel, true)];
+const paths: ScoringPath[] = [
+  kernelPath('native-openblas', loadNativeKernel, false),
+  kernelPath('native-int8', loadNativeKernel, false, 'int8'),
+  kernelPath('typescript', () => typescriptKernel, true),
+];
+/** Where the goals of issue 18 are judged (docs/BENCHMARKS.md), and the distinct candidates the int8 fidelity is measured on. */
+const GOAL_COUNT = Number(arg('goal-count', '10000'));
 
-/** `count` candidates, k = 20 real clusters each: 1,000 random ones, tiled. */
-function benchTable(count: number, rng: Rng): KernelTable {
+/** |top-n(a) ∩ top-n(b)| / n. */
+function topAgreement(a: Float32Array, b: Float32Array, n: number): number {
+  const top = (x: Float32Array) => new Set(Array.from(x.keys()).sort((i, j) => x[j]! - x[i]! || i - j).slice(0, n));
+  const ta = top(a);
+  let shared = 0;
+  for (const c of top(b)) if (ta.has(c)) shared++;
+  return shared / n;
+}
+
+/** `count` candidates, k = 20 real clusters each: `distinct` (1,000) random ones, tiled. */
+function benchTable(count: number, rng: Rng, distinct = 1000): KernelTable {
   const table = createKernelTable(count, K, H, false);
-  const unique = Math.min(count, 1000);
+  const unique = Math.min(count, distinct);
   const relu = () => Math.max(0, rng.normal());
   for (let c = 0; c < unique; c++) {
     const es = Float32Array.from({ length: K * H }, relu);
@@ -232,6 +261,8 @@ const ratio = (ours: number, ref: number | undefined) => (ref ? `×${(ours / ref
   const batchUsers = users.subarray(0, BATCH * H);
   const one = (i: number) => users.subarray((i % 64) * H, (i % 64) * H + H);
   let met = true;
+  /** At GOAL_COUNT: int8 one-user time over NumPy's, and int8 batch throughput over NumPy's. */
+  let int8Goal: { single: number; batch: number } | undefined;
   for (const count of counts) {
     const table = benchTable(count, rng);
     if (reference) await reference.numpy.ask('build', count);
@@ -260,6 +291,7 @@ const ratio = (ours: number, ref: number | undefined) => (ref ? `×${(ours / ref
       const s = summary(single.get(path.name)!.ms);
       const b = summary(batch.get(path.name)!.ms);
       if (path.name === 'native-openblas' && ref && !(s.p50 <= 2 * ref.single.p50 && b.mean <= 2 * ref.batch.mean)) met = false;
+      if (path.name === 'native-int8' && ref && count === GOAL_COUNT) int8Goal = { single: s.p50 / ref.single.p50, batch: ref.batch.mean / b.mean };
       rows.push([thousands(count), path.name, ms(s.p50), ms(s.p99), String(s.calls), ms(b.mean), thousands((BATCH * 1000) / b.mean), ratio(s.p50, ref?.single.p50), ratio(b.mean, ref?.batch.mean)]);
     }
     rows.push(...skipped);
@@ -272,8 +304,59 @@ const ratio = (ours: number, ref: number | undefined) => (ref ? `×${(ours / ref
       `the kernels (count·(2k+1)) × ${H} (ĝ too) plus the attention tail.`,
   );
   if (reference && native.loaded) console.log(`native within 2× of NumPy/OpenBLAS at every size, one user and batch ${BATCH} (the target): ${met ? 'yes' : 'no'}`);
+  if (native.loaded) int8Section(rng, int8Goal);
   if (native.loaded) await serviceSection();
 })();
+
+// ---------------------------------------------------------------------------------------------
+// The int8 table: its bytes, its fidelity to float32 on distinct candidates, and the goals.
+// ---------------------------------------------------------------------------------------------
+
+function int8Section(rng: Rng, speed: { single: number; batch: number } | undefined): void {
+  const exact = benchTable(GOAL_COUNT, rng, GOAL_COUNT);
+  const coded = convertTable(exact, 'int8');
+  const bytes = (t: KernelTable) => tableBytes(t) / t.count;
+  const memory = bytes(coded) / bytes(exact);
+  const kernel = loadNativeKernel();
+  const users = Float32Array.from({ length: BATCH * H }, () => Math.max(0, rng.normal()));
+  // Both int8 paths: one user (dots from the codes) and the batch (the integer product).
+  const batchA = kernel.score(exact, users, BATCH, 0.5, 0.5);
+  const batchB = kernel.score(coded, users, BATCH, 0.5, 0.5);
+  let worst = 1;
+  let agreement = 0;
+  let largest = 0;
+  for (let u = 0; u < BATCH; u++) {
+    const eu = users.subarray(u * H, (u + 1) * H);
+    const pairs: Array<[Float32Array, Float32Array]> = [
+      [batchA.subarray(u * GOAL_COUNT, (u + 1) * GOAL_COUNT), batchB.subarray(u * GOAL_COUNT, (u + 1) * GOAL_COUNT)],
+      [kernel.score(exact, eu, 1, 0.5, 0.5), kernel.score(coded, eu, 1, 0.5, 0.5)],
+    ];
+    for (const [a, b] of pairs) {
+      const shared = topAgreement(a, b, 100);
+      worst = Math.min(worst, shared);
+      agreement += shared / (2 * BATCH);
+      for (let c = 0; c < GOAL_COUNT; c++) largest = Math.max(largest, Math.abs(a[c]! - b[c]!));
+    }
+  }
+  console.log(`\nint8 table at ${thousands(GOAL_COUNT)} distinct candidates (k = ${K}, h = ${H}), ${BATCH} users, one at a time and as a batch:\n`);
+  console.log(
+    markdownTable(
+      ['precision', 'bytes / candidate', 'memory / float32', 'top-100 agreement (mean)', 'top-100 agreement (worst user)', 'max |Δscore|'],
+      [
+        ['float32', thousands(bytes(exact)), '×1', '1', '1', '0'],
+        ['int8', thousands(bytes(coded)), `×${memory.toFixed(3)}`, agreement.toFixed(4), worst.toFixed(2), largest.toExponential(2)],
+      ],
+    ),
+  );
+  const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
+  console.log(`\nGoals at ${thousands(GOAL_COUNT)} candidates (issue 18):`);
+  if (speed) {
+    console.log(`  one user in ≤ 0.5× NumPy's time: ×${speed.single.toFixed(2)} — ${yes(speed.single <= 0.5)}`);
+    console.log(`  batch of ${BATCH} at ≥ 1.5× NumPy's throughput: ×${speed.batch.toFixed(2)} — ${yes(speed.batch >= 1.5)}`);
+  } else console.log(`  speed: not measured (no NumPy reference, or ${thousands(GOAL_COUNT)} not among --counts)`);
+  console.log(`  top-100 agreement ≥ 0.99 and |Δscore| ≤ 0.01: ${agreement.toFixed(4)} (worst user ${worst.toFixed(2)}), ${largest.toExponential(2)} — ${yes(agreement >= 0.99 && largest <= 0.01)}`);
+  console.log(`  table memory per candidate ≤ half of float32's: ×${memory.toFixed(3)} — ${yes(memory <= 0.5)}`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The service: LookalikeScorer.Score (top 100) in-process and through gRPC on loopback.
@@ -311,6 +394,8 @@ async function hostedScorer(count: number) {
     const p = slotParts(template, c % template.count);
     state.table.put(`candidate-${c}`, { ...p, clusterVersion: 1, seedCount: 100 });
   }
+  // Filled here rather than by the cluster loader: serve it (Score answers UNAVAILABLE until then).
+  state.complete = true;
   const metrics = createServiceMetrics('lookalike-scorer');
   const assigner = new ArmAssigner(experimentFromConfig(config));
   const deps = { config, book: new CandidateBook(100), state: () => state, metrics: createScorerMetrics(metrics, () => state.table.count), assigner };
