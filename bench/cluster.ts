@@ -13,7 +13,7 @@
  * With --peers, scikit-learn's MiniBatchKMeans and KMeans (Debian python3-sklearn, one thread) run
  * on the same points in the same run, and the ratios are printed (`make bench-cluster`).
  *
- *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000] [--peers]
+ *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000] [--passes 1,2] [--peers]
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +35,8 @@ const k = 20;
 /** Lloyd rounds of the full reference above 100,000 points, where each round is a full pass. */
 const fullIterations = Number(arg('full-iterations', '12'));
 const sampleSize = Number(arg('sample', '30000'));
+/** Full passes after the fit, one sampled run each (scalableKmeans's `passes`). */
+const passes = arg('passes', '1,2').split(',').map(Number);
 /** Seeds in the assignment sample (the Clusterer's CLUSTER_ASSIGN_SAMPLE_SIZE). */
 const assignSample = Number(arg('assign-sample', '200000'));
 /** Points in the kernel comparison. */
@@ -167,7 +169,14 @@ function assignmentError(full: ReturnType<typeof streamedKmeans>, n: number) {
 const peers = process.argv.includes('--peers');
 const peerRows: string[] = [];
 
-async function sklearnPeers(points: Float32Array, n: number, oursSeconds: number, oursInertia: number): Promise<string[]> {
+/** RALM's sampled k-means with one number of full passes: what each peer is compared with. */
+interface Ours {
+  passes: number;
+  seconds: number;
+  inertia: number;
+}
+
+async function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): Promise<string[]> {
   const file = path.join(os.tmpdir(), `ralm-bench-kmeans-${process.pid}.f32`);
   fs.writeFileSync(file, Buffer.from(points.buffer, points.byteOffset, points.byteLength));
   try {
@@ -188,7 +197,8 @@ async function sklearnPeers(points: Float32Array, n: number, oursSeconds: number
       .map((line) => {
         const r = JSON.parse(line) as { method: string; seconds: number; inertia: number; rounds: number; sklearn: string };
         const name = `sklearn ${r.sklearn} ${r.method === 'minibatch' ? 'MiniBatchKMeans' : 'KMeans (lloyd)'}, ${r.rounds} rounds`;
-        return `| ${n.toLocaleString()} | ${name} | ${r.seconds.toFixed(2)} | ${(r.inertia / n).toFixed(2)} | ×${(oursSeconds / r.seconds).toFixed(2)} | ${(oursInertia / r.inertia).toFixed(4)} |`;
+        const against = ours.map((o) => `×${(o.seconds / r.seconds).toFixed(2)}, ${(o.inertia / r.inertia).toFixed(4)}`);
+        return `| ${n.toLocaleString()} | ${name} | ${r.seconds.toFixed(2)} | ${(r.inertia / n).toFixed(2)} | ${against.join(' | ')} |`;
       });
   } finally {
     fs.rmSync(file, { force: true });
@@ -197,31 +207,33 @@ async function sklearnPeers(points: Float32Array, n: number, oursSeconds: number
 
 (async () => {
   console.log(`bench/cluster: ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}; single thread`);
-  console.log(`mixture of ${k} Gaussians + 2% noise, dim ${dim}, k = ${k}; sampled k-means: ${sampleSize.toLocaleString()}-point sample, k-means++ + Lloyd (≤ 25 rounds), one full assignment pass`);
+  console.log(`mixture of ${k} Gaussians + 2% noise, dim ${dim}, k = ${k}; sampled k-means: ${sampleSize.toLocaleString()}-point sample, k-means++ + Lloyd (≤ 25 rounds), then ${passes.join(' or ')} full assignment pass(es)`);
   const rows: string[] = [];
   let kernelData: { points: Float32Array; centroids: Float32Array } | undefined;
   for (const n of sizes) {
     const gen = timed(() => mixture(n, 2026));
     console.log(`n = ${n.toLocaleString()}: generated in ${gen.seconds.toFixed(1)} s`);
     const points = gen.value;
-    const sampled = timed(() => scalableKmeans(points, dim, k, new Rng(1), { sampleSize }));
+    const variants = passes.map((p) => ({ passes: p, run: timed(() => scalableKmeans(points, dim, k, new Rng(1), { sampleSize, passes: p })) }));
+    const sampled = variants[0]!.run;
     const streamed = timed(() => streamedKmeans(points, n));
     const cap = n > 100_000 ? fullIterations : 25;
     const full = timed(() => scalableKmeans(points, dim, k, new Rng(1), { sampleSize: n, maxIterations: cap }));
     const row = (name: string, seconds: number, r: { inertia: number; iterations: number }) =>
       `| ${n.toLocaleString()} | ${name} | ${seconds.toFixed(2)} | ${Math.round(n / seconds).toLocaleString()} | ${r.iterations} | ${r.inertia.toExponential(4)} | ${(r.inertia / full.value.inertia).toFixed(4)} |`;
     rows.push(
-      row('sampled (scalableKmeans)', sampled.seconds, sampled.value),
+      ...variants.map((v) => row(`sampled (scalableKmeans), ${v.passes} full pass${v.passes > 1 ? 'es' : ''}`, v.run.seconds, v.run.value)),
       row(`streamed: fit ${streamed.value.fitSeconds.toFixed(2)} s + pass ${(streamed.seconds - streamed.value.fitSeconds).toFixed(2)} s`, streamed.seconds, streamed.value),
       row(`full Lloyd, fast kernel, ≤ ${cap} rounds`, full.seconds, full.value),
     );
-    console.log(rows.slice(-3).join('\n'));
+    console.log(rows.slice(-2 - variants.length).join('\n'));
     const err = assignmentError(streamed.value, n);
     const moved = (m: number) => `${((m * (dim + dim) * 4) / 2 ** 30).toFixed(2)} GiB`;
     console.log(
       `assignment on a ${Math.min(assignSample, n).toLocaleString()}-seed sample (same fit): inertia ${err.inertiaRatio.toFixed(4)} × the full pass's, largest centroid shift ${err.shift.toFixed(4)} RMS radii, largest size error ${(err.sizeError * 100).toFixed(2)} %, same clusters: ${err.k}; embeddings moved ${moved(Math.min(assignSample, n) + sampleSize)} instead of ${moved(n + sampleSize)}`,
     );
-    if (peers) peerRows.push(...(await sklearnPeers(points, n, sampled.seconds, sampled.value.inertia)));
+    const ours = variants.map((v) => ({ passes: v.passes, seconds: v.run.seconds, inertia: v.run.value.inertia }));
+    if (peers) peerRows.push(...(await sklearnPeers(points, n, ours)));
     if (!kernelData) kernelData = { points: points.slice(0, Math.min(n, kernelPoints) * dim), centroids: sampled.value.centroids };
     if (n >= 3_000_000) console.log(`target: 3,000,000 seeds in < 10 s on one core: ${sampled.seconds < 10 ? 'met' : 'NOT met'} (${sampled.seconds.toFixed(1)} s)`);
   }
@@ -229,7 +241,8 @@ async function sklearnPeers(points: Float32Array, n: number, oursSeconds: number
   console.log(rows.join('\n'));
   if (peers) {
     console.log('\nscikit-learn on the same points in the same run (one thread), against RALM\'s sampled k-means:');
-    console.log('| n | method | seconds | inertia / n | RALM seconds / this | RALM inertia / this |\n|---|---|---|---|---|---|');
+    const heads = passes.map((p) => `RALM, ${p} pass${p > 1 ? 'es' : ''}: seconds / this, inertia / this`);
+    console.log(`| n | method | seconds | inertia / n | ${heads.join(' | ')} |\n|---|---|---|---|${heads.map(() => '---|').join('')}`);
     console.log(peerRows.join('\n'));
   }
 

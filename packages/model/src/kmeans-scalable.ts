@@ -463,6 +463,12 @@ export interface ScalableKmeansOptions extends FitOptions {
   sampleSize?: number;
   /** Points assigned per call of the kernel in the full pass (default 65,536). */
   batch?: number;
+  /**
+   * Full passes over every point after the fit: each assigns to the previous centroids and
+   * moves them to their members' means (a Lloyd round over all points, so the inertia can
+   * only fall). Default 1.
+   */
+  passes?: number;
 }
 
 /** Drops clusters that ended empty and renumbers the rest in order. */
@@ -480,8 +486,9 @@ function dropEmpty(result: KMeansResult, dim: number): KMeansResult {
 /**
  * k-means for point sets too large to iterate over: fit on a uniform sample
  * (k-means++ then Lloyd), assign every point once, and return each cluster's
- * centroid as the mean of its members (one Lloyd update over all points).
- * Assignments are to the fitted centroids; `inertia` is over all points about
+ * centroid as the mean of its members (one Lloyd update over all points; `passes`
+ * repeats it). Assignments are to the centroids the last pass started from
+ * (the fitted ones with one pass); `inertia` is over all points about
  * the returned centroids (the convention of `kmeans`). Clusters that end with no
  * member are dropped and the rest renumbered, so k may come back smaller.
  * When n ≤ sampleSize this is exact Lloyd on all points (`kmeans` up to float
@@ -493,7 +500,9 @@ export function scalableKmeans(points: Float32Array, dim: number, k: number, rng
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`k-means needs at least one point of dimension ${dim}`);
   const sampleSize = Math.max(options.sampleSize ?? 30_000, k);
   const batch = options.batch ?? 65_536;
-  if (!Number.isInteger(sampleSize) || !Number.isInteger(batch) || batch < 1) throw new RangeError('sampleSize and batch must be positive integers');
+  const passes = options.passes ?? 1;
+  if (!Number.isInteger(sampleSize) || !Number.isInteger(batch) || batch < 1 || !Number.isInteger(passes) || passes < 1)
+    throw new RangeError('sampleSize, batch and passes must be positive integers');
   if (n <= sampleSize) return dropEmpty(lloyd(points, dim, k, rng, options), dim);
 
   const picked = sampleIndices(n, sampleSize, rng);
@@ -501,13 +510,19 @@ export function scalableKmeans(points: Float32Array, dim: number, k: number, rng
   picked.forEach((p, r) => sample.set(points.subarray(p * dim, p * dim + dim), r * dim));
   const fit = fitSample(sample, dim, k, rng, options);
 
-  const accumulator = new AssignmentAccumulator(fit.centroids, fit.k, dim);
   const assignments = new Int32Array(n);
-  for (let start = 0; start < n; start += batch) {
-    const end = Math.min(n, start + batch);
-    accumulator.add(points.subarray(start * dim, end * dim), undefined, assignments.subarray(start, end));
+  let centroids = fit.centroids;
+  let clusters: ReturnType<AssignmentAccumulator['result']> | undefined;
+  for (let pass = 0; pass < passes; pass++) {
+    const accumulator = new AssignmentAccumulator(centroids, clusters?.k ?? fit.k, dim);
+    for (let start = 0; start < n; start += batch) {
+      const end = Math.min(n, start + batch);
+      accumulator.add(points.subarray(start * dim, end * dim), undefined, assignments.subarray(start, end));
+    }
+    const before = clusters?.k ?? fit.k;
+    clusters = accumulator.result();
+    if (clusters.k < before) for (let i = 0; i < n; i++) assignments[i] = clusters.index[assignments[i]!]!;
+    centroids = clusters.centroids;
   }
-  const clusters = accumulator.result();
-  if (clusters.k < fit.k) for (let i = 0; i < n; i++) assignments[i] = clusters.index[assignments[i]!]!;
-  return { centroids: clusters.centroids, assignments, sizes: clusters.sizes, inertia: clusters.inertia, iterations: fit.iterations, k: clusters.k };
+  return { centroids: clusters!.centroids, assignments, sizes: clusters!.sizes, inertia: clusters!.inertia, iterations: fit.iterations, k: clusters!.k };
 }

@@ -197,6 +197,20 @@ describe('fitSample and scalableKmeans against exact Lloyd', () => {
     expect(Math.abs(r.inertia - direct)).toBeLessThanOrEqual(1e-9 * direct);
   });
 
+  it('lowers the inertia with each further full pass, and stays consistent with its assignments', () => {
+    const [n, dim, k] = [20_000, 16, 20];
+    const points = mixture(n, dim, k, 0.3, new Rng(32));
+    const runs = [1, 2, 3].map((passes) => scalableKmeans(points, dim, k, new Rng(1), { sampleSize: 1000, batch: 4096, passes }));
+    expect(runs[1]!.inertia).toBeLessThan(runs[0]!.inertia);
+    expect(runs[2]!.inertia).toBeLessThanOrEqual(runs[1]!.inertia);
+    const last = runs[2]!;
+    expect(Math.abs(last.inertia - directInertia(points, dim, last.centroids, last.assignments))).toBeLessThanOrEqual(1e-9 * last.inertia);
+    // Deterministic for a seed: one pass again gives the first run's centroids bit for bit.
+    const again = scalableKmeans(points, dim, k, new Rng(1), { sampleSize: 1000, batch: 4096, passes: 1 });
+    expect(Array.from(again.centroids)).toEqual(Array.from(runs[0]!.centroids));
+    expect(() => scalableKmeans(points, dim, k, new Rng(1), { sampleSize: 1000, passes: 0 })).toThrow(RangeError);
+  });
+
   // Sampled k-means on 2,500 of 20,000 points (1/8) against full Lloyd, best of three seeds on
   // both sides. Overlapping: sampling costs ~k/sample ≈ 1% at the optimum, so within 3%.
   // Well-separated: one full-data update from sampled centroids lands on the same optimum,
