@@ -98,7 +98,10 @@ eval-synth-v1: deps ## the same on the first generator (v1), for comparison
 eval-movielens: data-movielens ## the same evaluation on MovieLens
 	npx ralm eval --data $(MOVIELENS_DIR)/dataset --out $(EVAL_DIR)/movielens/report --budget-minutes 14
 
-bench-train: deps ## training throughput of both phases on wasm and cpu
+bench-train: deps ## training throughput of both phases on wasm and cpu, phase 1 against a single-threaded PyTorch reference in the same run (installs python3-torch when missing)
+	@dpkg-query -W -f='$${Status}' python3-torch 2>/dev/null | grep -q 'ok installed' || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends python3-torch; }
 	npx tsx bench/train.ts
 
 bench-cluster: deps ## k-means of 100,000 and 3,000,000 seeds against scikit-learn's MiniBatchKMeans and KMeans in the same run (installs python3-sklearn when missing)

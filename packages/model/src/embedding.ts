@@ -10,11 +10,11 @@ import * as tf from '@tensorflow/tfjs';
  *
  * The forward pass on wasm is GatherNd, not GatherV2: the same rows, bit for
  * bit, but the wasm GatherV2 kernel recomputes a multi-index (a heap-allocated
- * vector) per output *element*, while GatherNd copies each row in one loop —
- * 2,816 rows of the 20,000 × 128 item table take ~15 ms with GatherV2 and
- * ~1 ms with GatherNd (bench/train.ts, phase 1). The cpu backend is the other
- * way round (its GatherNd goes element by element through a TensorBuffer), so
- * it keeps GatherV2.
+ * vector) per output *element*, while GatherNd copies each row in one loop:
+ * phase 1's 2,816 rows of the 20,000 × 128 item table took ~15 ms with
+ * GatherV2 and ~0.3 ms with GatherNd (tf.profile of the step). The cpu
+ * backend is the other way round (its GatherNd goes element by element
+ * through a TensorBuffer), so it keeps GatherV2.
  */
 const gatherWithScatterGrad = tf.customGrad(((table: tf.Tensor, indices: tf.Tensor, save: tf.GradSaveFunc) => {
   save([indices]);
@@ -30,7 +30,7 @@ const gatherWithScatterGrad = tf.customGrad(((table: tf.Tensor, indices: tf.Tens
 }) as unknown as Parameters<typeof tf.customGrad>[0]);
 
 function rowGather(table: tf.Tensor, indices: tf.Tensor, rows: number): tf.Tensor {
-  if (tf.getBackend() !== 'wasm' || process.env.TMP_SLOW) return tf.gather(table, indices);
+  if (tf.getBackend() !== 'wasm') return tf.gather(table, indices);
   // GatherNd reads out of bounds silently on wasm; GatherV2 asserts, so keep its check.
   const ids = indices.dataSync();
   for (let i = 0; i < ids.length; i++) {

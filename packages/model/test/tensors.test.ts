@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
+import { matMul } from '../src/dense';
 import { embeddingLookup } from '../src/embedding';
 import { FeatureEncoder, type FeatureSchema } from '../src/features';
 import { LookalikeModel } from '../src/lookalike';
@@ -40,6 +41,39 @@ describe.each(['cpu', 'wasm'] as const)('tensor code on the %s backend', (backen
     }
     // Rows 2 and 3 are never looked up: exactly zero gradient.
     for (const row of [2, 3]) for (let t = 0; t < width; t++) expect(analytic[row * width + t]).toBe(0);
+  });
+
+  it('looks up exactly the rows tf.gather returns, and refuses an index outside the table', () => {
+    const rng = new Rng(5);
+    const table = tf.tensor2d(Float32Array.from({ length: 7 * 4 }, () => rng.normal()), [7, 4]);
+    const indices = tf.tensor2d([[6, 0, 3], [3, 3, 1]], [2, 3], 'int32');
+    expect(Array.from(embeddingLookup(table, indices).dataSync())).toEqual(Array.from(tf.gather(table, indices).dataSync()));
+    expect(() => embeddingLookup(table, tf.tensor1d([2, 7], 'int32')).dataSync()).toThrow();
+  });
+
+  it('gives matMul the gradient of a numeric central difference for both operands', () => {
+    const rng = new Rng(9);
+    const [B, K, N] = [5, 4, 3];
+    const aValues = Float32Array.from({ length: B * K }, () => rng.normal());
+    const bValues = Float32Array.from({ length: K * N }, () => rng.normal());
+    const weights = tf.tensor2d(Float32Array.from({ length: B * N }, () => rng.normal()), [B, N]);
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.square(matMul(a as tf.Tensor2D, b as tf.Tensor2D)), weights));
+    const [ga, gb] = tf.grads(f)([tf.tensor2d(aValues, [B, K]), tf.tensor2d(bValues, [K, N])]).map((g) => g.dataSync());
+    expect(Array.from(matMul(tf.tensor2d(aValues, [B, K]), tf.tensor2d(bValues, [K, N])).dataSync())).toEqual(Array.from(tf.matMul(tf.tensor2d(aValues, [B, K]), tf.tensor2d(bValues, [K, N])).dataSync()));
+    const h = 1e-2;
+    const numeric = (values: Float32Array, i: number, at: (v: Float32Array) => number) => {
+      const plus = Float32Array.from(values);
+      const minus = Float32Array.from(values);
+      plus[i]! += h;
+      minus[i]! -= h;
+      return (at(plus) - at(minus)) / (2 * h);
+    };
+    for (let i = 0; i < aValues.length; i++) {
+      expect(ga![i]).toBeCloseTo(numeric(aValues, i, (v) => f(tf.tensor2d(v, [B, K]), tf.tensor2d(bValues, [K, N])).dataSync()[0]!), 2);
+    }
+    for (let i = 0; i < bValues.length; i++) {
+      expect(gb![i]).toBeCloseTo(numeric(bValues, i, (v) => f(tf.tensor2d(aValues, [B, K]), tf.tensor2d(v, [K, N])).dataSync()[0]!), 2);
+    }
   });
 
   it('makes attention-merge weights a distribution over present fields, zero on masked ones', () => {
