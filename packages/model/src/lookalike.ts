@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matMul } from './dense';
 import { Params } from './params';
 import type { Rng } from './rng';
 
@@ -74,7 +75,7 @@ export class LookalikeModel {
 
   /** T(v) = ReLU(v W_t + b_t): universal (… × d) to look-alike (… × h). */
   transform(v: tf.Tensor2D): tf.Tensor2D {
-    return tf.relu(tf.add(tf.matMul(v, this.params.get('lookalike.transform.kernel')), this.params.get('lookalike.transform.bias'))) as tf.Tensor2D;
+    return tf.relu(tf.add(matMul(v, this.params.get('lookalike.transform.kernel') as tf.Tensor2D), this.params.get('lookalike.transform.bias'))) as tf.Tensor2D;
   }
 
   temperature(): tf.Scalar {
@@ -104,14 +105,14 @@ export class LookalikeModel {
       : tf.mul(tf.sub(1, mask), -1e9);
 
     // Local: w_j = softmax_j(tanh(E_s[j] W_l · e_u)).
-    const projected = tf.reshape(tf.matMul(tf.reshape(Es, [B * k, h]), this.params.get('lookalike.local.w')), [B, k, h]);
+    const projected = tf.reshape(matMul(tf.reshape(Es, [B * k, h]), this.params.get('lookalike.local.w') as tf.Tensor2D), [B, k, h]);
     const z = tf.sum(tf.mul(projected, tf.reshape(eu, [B, 1, h])), 2);
     const local = tf.mul(tf.softmax(tf.add(tf.tanh(z), maskLogits)), mask) as tf.Tensor2D;
     const eLoc = tf.sum(tf.mul(Es, tf.reshape(local, [B, k, 1])), 1) as tf.Tensor2D;
 
     // Global: g_j = softmax_j(v_g · tanh(W_g E_s[j] + b_g)).
-    const hidden = tf.tanh(tf.add(tf.matMul(tf.reshape(Es, [B * k, h]), this.params.get('lookalike.global.w')), this.params.get('lookalike.global.b')));
-    const g = tf.reshape(tf.matMul(hidden, this.params.get('lookalike.global.v')), [B, k]);
+    const hidden = tf.tanh(tf.add(matMul(tf.reshape(Es, [B * k, h]), this.params.get('lookalike.global.w') as tf.Tensor2D), this.params.get('lookalike.global.b')));
+    const g = tf.reshape(matMul(hidden as tf.Tensor2D, this.params.get('lookalike.global.v') as tf.Tensor2D), [B, k]);
     const global = tf.mul(tf.softmax(tf.add(g, maskLogits)), mask) as tf.Tensor2D;
     const eGlb = tf.sum(tf.mul(Es, tf.reshape(global, [B, k, 1])), 1) as tf.Tensor2D;
 
