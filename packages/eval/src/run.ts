@@ -192,7 +192,8 @@ function withSeedPrior(scorer: PairScorer, seeds: Int32Array[], weight: number):
     name: WITH_PRIOR,
     score(users, items) {
       const s = scorer.score(users, items);
-      return Float32Array.from(s, (x, p) => rankingScore(x, seeds[items[p]!]!.length, weight));
+      // In double: score + prior rounded back to float32 merged near-ties, and moved items' own AUCs.
+      return Float64Array.from(s, (x, p) => rankingScore(x, seeds[items[p]!]!.length, weight));
     },
   };
 }

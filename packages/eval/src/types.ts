@@ -17,7 +17,8 @@ export interface TimeSplit {
 /** A fitted look-alike model of any kind: scores (user, item) pairs; higher = more likely to click. */
 export interface PairScorer {
   readonly name: string;
-  score(users: Int32Array, items: Int32Array): Float32Array;
+  /** One score per pair; float32 from the models, float64 where a row adds to them (a float32 sum would merge near-ties). */
+  score(users: Int32Array, items: Int32Array): Float32Array | Float64Array;
   /** Frees what the scorer holds outside the JS heap (tfjs tensors). */
   dispose?(): void;
 }
