@@ -392,7 +392,7 @@ async function hostedScorer(count: number) {
   const template = benchTable(Math.min(count, 1000), rng);
   for (let c = 0; c < count; c++) {
     const p = slotParts(template, c % template.count);
-    state.table.put(`candidate-${c}`, { ...p, clusterVersion: 1, seedCount: 100 });
+    state.table.put(`candidate-${c}`, { ...p, sizes: new Array<number>(K).fill(5), globalWeights: new Array<number>(K).fill(1 / K), clusterVersion: 1, seedCount: 100 });
   }
   // Filled here rather than by the cluster loader: serve it (Score answers UNAVAILABLE until then).
   state.complete = true;

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { callUnary, checkHealth } from '@ralm/platform';
 import { ClustererServiceService, GetClustersRequest, ListClustersRequest, ReclusterRequest } from '@ralm/proto/clusterer';
 import { FeedbackServiceService, ReportFeedbackRequest } from '@ralm/proto/feedback';
-import { LookalikeScorerServiceService, ScoreBatchRequest, ScoreRequest } from '@ralm/proto/lookalike_scorer';
+import { ExplainRequest, LookalikeScorerServiceService, ScoreBatchRequest, ScoreRequest } from '@ralm/proto/lookalike_scorer';
 import {
   GetSeedStatsRequest,
   ListSeedsRequest,
@@ -99,6 +99,7 @@ beforeAll(async () => {
     ...of('lookalike-scorer', LookalikeScorerServiceService, {
       score: () => ScoreRequest.encode(ScoreRequest.fromPartial({ userId: userIds[0]!, topK: 5 })).finish(),
       scoreBatch: () => ScoreBatchRequest.encode(ScoreBatchRequest.fromPartial({ requests: [{ userId: userIds[0]!, topK: 5 }] })).finish(),
+      explain: () => ExplainRequest.encode(ExplainRequest.fromPartial({ userId: userIds[0]!, candidateId: 'fuzz-item' })).finish(),
     }),
     ...of('trainer', TrainerServiceService, {
       // A data dir that does not exist: FAILED_PRECONDITION, and no training is started by the fuzzer.

@@ -11,7 +11,7 @@ import { status } from '@grpc/grpc-js';
 import { callUnary } from '@ralm/platform';
 import { kmeans, Rng } from '@ralm/model';
 import type { Dataset } from '@ralm/data';
-import { EmbeddingSource, NotServableReason, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { EmbeddingSource, ExplainRequest, NotServableReason, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { loadLookalikeScorerConfig } from '@ralm/lookalike-scorer';
 import { expectStatus } from './support/grpc';
@@ -163,6 +163,41 @@ describe('look-alike scoring end to end (embedded bus)', () => {
     expect(computed.modelVersion).toBe(version);
     computed.embeddings[0]!.values.forEach((v, t) => expect(v).toBeCloseTo(stored.embeddings[0]!.values[t]!, 4));
     await expectStatus(callUnary(ue.embedFeatures.bind(ue), { users: [{ fields: { shoe_size: { number: 42 } } }], kind: 0, modelVersion: '' }), status.INVALID_ARGUMENT);
+  });
+
+  it('explains a served score over gRPC: the terms recompose it, the attention covers the clusters with their sizes, bad input is refused', async () => {
+    const { lookalikeScorer: ls, clusterer: cl } = loop.clients;
+    const explainCall = (request: Partial<ExplainRequest>) => callUnary(ls.explain.bind(ls), ExplainRequest.fromPartial(request));
+    const clusters = await callUnary(cl.getClusters.bind(cl), { candidateId: 'planted-a' });
+    for (const row of [groupA[SEEDS + 2]!, groupB[SEEDS + 2]!]) {
+      const user = userId(row);
+      const served = (await callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId: user, candidateIds: ['planted-a'] }))).scores[0]!;
+      const why = await explainCall({ userId: user, candidateId: 'planted-a' });
+      expect(why).toMatchObject({ userId: user, candidateId: 'planted-a', modelVersion: version, clusterVersion: served.clusterVersion, seedCount: SEEDS, averagePooling: false });
+      expect(why.embeddingSource).toBe(EmbeddingSource.EMBEDDING_SOURCE_STORE);
+      expect(why.score).toBe(served.score);
+      // float32 served score against the double terms: equal up to the float32 rounding of the score.
+      expect(Math.abs(why.globalTerm + why.localTerm - why.score)).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(why.score)));
+      expect(why.globalTerm).toBeCloseTo(why.alpha * why.cosGlobal, 6);
+      expect(why.localTerm).toBeCloseTo(why.beta * why.cosLocal, 6);
+      expect(why.clusters.map((c) => c.size)).toEqual(clusters.clusters.map((c) => c.size).sort((a, b) => b - a));
+      expect(why.clusters.map((c) => c.slot)).toEqual(why.clusters.map((_, j) => j));
+      expect(why.clusters.reduce((s, c) => s + c.localWeight, 0)).toBeCloseTo(1, 5);
+      expect(why.clusters.reduce((s, c) => s + c.globalWeight, 0)).toBeCloseTo(1, 5);
+      expect(why.clusters.every((c) => c.localWeight > 0 && c.globalWeight > 0)).toBe(true);
+    }
+    // A user the store never saw, explained from its features: the same figures Score gives it.
+    const features = featuresOf(dataset, groupA[SEEDS + 20]!);
+    const fresh = await explainCall({ userId: 'newcomer-2', features, candidateId: 'planted-b' });
+    const freshScore = (await callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId: 'newcomer-2', features, candidateIds: ['planted-b'] }))).scores[0]!;
+    expect(fresh).toMatchObject({ embeddingSource: EmbeddingSource.EMBEDDING_SOURCE_FEATURES, score: freshScore.score });
+
+    await expectStatus(explainCall({ userId: '', candidateId: 'planted-a' }), status.INVALID_ARGUMENT);
+    await expectStatus(explainCall({ userId: userId(groupA[0]!), candidateId: '' }), status.INVALID_ARGUMENT);
+    await expectStatus(explainCall({ userId: 'stranger-without-features', candidateId: 'planted-a' }), status.NOT_FOUND);
+    await expectStatus(explainCall({ userId: userId(groupA[0]!), candidateId: 'never-registered' }), status.NOT_FOUND);
+    const tooFew = await expectStatus(explainCall({ userId: userId(groupA[0]!), candidateId: 'too-few' }), status.FAILED_PRECONDITION);
+    expect(tooFew.details).toMatch(/TOO_FEW_SEEDS/);
   });
 
   it('serves from an int8 candidate table (SCORE_TABLE_PRECISION=int8) the scores of the float32 one within 0.01, in the same order', async () => {

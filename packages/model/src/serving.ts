@@ -13,8 +13,10 @@ import type { RalmModel } from './model';
  * The result is in the kernel's layout (`@ralm/kernel` owns it), so the
  * scorer, the evaluation and the A/B simulator all score through the same kernels.
  * `centroids` are in universal space, count × k × d row-major; `mask` count × k.
+ * `globalWeights`, when given (count × k), receives the global attention weights over each
+ * candidate's clusters (what ê_glb averages with; 0 for absent clusters): Explain reports them.
  */
-export function precomputeCandidates(model: RalmModel, centroids: Float32Array, mask: Float32Array, count: number, sizes?: Float32Array): KernelTable {
+export function precomputeCandidates(model: RalmModel, centroids: Float32Array, mask: Float32Array, count: number, sizes?: Float32Array, globalWeights?: Float32Array): KernelTable {
   const average = model.config.seedPooling === 'average';
   const sizePrior = !average && model.config.clusterSizePrior;
   const { userDim: d, lookalikeDim: h } = model.config;
@@ -45,8 +47,13 @@ export function precomputeCandidates(model: RalmModel, centroids: Float32Array, 
       projected: P.dataSync() as Float32Array,
       gram: G.dataSync() as Float32Array,
       globalUnit: tf.div(eGlb, norm).dataSync() as Float32Array,
+      weights: globalWeights ? (weights.dataSync() as Float32Array) : undefined,
     };
   });
+  if (globalWeights) {
+    if (globalWeights.length !== count * k) throw new RangeError(`precomputeCandidates: globalWeights must hold count × k = ${count * k} values, got ${globalWeights.length}`);
+    globalWeights.set(parts.weights!);
+  }
   for (let c = 0; c < count; c++) {
     writeSlot(
       table,

@@ -24,9 +24,12 @@ export function candidateRowsMany(serving: ServingModel, list: GetClustersRespon
       sizes[c * k + j] = cluster.size;
     });
   });
-  const table = precomputeCandidates(serving.model, centroids, mask, n, sizes);
+  const globalWeights = new Float32Array(n * k);
+  const table = precomputeCandidates(serving.model, centroids, mask, n, sizes, globalWeights);
   return list.map((clusters, c) => ({
     ...slotParts(table, c),
+    sizes: Array.from(sizes.subarray(c * k, (c + 1) * k)),
+    globalWeights: Array.from(globalWeights.subarray(c * k, (c + 1) * k)),
     clusterVersion: clusters.clusterVersion,
     seedCount: clusters.seedCount,
   }));

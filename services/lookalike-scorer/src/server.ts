@@ -1,5 +1,6 @@
 import { LookalikeScorerServiceService } from '@ralm/proto/lookalike_scorer';
 import { bindService, type ServiceBinding } from '@ralm/platform';
+import { explain } from './handlers/explain';
 import { score } from './handlers/score';
 import { MAX_BATCH, scoreBatch } from './handlers/score-batch';
 import type { LookalikeScorerDeps } from './ports';
@@ -13,6 +14,7 @@ export function lookalikeScorerBinding(deps: LookalikeScorerDeps): ServiceBindin
     {
       score: (req, ctx) => score(req, deps, ctx),
       scoreBatch: (req, ctx) => scoreBatch(req, deps, ctx),
+      explain: (req, ctx) => explain(req, deps, ctx),
     },
     {
       // Both count users, and the bounds are for memory: the batcher knows what a user
@@ -21,6 +23,7 @@ export function lookalikeScorerBinding(deps: LookalikeScorerDeps): ServiceBindin
       limits: {
         score: { concurrency: 1024, queue: 0 },
         scoreBatch: { concurrency: 4 * MAX_BATCH, queue: 0 },
+        explain: { concurrency: 64, queue: 0 },
       },
       cost: { scoreBatch: (req) => req.requests.length },
     },

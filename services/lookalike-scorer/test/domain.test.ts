@@ -34,6 +34,8 @@ describe.each(TABLE_PRECISIONS)('ScoringTable (%s)', (precision) => {
     gram: Float32Array.from({ length: k * k }, (_, i) => (Math.floor(i / k) < clusters && i % k < clusters ? v * 100 + i : 0)),
     globalUnit: Float32Array.from({ length: h }, (_, i) => v / 10 + i),
     mask: Array.from({ length: k }, (_, j) => (j < clusters ? 1 : 0)),
+    sizes: Array.from({ length: k }, (_, j) => (j < clusters ? 10 * v - j : 0)),
+    globalWeights: Array.from({ length: k }, (_, j) => (j < clusters ? 1 / clusters : 0)),
     clusterVersion: v,
     seedCount: 100 + v,
   });
@@ -55,6 +57,7 @@ describe.each(TABLE_PRECISIONS)('ScoringTable (%s)', (precision) => {
     expect(Array.from(p.gram)).toEqual(Array.from(r.gram));
     expect(Array.from(p.mask)).toEqual(r.mask);
     expect([table.clusterVersionAt(slot), table.seedCountAt(slot)]).toEqual([v, 100 + v]);
+    expect(table.clustersAt(slot)).toEqual({ sizes: r.sizes, globalWeights: r.globalWeights });
   };
 
   it('packs candidates contiguously, replaces in place, moves the last slot into a removed one, and grows', () => {

@@ -6,7 +6,7 @@ import { ScoringTable } from '../src/domain/scoring-table';
 /** A state with only what ModelStates reads: its version, its table and the complete flag. */
 function state(version: string, candidates: string[]): ScoringState {
   const table = new ScoringTable(1, 1, false);
-  const rows = { es: new Float32Array(1), projected: new Float32Array(1), gram: new Float32Array(1), globalUnit: new Float32Array(1), mask: [1], clusterVersion: 1, seedCount: 100 };
+  const rows = { es: new Float32Array(1), projected: new Float32Array(1), gram: new Float32Array(1), globalUnit: new Float32Array(1), mask: [1], sizes: [100], globalWeights: [1], clusterVersion: 1, seedCount: 100 };
   for (const id of candidates) table.put(id, rows);
   return { version, table, complete: false, deferred: new Set<string>() } as unknown as ScoringState;
 }

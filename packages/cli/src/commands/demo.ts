@@ -4,12 +4,11 @@ import path from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { synthesizeToDir, writeDataset, type Dataset } from '@ralm/data';
 import { sameUsersMarkdown, splitByTime, table2Markdown, trainView } from '@ralm/eval';
-import { explainCandidate } from '@ralm/kernel';
 import type { LookalikeScorerModule } from '@ralm/lookalike-scorer';
 import { kmeans, Rng } from '@ralm/model';
 import { callUnary, statusName, Subjects } from '@ralm/platform';
 import { JobState, TrainingConfig, UserTower, type WatchJobResponse } from '@ralm/proto/trainer';
-import { ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { ExplainRequest, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { connectClients, type MeshClients } from '../clients';
 import { featuresOf } from '../features';
 import { startMesh, type Mesh } from '../mesh';
@@ -110,7 +109,7 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
     say(`\n4. ${AUDIENCES} audience segments found in the model's look-alike space: ${audiences.map((a) => a.length).join(', ')} users.`);
 
     const candidates = await streamNewCandidates(mesh, clients, audiences);
-    await scoreUsers(clients, scorer, dataset, audiences, candidates);
+    await scoreUsers(clients, dataset, audiences, candidates);
 
     say('\n7. Prometheus metrics (a few of them):');
     for (const s of mesh.services) {
@@ -221,9 +220,8 @@ async function streamNewCandidates(mesh: Mesh, clients: MeshClients, audiences: 
 }
 
 /** A few users per audience (none of them a seed), with their top candidates and the local attention behind the first. */
-async function scoreUsers(clients: MeshClients, scorer: LookalikeScorerModule, dataset: Dataset, audiences: string[][], candidates: DemoCandidate[]): Promise<void> {
+async function scoreUsers(clients: MeshClients, dataset: Dataset, audiences: string[][], candidates: DemoCandidate[]): Promise<void> {
   const ls = clients.lookalikeScorer;
-  const cl = clients.clusterer;
   say('\n6. Scoring users who never clicked them (Score over all servable candidates, top 3), and why:');
   for (const [a, audience] of audiences.entries()) {
     for (const userId of audience.slice(SEEDS + 5, SEEDS + 7)) {
@@ -232,17 +230,12 @@ async function scoreUsers(clients: MeshClients, scorer: LookalikeScorerModule, d
       const list = reply.scores.map((s) => `${s.candidateId.replace(/-[a-z0-9]+$/, '')} ${s.score.toFixed(3)}${s.candidateId === own ? ' ←own segment' : ''}`).join(', ');
       say(`   ${userId} (segment ${a + 1}): ${list}`);
       const top = reply.scores[0];
-      const state = scorer.deps.state();
-      const slot = top && state?.table.slot(top.candidateId);
-      if (!top || !state || slot === undefined) continue;
-      const row = state.serving.rows.get(userId)!;
-      const eu = state.serving.lookalike.subarray(row * state.serving.lookalikeDim, (row + 1) * state.serving.lookalikeDim);
-      const why = explainCandidate(state.table.kernelTable(), slot, eu, state.serving.alpha, state.serving.beta);
-      // Table clusters are the candidate's clusters by size, largest first (see precompute.ts).
-      const sizes = (await callUnary(cl.getClusters.bind(cl), { candidateId: top.candidateId })).clusters.map((c) => c.size).sort((x, y) => y - x);
-      const strongest = why.weights.map((w, j) => ({ w, j })).filter((x) => x.w > 0).sort((x, y) => y.w - x.w).slice(0, 3);
-      say(`      why: α·cos_glb ${(state.serving.alpha * why.cosGlobal).toFixed(3)} + β·cos_loc ${(state.serving.beta * why.cosLocal).toFixed(3)}; ` +
-        `local attention on clusters ${strongest.map((x) => `#${x.j + 1} (${sizes[x.j]} seeds) ${(x.w * 100).toFixed(0)}%`).join(', ')}`);
+      if (!top) continue;
+      const why = await callUnary(ls.explain.bind(ls), ExplainRequest.fromPartial({ userId, candidateId: top.candidateId }));
+      const strongest = [...why.clusters].sort((x, y) => y.localWeight - x.localWeight).slice(0, 3);
+      say(`      why (Explain): α·cos_glb ${why.globalTerm.toFixed(3)} + β·cos_loc ${why.localTerm.toFixed(3)} = ${why.score.toFixed(3)}; ` +
+        `local attention on clusters ${strongest.map((c) => `#${c.slot + 1} (${c.size} seeds, global weight ${(c.globalWeight * 100).toFixed(0)}%) ${(c.localWeight * 100).toFixed(0)}%`).join(', ')}; ` +
+        `model ${why.modelVersion}, clusters v${why.clusterVersion}`);
     }
   }
   const profile = featuresOf(dataset, dataset.users.ids.indexOf(audiences[0]![SEEDS + 5]!));

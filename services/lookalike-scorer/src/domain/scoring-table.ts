@@ -12,8 +12,18 @@ export interface CandidateRows {
   globalUnit: Float32Array;
   /** k: 1 for a real cluster. */
   mask: ArrayLike<number>;
+  /** k: seeds in each cluster slot (0 for absent ones); slots hold the clusters largest first. */
+  sizes: readonly number[];
+  /** k: the global attention weight of each cluster slot (what ê_glb averages with; 0 for absent ones). */
+  globalWeights: readonly number[];
   clusterVersion: number;
   seedCount: number;
+}
+
+/** What Explain reports of a slot's clusters besides its rows. */
+export interface SlotClusters {
+  sizes: readonly number[];
+  globalWeights: readonly number[];
 }
 
 /**
@@ -31,6 +41,7 @@ export class ScoringTable {
   private ids: string[] = [];
   private clusterVersions: number[] = [];
   private seedCounts: number[] = [];
+  private clusters: SlotClusters[] = [];
   private view: KernelTable | undefined;
 
   constructor(
@@ -69,6 +80,10 @@ export class ScoringTable {
     return this.seedCounts[slot]!;
   }
 
+  clustersAt(slot: number): SlotClusters {
+    return this.clusters[slot]!;
+  }
+
   /** The kernel's view of the live slots (views of the store, not copies). */
   kernelTable(): KernelTable {
     return (this.view ??= headView(this.store, this.count));
@@ -84,11 +99,13 @@ export class ScoringTable {
       this.ids.push(candidateId);
       this.clusterVersions.push(0);
       this.seedCounts.push(0);
+      this.clusters.push({ sizes: [], globalWeights: [] });
       this.slotOf.set(candidateId, slot);
     }
     writeSlot(this.store, slot, c.es, c.projected, c.gram, c.globalUnit, c.mask);
     this.clusterVersions[slot] = c.clusterVersion;
     this.seedCounts[slot] = c.seedCount;
+    this.clusters[slot] = { sizes: c.sizes, globalWeights: c.globalWeights };
     this.view = undefined;
   }
 
@@ -103,11 +120,13 @@ export class ScoringTable {
       this.ids[slot] = moved;
       this.clusterVersions[slot] = this.clusterVersions[last]!;
       this.seedCounts[slot] = this.seedCounts[last]!;
+      this.clusters[slot] = this.clusters[last]!;
       this.slotOf.set(moved, slot);
     }
     this.ids.pop();
     this.clusterVersions.pop();
     this.seedCounts.pop();
+    this.clusters.pop();
     this.slotOf.delete(candidateId);
     this.view = undefined;
     return true;

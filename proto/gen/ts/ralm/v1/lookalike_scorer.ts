@@ -250,6 +250,74 @@ export interface ScoreBatchResponse {
   results: ScoreResponse[];
 }
 
+/** Request of LookalikeScorerService.Explain. */
+export interface ExplainRequest {
+  /** The target user (1..256 bytes), as in ScoreRequest. */
+  userId: string;
+  /** Raw features for a user the store does not have, as in ScoreRequest. */
+  features:
+    | UserFeatures
+    | undefined;
+  /** The candidate to explain (1..256 bytes). */
+  candidateId: string;
+}
+
+/** One seed cluster of the explained candidate. */
+export interface ClusterAttention {
+  /**
+   * The cluster's place among the candidate's clusters, largest first (0-based); the
+   * clusters are those of GetClustersResponse at `cluster_version`, sorted by size.
+   */
+  slot: number;
+  /** Seeds in the cluster. */
+  size: number;
+  /**
+   * Local attention weight w_j = softmax_j(tanh(e_u · P_j)) (paper Eq. 9, spec §5): how much
+   * this cluster counts for this user. Sums to 1 over the clusters; 0 under average pooling.
+   * With the cluster-size prior the rows the weights average carry π_j = n_j / max n.
+   */
+  localWeight: number;
+  /** Global attention weight of the cluster in e_glb (the same for every user). Sums to 1. */
+  globalWeight: number;
+}
+
+/** Response of LookalikeScorerService.Explain. */
+export interface ExplainResponse {
+  /** The target user, as requested. */
+  userId: string;
+  /** The explained candidate, as requested. */
+  candidateId: string;
+  /** The model version of the user embedding and of the candidate's clusters. */
+  modelVersion: string;
+  /** The clustering used (GetClustersResponse.cluster_version). */
+  clusterVersion: number;
+  /** Seeds of the candidate as of that clustering. */
+  seedCount: number;
+  /** Where the user's embedding came from. */
+  embeddingSource: EmbeddingSource;
+  /** The served score: CandidateScore.score of Score for this user and candidate. */
+  score: number;
+  /** The model's weight of the global term. */
+  alpha: number;
+  /** The model's weight of the local term. */
+  beta: number;
+  /** cos(e_u, e_glb). */
+  cosGlobal: number;
+  /** cos(e_u, e_loc); 0 under average pooling or when the candidate has no real cluster. */
+  cosLocal: number;
+  /** alpha * cos_global ((alpha + beta) * cos_global under average pooling). */
+  globalTerm: number;
+  /** beta * cos_local: score = global_term + local_term. */
+  localTerm: number;
+  /** The candidate's clusters, largest first. */
+  clusters: ClusterAttention[];
+  /**
+   * True when the model pools seeds by a size-weighted average (RALM-avg) instead of
+   * attention: then local_term is 0 and global_term carries alpha + beta.
+   */
+  averagePooling: boolean;
+}
+
 function createBaseScoreRequest(): ScoreRequest {
   return { userId: "", features: undefined, candidateIds: [], topK: 0, itemPriorWeight: undefined };
 }
@@ -901,6 +969,597 @@ export const ScoreBatchResponse: MessageFns<ScoreBatchResponse> = {
   },
 };
 
+function createBaseExplainRequest(): ExplainRequest {
+  return { userId: "", features: undefined, candidateId: "" };
+}
+
+export const ExplainRequest: MessageFns<ExplainRequest> = {
+  encode(message: ExplainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.features !== undefined) {
+      UserFeatures.encode(message.features, writer.uint32(18).fork()).join();
+    }
+    if (message.candidateId !== "") {
+      writer.uint32(26).string(message.candidateId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.features = UserFeatures.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.candidateId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      features: isSet(object.features) ? UserFeatures.fromJSON(object.features) : undefined,
+      candidateId: isSet(object.candidateId)
+        ? globalThis.String(object.candidateId)
+        : isSet(object.candidate_id)
+        ? globalThis.String(object.candidate_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ExplainRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.features !== undefined) {
+      obj.features = UserFeatures.toJSON(message.features);
+    }
+    if (message.candidateId !== "") {
+      obj.candidateId = message.candidateId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainRequest>, I>>(base?: I): ExplainRequest {
+    return ExplainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainRequest>, I>>(object: I): ExplainRequest {
+    const message = createBaseExplainRequest();
+    message.userId = object.userId ?? "";
+    message.features = (object.features !== undefined && object.features !== null)
+      ? UserFeatures.fromPartial(object.features)
+      : undefined;
+    message.candidateId = object.candidateId ?? "";
+    return message;
+  },
+};
+
+function createBaseClusterAttention(): ClusterAttention {
+  return { slot: 0, size: 0, localWeight: 0, globalWeight: 0 };
+}
+
+export const ClusterAttention: MessageFns<ClusterAttention> = {
+  encode(message: ClusterAttention, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.slot !== 0) {
+      writer.uint32(8).int32(message.slot);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int32(message.size);
+    }
+    if (message.localWeight !== 0) {
+      writer.uint32(29).float(message.localWeight);
+    }
+    if (message.globalWeight !== 0) {
+      writer.uint32(37).float(message.globalWeight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterAttention {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterAttention();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.slot = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.localWeight = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 37) {
+              break;
+            }
+
+            message.globalWeight = reader.float();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterAttention {
+    return {
+      slot: isSet(object.slot) ? globalThis.Number(object.slot) : 0,
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      localWeight: isSet(object.localWeight)
+        ? globalThis.Number(object.localWeight)
+        : isSet(object.local_weight)
+        ? globalThis.Number(object.local_weight)
+        : 0,
+      globalWeight: isSet(object.globalWeight)
+        ? globalThis.Number(object.globalWeight)
+        : isSet(object.global_weight)
+        ? globalThis.Number(object.global_weight)
+        : 0,
+    };
+  },
+
+  toJSON(message: ClusterAttention): unknown {
+    const obj: any = {};
+    if (message.slot !== 0) {
+      obj.slot = Math.round(message.slot);
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.localWeight !== 0) {
+      obj.localWeight = floatToJson(message.localWeight);
+    }
+    if (message.globalWeight !== 0) {
+      obj.globalWeight = floatToJson(message.globalWeight);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClusterAttention>, I>>(base?: I): ClusterAttention {
+    return ClusterAttention.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClusterAttention>, I>>(object: I): ClusterAttention {
+    const message = createBaseClusterAttention();
+    message.slot = object.slot ?? 0;
+    message.size = object.size ?? 0;
+    message.localWeight = object.localWeight ?? 0;
+    message.globalWeight = object.globalWeight ?? 0;
+    return message;
+  },
+};
+
+function createBaseExplainResponse(): ExplainResponse {
+  return {
+    userId: "",
+    candidateId: "",
+    modelVersion: "",
+    clusterVersion: 0,
+    seedCount: 0,
+    embeddingSource: 0,
+    score: 0,
+    alpha: 0,
+    beta: 0,
+    cosGlobal: 0,
+    cosLocal: 0,
+    globalTerm: 0,
+    localTerm: 0,
+    clusters: [],
+    averagePooling: false,
+  };
+}
+
+export const ExplainResponse: MessageFns<ExplainResponse> = {
+  encode(message: ExplainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.candidateId !== "") {
+      writer.uint32(18).string(message.candidateId);
+    }
+    if (message.modelVersion !== "") {
+      writer.uint32(26).string(message.modelVersion);
+    }
+    if (message.clusterVersion !== 0) {
+      writer.uint32(32).int64(message.clusterVersion);
+    }
+    if (message.seedCount !== 0) {
+      writer.uint32(40).int32(message.seedCount);
+    }
+    if (message.embeddingSource !== 0) {
+      writer.uint32(48).int32(message.embeddingSource);
+    }
+    if (message.score !== 0) {
+      writer.uint32(61).float(message.score);
+    }
+    if (message.alpha !== 0) {
+      writer.uint32(69).float(message.alpha);
+    }
+    if (message.beta !== 0) {
+      writer.uint32(77).float(message.beta);
+    }
+    if (message.cosGlobal !== 0) {
+      writer.uint32(81).double(message.cosGlobal);
+    }
+    if (message.cosLocal !== 0) {
+      writer.uint32(89).double(message.cosLocal);
+    }
+    if (message.globalTerm !== 0) {
+      writer.uint32(97).double(message.globalTerm);
+    }
+    if (message.localTerm !== 0) {
+      writer.uint32(105).double(message.localTerm);
+    }
+    for (const v of message.clusters) {
+      ClusterAttention.encode(v!, writer.uint32(114).fork()).join();
+    }
+    if (message.averagePooling !== false) {
+      writer.uint32(120).bool(message.averagePooling);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.candidateId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.modelVersion = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.clusterVersion = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.seedCount = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.embeddingSource = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 61) {
+              break;
+            }
+
+            message.score = reader.float();
+            continue;
+          }
+          case 8: {
+            if (tag !== 69) {
+              break;
+            }
+
+            message.alpha = reader.float();
+            continue;
+          }
+          case 9: {
+            if (tag !== 77) {
+              break;
+            }
+
+            message.beta = reader.float();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.cosGlobal = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.cosLocal = reader.double();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.globalTerm = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.localTerm = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.clusters.push(ClusterAttention.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.averagePooling = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainResponse {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      candidateId: isSet(object.candidateId)
+        ? globalThis.String(object.candidateId)
+        : isSet(object.candidate_id)
+        ? globalThis.String(object.candidate_id)
+        : "",
+      modelVersion: isSet(object.modelVersion)
+        ? globalThis.String(object.modelVersion)
+        : isSet(object.model_version)
+        ? globalThis.String(object.model_version)
+        : "",
+      clusterVersion: isSet(object.clusterVersion)
+        ? globalThis.Number(object.clusterVersion)
+        : isSet(object.cluster_version)
+        ? globalThis.Number(object.cluster_version)
+        : 0,
+      seedCount: isSet(object.seedCount)
+        ? globalThis.Number(object.seedCount)
+        : isSet(object.seed_count)
+        ? globalThis.Number(object.seed_count)
+        : 0,
+      embeddingSource: isSet(object.embeddingSource)
+        ? embeddingSourceFromJSON(object.embeddingSource)
+        : isSet(object.embedding_source)
+        ? embeddingSourceFromJSON(object.embedding_source)
+        : 0,
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+      alpha: isSet(object.alpha) ? globalThis.Number(object.alpha) : 0,
+      beta: isSet(object.beta) ? globalThis.Number(object.beta) : 0,
+      cosGlobal: isSet(object.cosGlobal)
+        ? globalThis.Number(object.cosGlobal)
+        : isSet(object.cos_global)
+        ? globalThis.Number(object.cos_global)
+        : 0,
+      cosLocal: isSet(object.cosLocal)
+        ? globalThis.Number(object.cosLocal)
+        : isSet(object.cos_local)
+        ? globalThis.Number(object.cos_local)
+        : 0,
+      globalTerm: isSet(object.globalTerm)
+        ? globalThis.Number(object.globalTerm)
+        : isSet(object.global_term)
+        ? globalThis.Number(object.global_term)
+        : 0,
+      localTerm: isSet(object.localTerm)
+        ? globalThis.Number(object.localTerm)
+        : isSet(object.local_term)
+        ? globalThis.Number(object.local_term)
+        : 0,
+      clusters: globalThis.Array.isArray(object?.clusters)
+        ? object.clusters.map((e: any) => ClusterAttention.fromJSON(e))
+        : [],
+      averagePooling: isSet(object.averagePooling)
+        ? globalThis.Boolean(object.averagePooling)
+        : isSet(object.average_pooling)
+        ? globalThis.Boolean(object.average_pooling)
+        : false,
+    };
+  },
+
+  toJSON(message: ExplainResponse): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.candidateId !== "") {
+      obj.candidateId = message.candidateId;
+    }
+    if (message.modelVersion !== "") {
+      obj.modelVersion = message.modelVersion;
+    }
+    if (message.clusterVersion !== 0) {
+      obj.clusterVersion = Math.round(message.clusterVersion);
+    }
+    if (message.seedCount !== 0) {
+      obj.seedCount = Math.round(message.seedCount);
+    }
+    if (message.embeddingSource !== 0) {
+      obj.embeddingSource = embeddingSourceToJSON(message.embeddingSource);
+    }
+    if (message.score !== 0) {
+      obj.score = floatToJson(message.score);
+    }
+    if (message.alpha !== 0) {
+      obj.alpha = floatToJson(message.alpha);
+    }
+    if (message.beta !== 0) {
+      obj.beta = floatToJson(message.beta);
+    }
+    if (message.cosGlobal !== 0) {
+      obj.cosGlobal = floatToJson(message.cosGlobal);
+    }
+    if (message.cosLocal !== 0) {
+      obj.cosLocal = floatToJson(message.cosLocal);
+    }
+    if (message.globalTerm !== 0) {
+      obj.globalTerm = floatToJson(message.globalTerm);
+    }
+    if (message.localTerm !== 0) {
+      obj.localTerm = floatToJson(message.localTerm);
+    }
+    if (message.clusters?.length) {
+      obj.clusters = message.clusters.map((e) => ClusterAttention.toJSON(e));
+    }
+    if (message.averagePooling !== false) {
+      obj.averagePooling = message.averagePooling;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainResponse>, I>>(base?: I): ExplainResponse {
+    return ExplainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainResponse>, I>>(object: I): ExplainResponse {
+    const message = createBaseExplainResponse();
+    message.userId = object.userId ?? "";
+    message.candidateId = object.candidateId ?? "";
+    message.modelVersion = object.modelVersion ?? "";
+    message.clusterVersion = object.clusterVersion ?? 0;
+    message.seedCount = object.seedCount ?? 0;
+    message.embeddingSource = object.embeddingSource ?? 0;
+    message.score = object.score ?? 0;
+    message.alpha = object.alpha ?? 0;
+    message.beta = object.beta ?? 0;
+    message.cosGlobal = object.cosGlobal ?? 0;
+    message.cosLocal = object.cosLocal ?? 0;
+    message.globalTerm = object.globalTerm ?? 0;
+    message.localTerm = object.localTerm ?? 0;
+    message.clusters = object.clusters?.map((e) => ClusterAttention.fromPartial(e)) || [];
+    message.averagePooling = object.averagePooling ?? false;
+    return message;
+  },
+};
+
 /**
  * Scores candidates for a target user with the RALM look-alike model (paper Eq. 1):
  *
@@ -942,6 +1601,24 @@ export const LookalikeScorerServiceService = {
     responseSerialize: (value: ScoreBatchResponse): Buffer => Buffer.from(ScoreBatchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ScoreBatchResponse => ScoreBatchResponse.decode(value),
   },
+  /**
+   * Why one candidate scored what it did for one user: the two terms of Eq. 1, the local and
+   * global attention over the candidate's seed clusters with each cluster's size, and the
+   * model and cluster versions used. `score` is what Score returns for the same user and
+   * candidate (Explain scores through the same path), and `global_term + local_term`
+   * recompose it up to float32 rounding. NOT_FOUND if the user has no stored embedding and
+   * no `features` were sent, or no candidate has this id; FAILED_PRECONDITION if the
+   * candidate is known but not servable (the message names its NotServableReason).
+   */
+  explain: {
+    path: "/ralm.v1.LookalikeScorerService/Explain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExplainRequest): Buffer => Buffer.from(ExplainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExplainRequest => ExplainRequest.decode(value),
+    responseSerialize: (value: ExplainResponse): Buffer => Buffer.from(ExplainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExplainResponse => ExplainResponse.decode(value),
+  },
 } as const;
 
 export interface LookalikeScorerServiceServer extends UntypedServiceImplementation {
@@ -957,6 +1634,16 @@ export interface LookalikeScorerServiceServer extends UntypedServiceImplementati
    * ScoreResponse.embedding_source).
    */
   scoreBatch: handleUnaryCall<ScoreBatchRequest, ScoreBatchResponse>;
+  /**
+   * Why one candidate scored what it did for one user: the two terms of Eq. 1, the local and
+   * global attention over the candidate's seed clusters with each cluster's size, and the
+   * model and cluster versions used. `score` is what Score returns for the same user and
+   * candidate (Explain scores through the same path), and `global_term + local_term`
+   * recompose it up to float32 rounding. NOT_FOUND if the user has no stored embedding and
+   * no `features` were sent, or no candidate has this id; FAILED_PRECONDITION if the
+   * candidate is known but not servable (the message names its NotServableReason).
+   */
+  explain: handleUnaryCall<ExplainRequest, ExplainResponse>;
 }
 
 export interface LookalikeScorerServiceClient extends Client {
@@ -999,6 +1686,30 @@ export interface LookalikeScorerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ScoreBatchResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Why one candidate scored what it did for one user: the two terms of Eq. 1, the local and
+   * global attention over the candidate's seed clusters with each cluster's size, and the
+   * model and cluster versions used. `score` is what Score returns for the same user and
+   * candidate (Explain scores through the same path), and `global_term + local_term`
+   * recompose it up to float32 rounding. NOT_FOUND if the user has no stored embedding and
+   * no `features` were sent, or no candidate has this id; FAILED_PRECONDITION if the
+   * candidate is known but not servable (the message names its NotServableReason).
+   */
+  explain(
+    request: ExplainRequest,
+    callback: (error: ServiceError | null, response: ExplainResponse) => void,
+  ): ClientUnaryCall;
+  explain(
+    request: ExplainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExplainResponse) => void,
+  ): ClientUnaryCall;
+  explain(
+    request: ExplainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExplainResponse) => void,
   ): ClientUnaryCall;
 }
 

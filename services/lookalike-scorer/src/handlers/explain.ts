@@ -1,0 +1,55 @@
+import { NotServableReason, notServableReasonToJSON, ScoreRequest, type ExplainRequest, type ExplainResponse } from '@ralm/proto/lookalike_scorer';
+import { explainCandidate } from '@ralm/kernel';
+import { FailedPreconditionError, NotFoundError, requireId, requireUserFeatures, type CallContext } from '@ralm/platform';
+import type { LookalikeScorerDeps } from '../ports';
+import { requireState, resolveUser, scoreResolved } from './score';
+
+/**
+ * Why a candidate scored what it did for a user. The score comes from scoreResolved with
+ * the same one-candidate request Score would run, so it is the served value; the terms and
+ * attention weights are the spec's formulas step by step in double (explainCandidate, the
+ * kernels' oracle) over the same stored rows.
+ */
+export async function explain(request: ExplainRequest, deps: LookalikeScorerDeps, ctx?: CallContext): Promise<ExplainResponse> {
+  requireId(request.userId, 'user_id');
+  requireId(request.candidateId, 'candidate_id');
+  requireUserFeatures(request.features, 'features');
+  const state = requireState(deps);
+  const asScore = ScoreRequest.fromPartial({ userId: request.userId, features: request.features, candidateIds: [request.candidateId] });
+  const user = resolveUser(state, asScore, '');
+  if (!user) throw new NotFoundError('user', request.userId, 'it has no stored embedding in this model and the request sent no features');
+  const served = (await scoreResolved(state, deps, asScore, user.eu, user.source, ctx)).scores[0]!;
+  if (!served.servable) {
+    if (served.notServableReason === NotServableReason.NOT_SERVABLE_REASON_UNKNOWN_CANDIDATE) throw new NotFoundError('candidate', request.candidateId);
+    throw new FailedPreconditionError(`candidate '${request.candidateId}' is not servable: ${notServableReasonToJSON(served.notServableReason)}`);
+  }
+  const { table, serving } = state;
+  const slot = table.slot(request.candidateId)!;
+  const why = explainCandidate(table.kernelTable(), slot, user.eu, serving.alpha, serving.beta);
+  const { sizes, globalWeights } = table.clustersAt(slot);
+  const mask = table.kernelTable().mask;
+  const clusters = [];
+  for (let j = 0; j < table.k; j++) {
+    if (!mask[slot * table.k + j]) continue;
+    clusters.push({ slot: j, size: sizes[j] ?? 0, localWeight: why.weights[j]!, globalWeight: globalWeights[j] ?? 0 });
+  }
+  const average = table.average;
+  ctx?.throwIfDone();
+  return {
+    userId: request.userId,
+    candidateId: request.candidateId,
+    modelVersion: state.version,
+    clusterVersion: served.clusterVersion,
+    seedCount: served.seedCount,
+    embeddingSource: user.source,
+    score: served.score,
+    alpha: serving.alpha,
+    beta: serving.beta,
+    cosGlobal: why.cosGlobal,
+    cosLocal: why.cosLocal,
+    globalTerm: (average ? serving.alpha + serving.beta : serving.alpha) * why.cosGlobal,
+    localTerm: average ? 0 : serving.beta * why.cosLocal,
+    clusters,
+    averagePooling: average,
+  };
+}
