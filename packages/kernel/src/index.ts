@@ -12,6 +12,7 @@ export {
   moveSlot,
   resizeTable,
   headView,
+  rangeView,
   convertTable,
   tableBytes,
   type KernelTable,

@@ -202,14 +202,22 @@ export function resizeTable(table: KernelTable, count: number): KernelTable {
 
 /** The first `count` slots of `table` as a table of their own: views of the same memory, not copies. */
 export function headView(table: KernelTable, count: number): KernelTable {
-  if (!Number.isInteger(count) || count < 0 || count > table.count) throw new RangeError(`headView: count ${count} outside 0..${table.count}`);
+  return rangeView(table, 0, count);
+}
+
+/** Candidates [from, from + count) as a table of their own, over the same memory (views, not copies): one candidate's audience is scored through it. */
+export function rangeView(table: KernelTable, from: number, count: number): KernelTable {
+  if (!Number.isInteger(from) || !Number.isInteger(count) || from < 0 || count < 0 || from + count > table.count) {
+    throw new RangeError(`rangeView: candidates ${from}..${from + count - 1} outside 0..${table.count - 1}`);
+  }
   const { k, h } = table;
   const rows = rowsPerCandidate(k);
-  const shape = { count, k, h, average: table.average, gram: table.gram.subarray(0, count * k * k), mask: table.mask.subarray(0, count * k) };
+  const to = from + count;
+  const shape = { count, k, h, average: table.average, gram: table.gram.subarray(from * k * k, to * k * k), mask: table.mask.subarray(from * k, to * k) };
   if (table.precision === 'int8') {
-    return { ...shape, precision: 'int8', codes: table.codes.subarray(0, count * rows * h), scale: table.scale.subarray(0, count * rows), offset: table.offset.subarray(0, count * rows) };
+    return { ...shape, precision: 'int8', codes: table.codes.subarray(from * rows * h, to * rows * h), scale: table.scale.subarray(from * rows, to * rows), offset: table.offset.subarray(from * rows, to * rows) };
   }
-  return { ...shape, rows: table.rows.subarray(0, count * rows * h) };
+  return { ...shape, rows: table.rows.subarray(from * rows * h, to * rows * h) };
 }
 
 /** The same candidates stored in `precision` (re-encoded from the values as stored). */

@@ -2,7 +2,10 @@ import { NotServableReason } from '@ralm/proto/lookalike_scorer';
 import { OverloadedError } from '@ralm/platform';
 import { ScoreBatcher } from '../src/domain/batcher';
 import { CandidateBook } from '../src/domain/candidate-book';
-import { slotParts, TABLE_PRECISIONS } from '@ralm/kernel';
+import { loadKernel, referenceKernel, slotParts, TABLE_PRECISIONS } from '@ralm/kernel';
+import { Rng } from '@ralm/model/rng';
+import { maxDiff, randomTable, randomUsers } from '../../../packages/kernel/test/fixtures';
+import { rankAudience, scoreAllUsers } from '../src/domain/audience';
 import { ScoringTable, type CandidateRows } from '../src/domain/scoring-table';
 import { topK } from '../src/domain/top-k';
 
@@ -171,5 +174,32 @@ describe('ScoreBatcher', () => {
       throw new Error('kernel exploded');
     }, 2, { ...opts, maxUsers: 8 });
     await expect(Promise.all([batcher.score(new Float32Array(2)), batcher.score(new Float32Array(2))])).rejects.toThrow('kernel exploded');
+  });
+});
+
+describe('audience expansion', () => {
+  // The brute-force oracle: each user scored alone by the reference kernel, then sorted.
+  it.each(TABLE_PRECISIONS)('scores every user for one candidate as the reference does, one by one, and ranks them (%s)', (precision) => {
+    const rng = new Rng(19);
+    const [k, h, users] = [4, 16, 1000];
+    const table = randomTable(rng, 5, k, h, { values: 'relu', precision });
+    const matrix = randomUsers(rng, users, h, 'relu');
+    const kernel = loadKernel();
+    const scores = scoreAllUsers(kernel, table, 3, matrix, users, 0.3, 0.7, 97);
+    const oracle = Float32Array.from({ length: users }, (_, u) => referenceKernel.scoreSubset(table, matrix.subarray(u * h, (u + 1) * h), Int32Array.of(3), 0.3, 0.7)[0]!);
+    expect(maxDiff(scores, oracle)).toBeLessThan(precision === 'int8' ? 5e-5 : 1e-5);
+
+    const idOf = (row: number) => `u${String(row).padStart(4, '0')}`;
+    const excluded = new Set([0, 5, 17, ...Array.from({ length: 50 }, (_, i) => i * 7)]);
+    const minScore = oracle[Array.from(oracle.keys()).sort((a, b) => oracle[b]! - oracle[a]!)[400]!]!;
+    const ranked = rankAudience(scores, { size: 120, excluded, minScore }, idOf);
+    const expected = Array.from(scores.keys())
+      .filter((r) => !excluded.has(r) && scores[r]! >= minScore)
+      .sort((a, b) => scores[b]! - scores[a]! || idOf(a).localeCompare(idOf(b)))
+      .slice(0, 120);
+    expect(ranked).toEqual(expected);
+    // Fewer eligible than asked: all of them; none eligible: none.
+    expect(rankAudience(scores, { size: 10_000, excluded, minScore }, idOf)).toHaveLength(Array.from(scores).filter((s, r) => s >= minScore && !excluded.has(r)).length);
+    expect(rankAudience(scores, { size: 10, excluded: new Set(), minScore: Infinity }, idOf)).toEqual([]);
   });
 });
