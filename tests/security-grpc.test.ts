@@ -41,6 +41,7 @@ const DOCUMENTED: Record<string, string> = {
   'ClustererService/ListClusters': 'ol',
   'LookalikeScorerService/Score': 'r',
   'LookalikeScorerService/ScoreBatch': 'r',
+  'LookalikeScorerService/Explain': 'ro',
   'TrainerService/StartTraining': 'o',
   'TrainerService/GetJob': 'o',
   'TrainerService/WatchJob': 'o',

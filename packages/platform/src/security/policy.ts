@@ -28,6 +28,8 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'ClustererService/ListClusters': ['operator', 'lookalike-scorer'],
   'LookalikeScorerService/Score': ['recommender'],
   'LookalikeScorerService/ScoreBatch': ['recommender'],
+  // Why a user got a score: the recommender that showed it, and people debugging it.
+  'LookalikeScorerService/Explain': ['recommender', 'operator'],
   'TrainerService/StartTraining': ['operator'],
   'TrainerService/GetJob': ['operator'],
   'TrainerService/WatchJob': ['operator'],
