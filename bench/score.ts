@@ -398,7 +398,7 @@ async function hostedScorer(count: number) {
   state.complete = true;
   const metrics = createServiceMetrics('lookalike-scorer');
   const assigner = new ArmAssigner(experimentFromConfig(config));
-  const deps = { config, book: new CandidateBook(100), state: () => state, metrics: createScorerMetrics(metrics, () => state.table.count), assigner };
+  const deps = { config, book: new CandidateBook(100), state: () => state, metrics: createScorerMetrics(metrics, () => state.table.count), assigner, seeds: { list: async () => [] } };
   const bus = createMemoryBus();
   const host = await hostService({
     name: 'lookalike-scorer',

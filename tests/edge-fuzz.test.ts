@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { callUnary, checkHealth } from '@ralm/platform';
 import { ClustererServiceService, GetClustersRequest, ListClustersRequest, ReclusterRequest } from '@ralm/proto/clusterer';
 import { FeedbackServiceService, ReportFeedbackRequest } from '@ralm/proto/feedback';
-import { ExplainRequest, LookalikeScorerServiceService, ScoreBatchRequest, ScoreRequest } from '@ralm/proto/lookalike_scorer';
+import { ExpandAudienceRequest, ExplainRequest, LookalikeScorerServiceService, ScoreBatchRequest, ScoreRequest } from '@ralm/proto/lookalike_scorer';
 import {
   GetSeedStatsRequest,
   ListSeedsRequest,
@@ -100,6 +100,7 @@ beforeAll(async () => {
       score: () => ScoreRequest.encode(ScoreRequest.fromPartial({ userId: userIds[0]!, topK: 5 })).finish(),
       scoreBatch: () => ScoreBatchRequest.encode(ScoreBatchRequest.fromPartial({ requests: [{ userId: userIds[0]!, topK: 5 }] })).finish(),
       explain: () => ExplainRequest.encode(ExplainRequest.fromPartial({ userId: userIds[0]!, candidateId: 'fuzz-item' })).finish(),
+      expandAudience: () => ExpandAudienceRequest.encode(ExpandAudienceRequest.fromPartial({ candidateId: 'fuzz-item', size: 100 })).finish(),
     }),
     ...of('trainer', TrainerServiceService, {
       // A data dir that does not exist: FAILED_PRECONDITION, and no training is started by the fuzzer.

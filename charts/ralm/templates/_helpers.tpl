@@ -183,6 +183,8 @@ app.kubernetes.io/component: {{ .c.service }}
 {{- if eq $c.service "lookalike-scorer" }}
 - name: CLUSTERER_ADDR
   value: {{ include "ralm.address" (dict "root" $root "target" "clusterer") | quote }}
+- name: SEED_COLLECTOR_ADDR
+  value: {{ include "ralm.address" (dict "root" $root "target" "seedCollector") | quote }}
 {{- end }}
 {{- if hasKey $c.volumes "models" }}
 - name: MODEL_ROOT

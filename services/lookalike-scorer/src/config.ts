@@ -34,6 +34,13 @@ const schema = z.object({
   DURABLE_INACTIVE_SECONDS: env.nonNegativeInt(0),
   /** The clusterer's gRPC address (GetClusters). */
   CLUSTERER_ADDR: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('clusterer:50051'),
+  /** The seed collector's gRPC address (ListSeeds: the seeds ExpandAudience leaves out). */
+  SEED_COLLECTOR_ADDR: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('seed-collector:50051'),
+  /**
+   * Fewest users an ExpandAudience may return: a smaller audience is refused, so that an
+   * expansion cannot single out a handful of people (ad platforms use minimums of this kind).
+   */
+  MIN_AUDIENCE_SIZE: env.positiveInt(100),
   /**
    * Longest a new model's table may take to be complete (every servable candidate
    * clustered with it and loaded) before the scorer serves with what it has: at a

@@ -3,6 +3,7 @@ import { modelRootSource } from '@ralm/model';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CatchUp, createModelSlot, peerCredentials, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
 import { grpcClusterSource } from './adapters/grpc-clusters';
+import { grpcSeedSource } from './adapters/grpc-seeds';
 import { ClusterLoader } from './cluster-loader';
 import type { LookalikeScorerConfig } from './config';
 import { CandidateBook } from './domain/candidate-book';
@@ -47,7 +48,8 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
   const assigner = new ArmAssigner(experimentFromConfig(config));
   // Series that exist from the start at 0: rate() then sees the first replies as an increase.
   for (const arm of assigner.armNames) metrics.assignments.inc({ arm }, 0);
-  const deps: LookalikeScorerDeps = { config, book, state: () => states.active, metrics, assigner };
+  const seeds = grpcSeedSource(config.SEED_COLLECTOR_ADDR, peerCredentials(config));
+  const deps: LookalikeScorerDeps = { config, book, state: () => states.active, metrics, assigner, seeds };
   const source = clusters ?? grpcClusterSource(config.CLUSTERER_ADDR, peerCredentials(config));
   const loader = new ClusterLoader(deps, states, source, logger);
   let completing: Promise<void> = Promise.resolve();
@@ -89,6 +91,7 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
       await loader.stop();
       await completing;
       source.close?.();
+      seeds.close();
     },
   };
 }

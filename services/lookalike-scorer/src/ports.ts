@@ -15,6 +15,12 @@ export interface ClusterSource {
   counts(modelVersion: string): Promise<{ servable: number; clusteredWithModel: number }>;
 }
 
+/** A candidate's seeds (SeedCollectorService.ListSeeds): who an expansion leaves out unless asked. */
+export interface SeedSource {
+  /** Every seed user id of the candidate (none when the collector does not know it). */
+  list(candidateId: string, signal?: AbortSignal): Promise<string[]>;
+}
+
 export interface ScorerMetrics {
   /** Candidates scored, by servable or not. */
   candidates: Counter<'servable'>;
@@ -39,4 +45,5 @@ export interface LookalikeScorerDeps {
   readonly metrics: ScorerMetrics;
   /** Puts every scored user in an experiment arm. */
   readonly assigner: ArmAssigner;
+  readonly seeds: SeedSource;
 }

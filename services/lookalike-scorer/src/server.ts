@@ -1,5 +1,6 @@
 import { LookalikeScorerServiceService } from '@ralm/proto/lookalike_scorer';
 import { bindService, type ServiceBinding } from '@ralm/platform';
+import { expandAudience } from './handlers/expand-audience';
 import { explain } from './handlers/explain';
 import { score } from './handlers/score';
 import { MAX_BATCH, scoreBatch } from './handlers/score-batch';
@@ -15,6 +16,7 @@ export function lookalikeScorerBinding(deps: LookalikeScorerDeps): ServiceBindin
       score: (req, ctx) => score(req, deps, ctx),
       scoreBatch: (req, ctx) => scoreBatch(req, deps, ctx),
       explain: (req, ctx) => explain(req, deps, ctx),
+      expandAudience: (req, ctx, send) => expandAudience(req, deps, ctx, send),
     },
     {
       // Both count users, and the bounds are for memory: the batcher knows what a user
@@ -24,6 +26,8 @@ export function lookalikeScorerBinding(deps: LookalikeScorerDeps): ServiceBindin
         score: { concurrency: 1024, queue: 0 },
         scoreBatch: { concurrency: 4 * MAX_BATCH, queue: 0 },
         explain: { concurrency: 64, queue: 0 },
+        // Each scores every stored user and holds their scores: a few at a time.
+        expandAudience: { concurrency: 2, queue: 4 },
       },
       cost: { scoreBatch: (req) => req.requests.length },
     },

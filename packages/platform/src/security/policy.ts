@@ -8,7 +8,8 @@
  * - operator:    people and jobs running RALM — candidates, reclustering, training, reads.
  * - clusterer, lookalike-scorer: the two RALM services that call others, each its own
  *                role (its certificate's OU is its service name), so a stolen scorer
- *                identity reads clusters but no seed user ids or embeddings. The seed
+ *                identity reads clusters and seed ids (to leave them out of an expanded
+ *                audience) but no embeddings of users by id. The seed
  *                collector, user embedding and trainer call no one and hold no role.
  */
 export const ROLES = ['recommender', 'operator', 'clusterer', 'lookalike-scorer'] as const;
@@ -20,8 +21,8 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'SeedCollectorService/GetSeedStats': ['operator'],
   'SeedCollectorService/RegisterCandidate': ['operator'],
   'SeedCollectorService/RetireCandidate': ['operator'],
-  // Seeds are user ids: only the clusterer reads them.
-  'SeedCollectorService/ListSeeds': ['clusterer'],
+  // Seeds are user ids: the clusterer clusters them, the scorer leaves them out of an expanded audience.
+  'SeedCollectorService/ListSeeds': ['clusterer', 'lookalike-scorer'],
   'FeedbackService/ReportFeedback': ['recommender'],
   'ClustererService/GetClusters': ['operator', 'lookalike-scorer'],
   'ClustererService/Recluster': ['operator'],
@@ -30,6 +31,8 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'LookalikeScorerService/ScoreBatch': ['recommender'],
   // Why a user got a score: the recommender that showed it, and people debugging it.
   'LookalikeScorerService/Explain': ['recommender', 'operator'],
+  // A list of user ids for a campaign: the operators' (ad platforms sell this, recommenders do not need it).
+  'LookalikeScorerService/ExpandAudience': ['operator'],
   'TrainerService/StartTraining': ['operator'],
   'TrainerService/GetJob': ['operator'],
   'TrainerService/WatchJob': ['operator'],

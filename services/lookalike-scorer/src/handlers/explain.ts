@@ -1,8 +1,8 @@
-import { NotServableReason, notServableReasonToJSON, ScoreRequest, type ExplainRequest, type ExplainResponse } from '@ralm/proto/lookalike_scorer';
+import { ScoreRequest, type ExplainRequest, type ExplainResponse } from '@ralm/proto/lookalike_scorer';
 import { explainCandidate } from '@ralm/kernel';
-import { FailedPreconditionError, NotFoundError, requireId, requireUserFeatures, type CallContext } from '@ralm/platform';
+import { NotFoundError, requireId, requireUserFeatures, type CallContext } from '@ralm/platform';
 import type { LookalikeScorerDeps } from '../ports';
-import { requireState, resolveUser, scoreResolved } from './score';
+import { requireSlot, requireState, resolveUser, scoreResolved } from './score';
 
 /**
  * Why a candidate scored what it did for a user. The score comes from scoreResolved with
@@ -18,13 +18,9 @@ export async function explain(request: ExplainRequest, deps: LookalikeScorerDeps
   const asScore = ScoreRequest.fromPartial({ userId: request.userId, features: request.features, candidateIds: [request.candidateId] });
   const user = resolveUser(state, asScore, '');
   if (!user) throw new NotFoundError('user', request.userId, 'it has no stored embedding in this model and the request sent no features');
+  const slot = requireSlot(state, deps, request.candidateId);
   const served = (await scoreResolved(state, deps, asScore, user.eu, user.source, ctx)).scores[0]!;
-  if (!served.servable) {
-    if (served.notServableReason === NotServableReason.NOT_SERVABLE_REASON_UNKNOWN_CANDIDATE) throw new NotFoundError('candidate', request.candidateId);
-    throw new FailedPreconditionError(`candidate '${request.candidateId}' is not servable: ${notServableReasonToJSON(served.notServableReason)}`);
-  }
   const { table, serving } = state;
-  const slot = table.slot(request.candidateId)!;
   const why = explainCandidate(table.kernelTable(), slot, user.eu, serving.alpha, serving.beta);
   const { sizes, globalWeights } = table.clustersAt(slot);
   const mask = table.kernelTable().mask;

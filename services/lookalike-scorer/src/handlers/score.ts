@@ -1,4 +1,4 @@
-import { EmbeddingSource, NotServableReason, type CandidateScore, type ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { EmbeddingSource, NotServableReason, notServableReasonToJSON, type CandidateScore, type ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { rankingScore } from '@ralm/kernel';
 import { embedRawFeatures } from '@ralm/model';
 import { FailedPreconditionError, NotFoundError, requireRawFeatures, UnavailableError, type CallContext } from '@ralm/platform';
@@ -14,6 +14,15 @@ export function requireState(deps: LookalikeScorerDeps): ScoringState {
   // Answering from a partial table would silently drop candidates: say so and let the caller retry (or another replica answer).
   if (!state.complete) throw new UnavailableError(`the scoring table of model '${state.version}' is being restored (${state.table.count} candidates so far); retry shortly`);
   return state;
+}
+
+/** The table slot of a servable candidate: NOT_FOUND when no candidate has the id, FAILED_PRECONDITION naming the reason when it is not servable. */
+export function requireSlot(state: ScoringState, deps: LookalikeScorerDeps, candidateId: string): number {
+  const slot = state.table.slot(candidateId);
+  if (slot !== undefined) return slot;
+  const reason = deps.book.reason(candidateId, state.version, false);
+  if (reason === NotServableReason.NOT_SERVABLE_REASON_UNKNOWN_CANDIDATE) throw new NotFoundError('candidate', candidateId);
+  throw new FailedPreconditionError(`candidate '${candidateId}' is not servable: ${notServableReasonToJSON(reason)}`);
 }
 
 /** The user's look-alike embedding: stored, else computed from the request's features, else none. */

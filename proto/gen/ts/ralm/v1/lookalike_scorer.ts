@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -316,6 +318,68 @@ export interface ExplainResponse {
    * attention: then local_term is 0 and global_term carries alpha + beta.
    */
   averagePooling: boolean;
+}
+
+/** Request of LookalikeScorerService.ExpandAudience. */
+export interface ExpandAudienceRequest {
+  /** The candidate whose seeds the audience should look like (1..256 bytes). */
+  candidateId: string;
+  /** Users, 1..1,000,000 (and at least the scorer's MIN_AUDIENCE_SIZE). */
+  size?:
+    | number
+    | undefined;
+  /** A share of the store's users, in (0, 1]: 0.01 is the 1 % most like the seeds. */
+  fraction?:
+    | number
+    | undefined;
+  /**
+   * Users never to return, besides the seeds: already exposed, opted out (at most 100,000
+   * ids of 1..256 bytes; unknown ids are ignored).
+   */
+  excludeUserIds: string[];
+  /** Only users scoring at least this; unset: any score. Finite. */
+  minScore?:
+    | number
+    | undefined;
+  /** Also return the candidate's own seeds (false: they are left out, the usual case). */
+  includeSeeds: boolean;
+  /** Users per page, 1..10,000; 0 means 1,000. */
+  pageSize: number;
+}
+
+/** One user of an expanded audience. */
+export interface AudienceMember {
+  /** The user. */
+  userId: string;
+  /**
+   * The user's score for the candidate: what Score gives this pair (the same formula over
+   * the same rows; computed in a batch of users, so equal up to float32 rounding).
+   */
+  score: number;
+}
+
+/** One page of LookalikeScorerService.ExpandAudience; pages come in rank order. */
+export interface ExpandAudienceResponse {
+  /** The candidate, as requested. */
+  candidateId: string;
+  /** The model version every score comes from. */
+  modelVersion: string;
+  /** The candidate's clustering used (GetClustersResponse.cluster_version). */
+  clusterVersion: number;
+  /** Seeds of the candidate as of that clustering. */
+  seedCount: number;
+  /** This page's users, best first, continuing the previous page. */
+  members: AudienceMember[];
+  /** 0-based index of this page. */
+  page: number;
+  /** True on the final page. */
+  last: boolean;
+  /** Users in the whole audience (the sum of every page's members), the same on every page. */
+  audienceSize: number;
+  /** Users of the store that were ranked (every stored user), the same on every page. */
+  usersRanked: number;
+  /** Users left out as seeds or by `exclude_user_ids` (those in the store), the same on every page. */
+  excluded: number;
 }
 
 function createBaseScoreRequest(): ScoreRequest {
@@ -1560,6 +1624,538 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
   },
 };
 
+function createBaseExpandAudienceRequest(): ExpandAudienceRequest {
+  return {
+    candidateId: "",
+    size: undefined,
+    fraction: undefined,
+    excludeUserIds: [],
+    minScore: undefined,
+    includeSeeds: false,
+    pageSize: 0,
+  };
+}
+
+export const ExpandAudienceRequest: MessageFns<ExpandAudienceRequest> = {
+  encode(message: ExpandAudienceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.candidateId !== "") {
+      writer.uint32(10).string(message.candidateId);
+    }
+    if (message.size !== undefined) {
+      writer.uint32(16).int32(message.size);
+    }
+    if (message.fraction !== undefined) {
+      writer.uint32(25).double(message.fraction);
+    }
+    for (const v of message.excludeUserIds) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.minScore !== undefined) {
+      writer.uint32(45).float(message.minScore);
+    }
+    if (message.includeSeeds !== false) {
+      writer.uint32(48).bool(message.includeSeeds);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(56).int32(message.pageSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExpandAudienceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExpandAudienceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.candidateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.fraction = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.excludeUserIds.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 45) {
+              break;
+            }
+
+            message.minScore = reader.float();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.includeSeeds = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExpandAudienceRequest {
+    return {
+      candidateId: isSet(object.candidateId)
+        ? globalThis.String(object.candidateId)
+        : isSet(object.candidate_id)
+        ? globalThis.String(object.candidate_id)
+        : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : undefined,
+      fraction: isSet(object.fraction) ? globalThis.Number(object.fraction) : undefined,
+      excludeUserIds: globalThis.Array.isArray(object?.excludeUserIds)
+        ? object.excludeUserIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.exclude_user_ids)
+        ? object.exclude_user_ids.map((e: any) => globalThis.String(e))
+        : [],
+      minScore: isSet(object.minScore)
+        ? globalThis.Number(object.minScore)
+        : isSet(object.min_score)
+        ? globalThis.Number(object.min_score)
+        : undefined,
+      includeSeeds: isSet(object.includeSeeds)
+        ? globalThis.Boolean(object.includeSeeds)
+        : isSet(object.include_seeds)
+        ? globalThis.Boolean(object.include_seeds)
+        : false,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExpandAudienceRequest): unknown {
+    const obj: any = {};
+    if (message.candidateId !== "") {
+      obj.candidateId = message.candidateId;
+    }
+    if (message.size !== undefined) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.fraction !== undefined) {
+      obj.fraction = floatToJson(message.fraction);
+    }
+    if (message.excludeUserIds?.length) {
+      obj.excludeUserIds = message.excludeUserIds;
+    }
+    if (message.minScore !== undefined) {
+      obj.minScore = floatToJson(message.minScore);
+    }
+    if (message.includeSeeds !== false) {
+      obj.includeSeeds = message.includeSeeds;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExpandAudienceRequest>, I>>(base?: I): ExpandAudienceRequest {
+    return ExpandAudienceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExpandAudienceRequest>, I>>(object: I): ExpandAudienceRequest {
+    const message = createBaseExpandAudienceRequest();
+    message.candidateId = object.candidateId ?? "";
+    message.size = object.size ?? undefined;
+    message.fraction = object.fraction ?? undefined;
+    message.excludeUserIds = object.excludeUserIds?.map((e) => e) || [];
+    message.minScore = object.minScore ?? undefined;
+    message.includeSeeds = object.includeSeeds ?? false;
+    message.pageSize = object.pageSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseAudienceMember(): AudienceMember {
+  return { userId: "", score: 0 };
+}
+
+export const AudienceMember: MessageFns<AudienceMember> = {
+  encode(message: AudienceMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.score !== 0) {
+      writer.uint32(21).float(message.score);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AudienceMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAudienceMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 21) {
+              break;
+            }
+
+            message.score = reader.float();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AudienceMember {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+    };
+  },
+
+  toJSON(message: AudienceMember): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.score !== 0) {
+      obj.score = floatToJson(message.score);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AudienceMember>, I>>(base?: I): AudienceMember {
+    return AudienceMember.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AudienceMember>, I>>(object: I): AudienceMember {
+    const message = createBaseAudienceMember();
+    message.userId = object.userId ?? "";
+    message.score = object.score ?? 0;
+    return message;
+  },
+};
+
+function createBaseExpandAudienceResponse(): ExpandAudienceResponse {
+  return {
+    candidateId: "",
+    modelVersion: "",
+    clusterVersion: 0,
+    seedCount: 0,
+    members: [],
+    page: 0,
+    last: false,
+    audienceSize: 0,
+    usersRanked: 0,
+    excluded: 0,
+  };
+}
+
+export const ExpandAudienceResponse: MessageFns<ExpandAudienceResponse> = {
+  encode(message: ExpandAudienceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.candidateId !== "") {
+      writer.uint32(10).string(message.candidateId);
+    }
+    if (message.modelVersion !== "") {
+      writer.uint32(18).string(message.modelVersion);
+    }
+    if (message.clusterVersion !== 0) {
+      writer.uint32(24).int64(message.clusterVersion);
+    }
+    if (message.seedCount !== 0) {
+      writer.uint32(32).int32(message.seedCount);
+    }
+    for (const v of message.members) {
+      AudienceMember.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.page !== 0) {
+      writer.uint32(48).int32(message.page);
+    }
+    if (message.last !== false) {
+      writer.uint32(56).bool(message.last);
+    }
+    if (message.audienceSize !== 0) {
+      writer.uint32(64).int32(message.audienceSize);
+    }
+    if (message.usersRanked !== 0) {
+      writer.uint32(72).int32(message.usersRanked);
+    }
+    if (message.excluded !== 0) {
+      writer.uint32(80).int32(message.excluded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExpandAudienceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExpandAudienceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.candidateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.modelVersion = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.clusterVersion = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seedCount = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.members.push(AudienceMember.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.page = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.last = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.audienceSize = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.usersRanked = reader.int32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.excluded = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExpandAudienceResponse {
+    return {
+      candidateId: isSet(object.candidateId)
+        ? globalThis.String(object.candidateId)
+        : isSet(object.candidate_id)
+        ? globalThis.String(object.candidate_id)
+        : "",
+      modelVersion: isSet(object.modelVersion)
+        ? globalThis.String(object.modelVersion)
+        : isSet(object.model_version)
+        ? globalThis.String(object.model_version)
+        : "",
+      clusterVersion: isSet(object.clusterVersion)
+        ? globalThis.Number(object.clusterVersion)
+        : isSet(object.cluster_version)
+        ? globalThis.Number(object.cluster_version)
+        : 0,
+      seedCount: isSet(object.seedCount)
+        ? globalThis.Number(object.seedCount)
+        : isSet(object.seed_count)
+        ? globalThis.Number(object.seed_count)
+        : 0,
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => AudienceMember.fromJSON(e))
+        : [],
+      page: isSet(object.page) ? globalThis.Number(object.page) : 0,
+      last: isSet(object.last) ? globalThis.Boolean(object.last) : false,
+      audienceSize: isSet(object.audienceSize)
+        ? globalThis.Number(object.audienceSize)
+        : isSet(object.audience_size)
+        ? globalThis.Number(object.audience_size)
+        : 0,
+      usersRanked: isSet(object.usersRanked)
+        ? globalThis.Number(object.usersRanked)
+        : isSet(object.users_ranked)
+        ? globalThis.Number(object.users_ranked)
+        : 0,
+      excluded: isSet(object.excluded) ? globalThis.Number(object.excluded) : 0,
+    };
+  },
+
+  toJSON(message: ExpandAudienceResponse): unknown {
+    const obj: any = {};
+    if (message.candidateId !== "") {
+      obj.candidateId = message.candidateId;
+    }
+    if (message.modelVersion !== "") {
+      obj.modelVersion = message.modelVersion;
+    }
+    if (message.clusterVersion !== 0) {
+      obj.clusterVersion = Math.round(message.clusterVersion);
+    }
+    if (message.seedCount !== 0) {
+      obj.seedCount = Math.round(message.seedCount);
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => AudienceMember.toJSON(e));
+    }
+    if (message.page !== 0) {
+      obj.page = Math.round(message.page);
+    }
+    if (message.last !== false) {
+      obj.last = message.last;
+    }
+    if (message.audienceSize !== 0) {
+      obj.audienceSize = Math.round(message.audienceSize);
+    }
+    if (message.usersRanked !== 0) {
+      obj.usersRanked = Math.round(message.usersRanked);
+    }
+    if (message.excluded !== 0) {
+      obj.excluded = Math.round(message.excluded);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExpandAudienceResponse>, I>>(base?: I): ExpandAudienceResponse {
+    return ExpandAudienceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExpandAudienceResponse>, I>>(object: I): ExpandAudienceResponse {
+    const message = createBaseExpandAudienceResponse();
+    message.candidateId = object.candidateId ?? "";
+    message.modelVersion = object.modelVersion ?? "";
+    message.clusterVersion = object.clusterVersion ?? 0;
+    message.seedCount = object.seedCount ?? 0;
+    message.members = object.members?.map((e) => AudienceMember.fromPartial(e)) || [];
+    message.page = object.page ?? 0;
+    message.last = object.last ?? false;
+    message.audienceSize = object.audienceSize ?? 0;
+    message.usersRanked = object.usersRanked ?? 0;
+    message.excluded = object.excluded ?? 0;
+    return message;
+  },
+};
+
 /**
  * Scores candidates for a target user with the RALM look-alike model (paper Eq. 1):
  *
@@ -1619,6 +2215,28 @@ export const LookalikeScorerServiceService = {
     responseSerialize: (value: ExplainResponse): Buffer => Buffer.from(ExplainResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExplainResponse => ExplainResponse.decode(value),
   },
+  /**
+   * The dual of Score: for one candidate, the users of the model's store who look most like
+   * its seeds (what ad platforms sell as look-alike audiences), ranked by the same score
+   * as CandidateScore.score, best first, ties by user id, streamed in pages. Every stored
+   * user is scored in one product against the candidate's rows. The candidate's own seeds
+   * are left out unless `include_seeds`, as are `exclude_user_ids`. Refused: a candidate that
+   * is not servable (never below its minimum seeds; NOT_FOUND / FAILED_PRECONDITION as
+   * Explain), an audience smaller than the scorer's MIN_AUDIENCE_SIZE (INVALID_ARGUMENT when
+   * asked for, FAILED_PRECONDITION when exclusions and min_score leave fewer), and bad input
+   * (INVALID_ARGUMENT). UNAVAILABLE when the seeds cannot be read from the SeedCollector.
+   */
+  expandAudience: {
+    path: "/ralm.v1.LookalikeScorerService/ExpandAudience" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExpandAudienceRequest): Buffer =>
+      Buffer.from(ExpandAudienceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExpandAudienceRequest => ExpandAudienceRequest.decode(value),
+    responseSerialize: (value: ExpandAudienceResponse): Buffer =>
+      Buffer.from(ExpandAudienceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExpandAudienceResponse => ExpandAudienceResponse.decode(value),
+  },
 } as const;
 
 export interface LookalikeScorerServiceServer extends UntypedServiceImplementation {
@@ -1644,6 +2262,18 @@ export interface LookalikeScorerServiceServer extends UntypedServiceImplementati
    * candidate is known but not servable (the message names its NotServableReason).
    */
   explain: handleUnaryCall<ExplainRequest, ExplainResponse>;
+  /**
+   * The dual of Score: for one candidate, the users of the model's store who look most like
+   * its seeds (what ad platforms sell as look-alike audiences), ranked by the same score
+   * as CandidateScore.score, best first, ties by user id, streamed in pages. Every stored
+   * user is scored in one product against the candidate's rows. The candidate's own seeds
+   * are left out unless `include_seeds`, as are `exclude_user_ids`. Refused: a candidate that
+   * is not servable (never below its minimum seeds; NOT_FOUND / FAILED_PRECONDITION as
+   * Explain), an audience smaller than the scorer's MIN_AUDIENCE_SIZE (INVALID_ARGUMENT when
+   * asked for, FAILED_PRECONDITION when exclusions and min_score leave fewer), and bad input
+   * (INVALID_ARGUMENT). UNAVAILABLE when the seeds cannot be read from the SeedCollector.
+   */
+  expandAudience: handleServerStreamingCall<ExpandAudienceRequest, ExpandAudienceResponse>;
 }
 
 export interface LookalikeScorerServiceClient extends Client {
@@ -1711,6 +2341,26 @@ export interface LookalikeScorerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExplainResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The dual of Score: for one candidate, the users of the model's store who look most like
+   * its seeds (what ad platforms sell as look-alike audiences), ranked by the same score
+   * as CandidateScore.score, best first, ties by user id, streamed in pages. Every stored
+   * user is scored in one product against the candidate's rows. The candidate's own seeds
+   * are left out unless `include_seeds`, as are `exclude_user_ids`. Refused: a candidate that
+   * is not servable (never below its minimum seeds; NOT_FOUND / FAILED_PRECONDITION as
+   * Explain), an audience smaller than the scorer's MIN_AUDIENCE_SIZE (INVALID_ARGUMENT when
+   * asked for, FAILED_PRECONDITION when exclusions and min_score leave fewer), and bad input
+   * (INVALID_ARGUMENT). UNAVAILABLE when the seeds cannot be read from the SeedCollector.
+   */
+  expandAudience(
+    request: ExpandAudienceRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExpandAudienceResponse>;
+  expandAudience(
+    request: ExpandAudienceRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExpandAudienceResponse>;
 }
 
 export const LookalikeScorerServiceClient = makeGenericClientConstructor(
