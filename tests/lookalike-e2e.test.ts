@@ -11,7 +11,7 @@ import { status } from '@grpc/grpc-js';
 import { callUnary } from '@ralm/platform';
 import { kmeans, Rng } from '@ralm/model';
 import type { Dataset } from '@ralm/data';
-import { EmbeddingSource, ExplainRequest, NotServableReason, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { EmbeddingSource, ExpandAudienceRequest, ExplainRequest, NotServableReason, ScoreRequest, type ExpandAudienceResponse, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { loadLookalikeScorerConfig } from '@ralm/lookalike-scorer';
 import { expectStatus } from './support/grpc';
@@ -197,6 +197,74 @@ describe('look-alike scoring end to end (embedded bus)', () => {
     await expectStatus(explainCall({ userId: 'stranger-without-features', candidateId: 'planted-a' }), status.NOT_FOUND);
     await expectStatus(explainCall({ userId: userId(groupA[0]!), candidateId: 'never-registered' }), status.NOT_FOUND);
     const tooFew = await expectStatus(explainCall({ userId: userId(groupA[0]!), candidateId: 'too-few' }), status.FAILED_PRECONDITION);
+    expect(tooFew.details).toMatch(/TOO_FEW_SEEDS/);
+  });
+
+  it('expands an audience over gRPC: the best non-seed users, as Score ranks them, in pages, with exclusions and minimums', async () => {
+    const { lookalikeScorer: ls } = loop.clients;
+    const expand = (request: Partial<ExpandAudienceRequest>) =>
+      new Promise<ExpandAudienceResponse[]>((resolve, reject) => {
+        const pages: ExpandAudienceResponse[] = [];
+        const call = ls.expandAudience(ExpandAudienceRequest.fromPartial({ candidateId: 'planted-a', ...request }));
+        call.on('data', (page: ExpandAudienceResponse) => pages.push(page));
+        call.on('error', reject);
+        call.on('end', () => resolve(pages));
+      });
+    const members = (pages: ExpandAudienceResponse[]) => pages.flatMap((p) => p.members);
+    const seeds = new Set(groupA.slice(0, SEEDS).map(userId));
+    const everyone = dataset.users.ids;
+
+    // The oracle: every stored user scored for planted-a through ScoreBatch, seeds left out, sorted.
+    const oracle = new Map<string, number>();
+    for (let i = 0; i < everyone.length; i += 256) {
+      const batch = await callUnary(ls.scoreBatch.bind(ls), { requests: everyone.slice(i, i + 256).map((u) => ScoreRequest.fromPartial({ userId: u, candidateIds: ['planted-a'] })) });
+      for (const r of batch.results) if (r.scores[0]) oracle.set(r.userId, r.scores[0].score);
+    }
+    const ranked = [...oracle.keys()].filter((u) => !seeds.has(u)).sort((a, b) => oracle.get(b)! - oracle.get(a)! || (a < b ? -1 : 1));
+
+    const pages = await expand({ size: 300, pageSize: 128 });
+    expect(pages.map((p) => [p.page, p.members.length, p.last])).toEqual([[0, 128, false], [1, 128, false], [2, 44, true]]);
+    for (const p of pages) expect(p).toMatchObject({ candidateId: 'planted-a', modelVersion: version, seedCount: SEEDS, audienceSize: 300, usersRanked: oracle.size, excluded: SEEDS });
+    const audience = members(pages);
+    expect(audience.some((m) => seeds.has(m.userId))).toBe(false);
+    // Best first, ties by user id; each score is Score's for the pair (a batch of users: float32 rounding apart).
+    audience.forEach((m, i) => {
+      expect(Math.abs(m.score - oracle.get(m.userId)!)).toBeLessThanOrEqual(1e-5);
+      if (i > 0) expect(m.score < audience[i - 1]!.score || (m.score === audience[i - 1]!.score && m.userId > audience[i - 1]!.userId)).toBe(true);
+    });
+    // The same 300 as the oracle's, but for users whose scores sit within rounding of the cut.
+    const cut = audience[299]!.score;
+    const chosen = new Set(audience.map((m) => m.userId));
+    for (const u of ranked.slice(0, 300)) if (!chosen.has(u)) expect(oracle.get(u)!).toBeLessThanOrEqual(cut + 1e-5);
+    // The planted look-alikes come first: the top of the audience is group A.
+    const inA = new Set(groupA.map(userId));
+    expect(audience.slice(0, 100).filter((m) => inA.has(m.userId)).length).toBeGreaterThanOrEqual(90);
+
+    // Seeds on request; a share of the store; exclusions; a minimum score.
+    expect(members(await expand({ size: 300, includeSeeds: true })).filter((m) => seeds.has(m.userId)).length).toBeGreaterThan(0);
+    const tenth = await expand({ fraction: 0.1 });
+    expect(tenth[0]!.audienceSize).toBe(Math.floor(0.1 * oracle.size));
+    expect(tenth).toHaveLength(1); // the default page holds 1,000
+    const without = await expand({ size: 300, excludeUserIds: [audience[0]!.userId, audience[5]!.userId, 'nobody-at-all'] });
+    expect(members(without).map((m) => m.userId)).toEqual(audience.map((m) => m.userId).filter((u, i) => i !== 0 && i !== 5).concat(members(without).slice(298).map((m) => m.userId)));
+    expect(without[0]!.excluded).toBe(SEEDS + 2);
+    const floor = audience[149]!.score;
+    const above = members(await expand({ size: 300, minScore: floor }));
+    expect(above.length).toBeGreaterThanOrEqual(150);
+    expect(above.every((m) => m.score >= floor)).toBe(true);
+
+    // Minimums and bad input.
+    await expectStatus(expand({ size: 99 }), status.INVALID_ARGUMENT);
+    await expectStatus(expand({ fraction: 0.01 }), status.INVALID_ARGUMENT); // 1 % of the store is under 100 users
+    const few = await expectStatus(expand({ size: 300, minScore: audience[10]!.score }), status.FAILED_PRECONDITION);
+    expect(few.details).toMatch(/minimum audience of 100/);
+    await expectStatus(expand({}), status.INVALID_ARGUMENT);
+    await expectStatus(expand({ fraction: 1.5 }), status.INVALID_ARGUMENT);
+    await expectStatus(expand({ size: 300, pageSize: 10_001 }), status.INVALID_ARGUMENT);
+    await expectStatus(expand({ size: 300, excludeUserIds: [''] }), status.INVALID_ARGUMENT);
+    await expectStatus(expand({ size: 300, minScore: Number.NaN }), status.INVALID_ARGUMENT);
+    await expectStatus(expand({ candidateId: 'never-registered', size: 300 }), status.NOT_FOUND);
+    const tooFew = await expectStatus(expand({ candidateId: 'too-few', size: 300 }), status.FAILED_PRECONDITION);
     expect(tooFew.details).toMatch(/TOO_FEW_SEEDS/);
   });
 
