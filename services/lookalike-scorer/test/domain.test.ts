@@ -5,7 +5,7 @@ import { CandidateBook } from '../src/domain/candidate-book';
 import { loadKernel, referenceKernel, slotParts, TABLE_PRECISIONS } from '@ralm/kernel';
 import { Rng } from '@ralm/model/rng';
 import { maxDiff, randomTable, randomUsers } from '../../../packages/kernel/test/fixtures';
-import { rankAudience, scoreAllUsers } from '../src/domain/audience';
+import { kthLargest, rankAudience, scoreAllUsers } from '../src/domain/audience';
 import { ScoringTable, type CandidateRows } from '../src/domain/scoring-table';
 import { topK } from '../src/domain/top-k';
 
@@ -201,5 +201,25 @@ describe('audience expansion', () => {
     // Fewer eligible than asked: all of them; none eligible: none.
     expect(rankAudience(scores, { size: 10_000, excluded, minScore }, idOf)).toHaveLength(Array.from(scores).filter((s, r) => s >= minScore && !excluded.has(r)).length);
     expect(rankAudience(scores, { size: 10, excluded: new Set(), minScore: Infinity }, idOf)).toEqual([]);
+  });
+});
+
+describe('kthLargest', () => {
+  it('agrees with a full sort at every k, with ties, and refuses a k out of range', () => {
+    const rng = seeded(5);
+    for (const n of [1, 2, 7, 100, 1001]) {
+      const values = Float32Array.from({ length: n }, () => Math.floor(rng() * (n / 3 + 1)) / 7);
+      const sorted = Array.from(values).sort((a, b) => b - a);
+      for (const k of [1, 2, Math.ceil(n / 2), n].filter((x) => x <= n)) expect(kthLargest(values.slice(), k)).toBe(sorted[k - 1]);
+    }
+    // rankAudience on heavy ties: the rows at the cut are taken by user id, as a full sort does.
+    const scores = Float32Array.from({ length: 500 }, () => Math.floor(rng() * 6));
+    const idOf = (row: number) => `u${(row * 7919) % 1000}`;
+    for (const size of [1, 50, 123, 499, 500]) {
+      const expected = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || (idOf(a) < idOf(b) ? -1 : 1)).slice(0, size);
+      expect(rankAudience(scores, { size, excluded: new Set(), minScore: -Infinity }, idOf)).toEqual(expected);
+    }
+    expect(() => kthLargest(new Float32Array(3), 0)).toThrow(RangeError);
+    expect(() => kthLargest(new Float32Array(3), 4)).toThrow(RangeError);
   });
 });
