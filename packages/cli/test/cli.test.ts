@@ -86,6 +86,8 @@ describe('the ralm command', () => {
     expect(demo.stdout.match(/at 99 seeds Score says TOO_FEW_SEEDS; servable \d+ ms after its 100th clicker/g)).toHaveLength(3);
     expect(demo.stdout.match(/why: α·cos_glb/g)?.length).toBeGreaterThanOrEqual(3);
     expect(demo.stdout).toMatch(/scored from the profile it sent .*embedding source FEATURES/);
+    expect(demo.stdout).toMatch(/200 users in 4 pages, of \d+ ranked \(\d+ seeds left out\)/);
+    expect(demo.stdout).toMatch(/why \S+: α·cos_glb .* \(Explain\); its strongest cluster/);
     expect(demo.stdout).toMatch(/Mesh stopped cleanly/);
   });
 

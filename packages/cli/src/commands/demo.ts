@@ -8,7 +8,7 @@ import type { LookalikeScorerModule } from '@ralm/lookalike-scorer';
 import { kmeans, Rng } from '@ralm/model';
 import { callUnary, statusName, Subjects } from '@ralm/platform';
 import { JobState, TrainingConfig, UserTower, type WatchJobResponse } from '@ralm/proto/trainer';
-import { ExplainRequest, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { ExpandAudienceRequest, ExplainRequest, ScoreRequest, type ExpandAudienceResponse, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { connectClients, type MeshClients } from '../clients';
 import { featuresOf } from '../features';
 import { startMesh, type Mesh } from '../mesh';
@@ -110,8 +110,9 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
 
     const candidates = await streamNewCandidates(mesh, clients, audiences);
     await scoreUsers(clients, dataset, audiences, candidates);
+    await expandOne(clients, audiences, candidates[0]!);
 
-    say('\n7. Prometheus metrics (a few of them):');
+    say('\n8. Prometheus metrics (a few of them):');
     for (const s of mesh.services) {
       const body = await (await fetch(`http://${options.host}:${s.host.metricsPort}/metrics`)).text();
       const pick = body.split('\n').filter((l) => /_(clicks_total|clusterings_total|servable_candidates|scored_candidates_total|seeds_updated_published_total)\b/.test(l) && !l.startsWith('#'));
@@ -121,18 +122,18 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
     clients?.close();
     await mesh?.stop();
   }
-  say(`\n8. Mesh stopped cleanly, ${((performance.now() - started) / 1000).toFixed(1)} s into the demo.`);
+  say(`\n9. Mesh stopped cleanly, ${((performance.now() - started) / 1000).toFixed(1)} s into the demo.`);
 }
 
 /**
- * Step 9: the paper's Table 2 estimated offline, by `ralm ab-sim` on the tour's data and the
+ * Step 10: the paper's Table 2 estimated offline, by `ralm ab-sim` on the tour's data and the
  * model the Trainer published (B = 100 keeps it to a few seconds).
  */
 async function abSimulationStep(root: string): Promise<void> {
   const t0 = performance.now();
   const report = await simulateAb({ data: path.join(root, 'data'), model: path.join(root, 'models'), bootstrap: 100, backend: 'auto' });
   const d = report.dataset;
-  say(`\n9. A/B simulation of the paper's Table 2 (\`ralm ab-sim\`): ${d.replayedDays} held-out days replayed from ${d.cutoffIso.slice(0, 16)}Z, ` +
+  say(`\n10. A/B simulation of the paper's Table 2 (\`ralm ab-sim\`): ${d.replayedDays} held-out days replayed from ${d.cutoffIso.slice(0, 16)}Z, ` +
     `${report.arms.control.users} control and ${report.arms.treatment.users} treatment users, ${report.options.extensionShare * 100}% of treatment slots to look-alike long-tail items (${ms(t0)}):`);
   const indent = (text: string) => text.trimEnd().split('\n').map((line) => `   ${line}`).join('\n');
   say(`   ${report.statement}`);
@@ -219,6 +220,30 @@ async function streamNewCandidates(mesh: Mesh, clients: MeshClients, audiences: 
   return out;
 }
 
+/** Step 7, the dual query: the users most like one new candidate's seeds (ExpandAudience), and why the first was chosen (Explain). */
+async function expandOne(clients: MeshClients, audiences: string[][], candidate: DemoCandidate): Promise<void> {
+  const ls = clients.lookalikeScorer;
+  const size = 200;
+  say(`\n7. Expanding the audience of ${candidate.id.replace(/-[a-z0-9]+$/, '')} (ExpandAudience, the ${size} users most like its seeds, seeds left out, pages of 50):`);
+  const pages = await new Promise<ExpandAudienceResponse[]>((resolve, reject) => {
+    const got: ExpandAudienceResponse[] = [];
+    const call = ls.expandAudience(ExpandAudienceRequest.fromPartial({ candidateId: candidate.id, size, pageSize: 50 }));
+    call.on('data', (page: ExpandAudienceResponse) => got.push(page));
+    call.on('error', reject);
+    call.on('end', () => resolve(got));
+  });
+  const members = pages.flatMap((p) => p.members);
+  const own = new Set(audiences[candidate.audience]!);
+  const first = pages[0]!;
+  say(`   ${members.length} users in ${pages.length} pages, of ${first.usersRanked} ranked (${first.excluded} seeds left out); ` +
+    `${members.filter((m) => own.has(m.userId)).length} of them in the candidate's own segment; best: ` +
+    members.slice(0, 3).map((m) => `${m.userId} ${m.score.toFixed(3)}`).join(', '));
+  const why = await callUnary(ls.explain.bind(ls), ExplainRequest.fromPartial({ userId: members[0]!.userId, candidateId: candidate.id }));
+  const strongest = [...why.clusters].sort((x, y) => y.localWeight - x.localWeight)[0]!;
+  say(`   why ${members[0]!.userId}: α·cos_glb ${why.globalTerm.toFixed(3)} + β·cos_loc ${why.localTerm.toFixed(3)} = ${why.score.toFixed(3)} (Explain); ` +
+    `its strongest cluster #${strongest.slot + 1} of ${why.clusters.length}, ${strongest.size} seeds, local attention ${(strongest.localWeight * 100).toFixed(0)}%`);
+}
+
 /** A few users per audience (none of them a seed), with their top candidates and the local attention behind the first. */
 async function scoreUsers(clients: MeshClients, dataset: Dataset, audiences: string[][], candidates: DemoCandidate[]): Promise<void> {
   const ls = clients.lookalikeScorer;
@@ -233,7 +258,7 @@ async function scoreUsers(clients: MeshClients, dataset: Dataset, audiences: str
       if (!top) continue;
       const why = await callUnary(ls.explain.bind(ls), ExplainRequest.fromPartial({ userId, candidateId: top.candidateId }));
       const strongest = [...why.clusters].sort((x, y) => y.localWeight - x.localWeight).slice(0, 3);
-      say(`      why (Explain): α·cos_glb ${why.globalTerm.toFixed(3)} + β·cos_loc ${why.localTerm.toFixed(3)} = ${why.score.toFixed(3)}; ` +
+      say(`      why: α·cos_glb ${why.globalTerm.toFixed(3)} + β·cos_loc ${why.localTerm.toFixed(3)} = ${why.score.toFixed(3)} (Explain); ` +
         `local attention on clusters ${strongest.map((c) => `#${c.slot + 1} (${c.size} seeds, global weight ${(c.globalWeight * 100).toFixed(0)}%) ${(c.localWeight * 100).toFixed(0)}%`).join(', ')}; ` +
         `model ${why.modelVersion}, clusters v${why.clusterVersion}`);
     }
