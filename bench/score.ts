@@ -368,6 +368,7 @@ async function hostedScorer(count: number) {
   const { loadLookalikeScorerConfig } = await import('@ralm/lookalike-scorer');
   const { ScoringState, batcherOptions } = await import('../services/lookalike-scorer/src/scoring-state');
   const { CandidateBook } = await import('../services/lookalike-scorer/src/domain/candidate-book');
+  const { ExclusionStore } = await import('../services/lookalike-scorer/src/adapters/exclusion-store');
   const { createScorerMetrics } = await import('../services/lookalike-scorer/src/metrics');
   const { lookalikeScorerBinding, LOOKALIKE_SCORER_PROTO } = await import('../services/lookalike-scorer/src/server');
   const rng = new Rng(5);
@@ -398,7 +399,7 @@ async function hostedScorer(count: number) {
   state.complete = true;
   const metrics = createServiceMetrics('lookalike-scorer');
   const assigner = new ArmAssigner(experimentFromConfig(config));
-  const deps = { config, book: new CandidateBook(100), state: () => state, metrics: createScorerMetrics(metrics, () => state.table.count), assigner, seeds: { list: async () => [] } };
+  const deps = { config, book: new CandidateBook(100), state: () => state, metrics: createScorerMetrics(metrics, () => state.table.count), assigner, seeds: { list: async () => [] }, exclusions: new ExclusionStore(async () => { throw new Error('no exclusions in the bench'); }) };
   const bus = createMemoryBus();
   const host = await hostService({
     name: 'lookalike-scorer',

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { callUnary, checkHealth } from '@ralm/platform';
 import { ClustererServiceService, GetClustersRequest, ListClustersRequest, ReclusterRequest } from '@ralm/proto/clusterer';
 import { FeedbackServiceService, ReportFeedbackRequest } from '@ralm/proto/feedback';
-import { ExpandAudienceRequest, ExplainRequest, LookalikeScorerServiceService, ScoreBatchRequest, ScoreRequest } from '@ralm/proto/lookalike_scorer';
+import { ExpandAudienceRequest, ExplainRequest, GetExclusionsRequest, LookalikeScorerServiceService, SetExclusionsRequest, ScoreBatchRequest, ScoreRequest } from '@ralm/proto/lookalike_scorer';
 import {
   GetSeedStatsRequest,
   ListSeedsRequest,
@@ -101,6 +101,8 @@ beforeAll(async () => {
       scoreBatch: () => ScoreBatchRequest.encode(ScoreBatchRequest.fromPartial({ requests: [{ userId: userIds[0]!, topK: 5 }] })).finish(),
       explain: () => ExplainRequest.encode(ExplainRequest.fromPartial({ userId: userIds[0]!, candidateId: 'fuzz-item' })).finish(),
       expandAudience: () => ExpandAudienceRequest.encode(ExpandAudienceRequest.fromPartial({ candidateId: 'fuzz-item', size: 100 })).finish(),
+      setExclusions: () => SetExclusionsRequest.encode(SetExclusionsRequest.fromPartial({ candidateId: 'fuzz-item', addUserIds: [userIds[1]!] })).finish(),
+      getExclusions: () => GetExclusionsRequest.encode(GetExclusionsRequest.fromPartial({ candidateId: 'fuzz-item' })).finish(),
     }),
     ...of('trainer', TrainerServiceService, {
       // A data dir that does not exist: FAILED_PRECONDITION, and no training is started by the fuzzer.

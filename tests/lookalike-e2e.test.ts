@@ -11,7 +11,7 @@ import { status } from '@grpc/grpc-js';
 import { callUnary } from '@ralm/platform';
 import { kmeans, Rng } from '@ralm/model';
 import type { Dataset } from '@ralm/data';
-import { EmbeddingSource, ExpandAudienceRequest, ExplainRequest, NotServableReason, ScoreRequest, type ExpandAudienceResponse, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { EmbeddingSource, ExpandAudienceRequest, ExplainRequest, NotServableReason, ScoreRequest, SetExclusionsRequest, type ExpandAudienceResponse, type GetExclusionsResponse, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { loadLookalikeScorerConfig } from '@ralm/lookalike-scorer';
 import { expectStatus } from './support/grpc';
@@ -21,6 +21,28 @@ import { featuresOf, LOOKALIKE_MODEL, trainTinyModel } from './support/tiny-mode
 jest.setTimeout(240_000);
 
 const SEEDS = 100;
+
+/** Every page of one ExpandAudience of planted-a (unless the request names another candidate). */
+function expandAudience(mesh: LoopbackMesh, request: Partial<ExpandAudienceRequest>): Promise<ExpandAudienceResponse[]> {
+  return new Promise((resolve, reject) => {
+    const pages: ExpandAudienceResponse[] = [];
+    const call = mesh.clients.lookalikeScorer.expandAudience(ExpandAudienceRequest.fromPartial({ candidateId: 'planted-a', ...request }));
+    call.on('data', (page: ExpandAudienceResponse) => pages.push(page));
+    call.on('error', reject);
+    call.on('end', () => resolve(pages));
+  });
+}
+const members = (pages: ExpandAudienceResponse[]) => pages.flatMap((p) => p.members);
+
+function getExclusions(mesh: LoopbackMesh, candidateId: string): Promise<GetExclusionsResponse[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: GetExclusionsResponse[] = [];
+    const call = mesh.clients.lookalikeScorer.getExclusions({ candidateId });
+    call.on('data', (chunk: GetExclusionsResponse) => chunks.push(chunk));
+    call.on('error', reject);
+    call.on('end', () => resolve(chunks));
+  });
+}
 
 describe('look-alike scoring end to end (embedded bus)', () => {
   let root: string;
@@ -201,16 +223,8 @@ describe('look-alike scoring end to end (embedded bus)', () => {
   });
 
   it('expands an audience over gRPC: the best non-seed users, as Score ranks them, in pages, with exclusions and minimums', async () => {
+    const expand = (request: Partial<ExpandAudienceRequest>) => expandAudience(loop, request);
     const { lookalikeScorer: ls } = loop.clients;
-    const expand = (request: Partial<ExpandAudienceRequest>) =>
-      new Promise<ExpandAudienceResponse[]>((resolve, reject) => {
-        const pages: ExpandAudienceResponse[] = [];
-        const call = ls.expandAudience(ExpandAudienceRequest.fromPartial({ candidateId: 'planted-a', ...request }));
-        call.on('data', (page: ExpandAudienceResponse) => pages.push(page));
-        call.on('error', reject);
-        call.on('end', () => resolve(pages));
-      });
-    const members = (pages: ExpandAudienceResponse[]) => pages.flatMap((p) => p.members);
     const seeds = new Set(groupA.slice(0, SEEDS).map(userId));
     const everyone = dataset.users.ids;
 
@@ -288,5 +302,32 @@ describe('look-alike scoring end to end (embedded bus)', () => {
     });
     expect(largest).toBeLessThanOrEqual(0.01);
     expect(largest).toBeGreaterThan(0); // a different table answered
+  });
+
+  it('holds per-candidate exclusion lists over gRPC, durably: every later expansion leaves them out, a restart keeps them', async () => {
+    const setExclusions = (request: Partial<SetExclusionsRequest>) =>
+      callUnary(loop.clients.lookalikeScorer.setExclusions.bind(loop.clients.lookalikeScorer), SetExclusionsRequest.fromPartial({ candidateId: 'planted-a', ...request }));
+    const before = members(await expandAudience(loop, { size: 200 })).map((m) => m.userId);
+    const top = before.slice(0, 3);
+    expect(await setExclusions({ addUserIds: [...top, 'not-a-stored-user'] })).toEqual({ candidateId: 'planted-a', count: 4 });
+    const after = await expandAudience(loop, { size: 200 });
+    expect(after[0]!.excluded).toBe(SEEDS + 3);
+    expect(members(after).map((m) => m.userId)).toEqual([...before.slice(3), ...members(after).slice(197).map((m) => m.userId)]);
+    // Off the list again: back at the top.
+    expect(await setExclusions({ removeUserIds: [top[0]!] })).toMatchObject({ count: 3 });
+    expect(members(await expandAudience(loop, { size: 200 }))[0]!.userId).toBe(top[0]);
+    expect(await getExclusions(loop, 'planted-a')).toEqual([{ userIds: [...top.slice(1), 'not-a-stored-user'].sort(), total: 3 }]);
+    expect(await getExclusions(loop, 'no-list-here')).toEqual([{ userIds: [], total: 0 }]);
+
+    // Held by the scorer's state store: a restart of the mesh keeps the list.
+    await loop.stop();
+    loop = await startLoopbackMesh('memory', { MODEL_ROOT: path.join(root, 'models'), STATE_DIR: path.join(root, 'state') });
+    expect((await getExclusions(loop, 'planted-a'))[0]!.total).toBe(3);
+    expect(await setExclusions({ clear: true })).toMatchObject({ count: 0 });
+
+    await expectStatus(setExclusions({ candidateId: '' }), status.INVALID_ARGUMENT);
+    await expectStatus(setExclusions({ addUserIds: [''] }), status.INVALID_ARGUMENT);
+    await expectStatus(setExclusions({ addUserIds: Array.from({ length: 100_001 }, (_, i) => `u${i}`) }), status.INVALID_ARGUMENT);
+    await expectStatus(getExclusions(loop, ''), status.INVALID_ARGUMENT);
   });
 });

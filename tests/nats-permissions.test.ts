@@ -244,6 +244,8 @@ describe.each([1, 12])('with SEED_PARTITIONS=%d', (partitions) => {
         await expect(outcome(() => jsm.streams.purge('RALM'))).resolves.toMatch(/Permissions Violation|timeout/i);
         const other = name === 'seed-collector' ? 'clusterer' : 'seed-collector';
         await expect(outcome(() => jsm.streams.info(`OBJ_ralm-${other}`))).resolves.toMatch(/Permissions Violation|timeout/i);
+        // The scorer's bucket (exclusion lists) is its own too.
+        if (name !== 'lookalike-scorer') await expect(outcome(() => jsm.streams.info('OBJ_ralm-lookalike-scorer'))).resolves.toMatch(/Permissions Violation|timeout/i);
       });
       // Nothing was lost: the stream still holds the clicks of the first test.
       const info = await (await jetstreamManager(await as('admin'))).streams.info('RALM');

@@ -43,6 +43,8 @@ const DOCUMENTED: Record<string, string> = {
   'LookalikeScorerService/ScoreBatch': 'r',
   'LookalikeScorerService/Explain': 'ro',
   'LookalikeScorerService/ExpandAudience': 'o',
+  'LookalikeScorerService/SetExclusions': 'o',
+  'LookalikeScorerService/GetExclusions': 'o',
   'TrainerService/StartTraining': 'o',
   'TrainerService/GetJob': 'o',
   'TrainerService/WatchJob': 'o',

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CatchUp, createModelSlot, peerCredentials, type BusSubscription, type ServiceDeps, type ServiceModule } from '@ralm/platform';
 import { grpcClusterSource } from './adapters/grpc-clusters';
 import { grpcSeedSource } from './adapters/grpc-seeds';
+import { ExclusionStore } from './adapters/exclusion-store';
 import { ClusterLoader } from './cluster-loader';
 import type { LookalikeScorerConfig } from './config';
 import { CandidateBook } from './domain/candidate-book';
@@ -49,7 +50,11 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
   // Series that exist from the start at 0: rate() then sees the first replies as an increase.
   for (const arm of assigner.armNames) metrics.assignments.inc({ arm }, 0);
   const seeds = grpcSeedSource(config.SEED_COLLECTOR_ADDR, peerCredentials(config));
-  const deps: LookalikeScorerDeps = { config, book, state: () => states.active, metrics, assigner, seeds };
+  // Opened now, awaited by start(): a store that cannot open fails the start, not a later call.
+  const store = platform.openStore('lookalike-scorer');
+  store.catch(() => undefined);
+  const exclusions = new ExclusionStore(() => store);
+  const deps: LookalikeScorerDeps = { config, book, state: () => states.active, metrics, assigner, seeds, exclusions };
   const source = clusters ?? grpcClusterSource(config.CLUSTERER_ADDR, peerCredentials(config));
   const loader = new ClusterLoader(deps, states, source, logger);
   let completing: Promise<void> = Promise.resolve();
@@ -77,6 +82,7 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
     bindings: [lookalikeScorerBinding(deps)],
     protoFiles: [LOOKALIKE_SCORER_PROTO],
     async start() {
+      await store;
       await slot.start();
       subscriptions = await subscribeScorer(platform.bus, deps, states, loader, logger);
       catchUp.start();
@@ -92,6 +98,7 @@ export function createLookalikeScorer(config: LookalikeScorerConfig, platform: S
       await completing;
       source.close?.();
       seeds.close();
+      await (await store.catch(() => undefined))?.close();
     },
   };
 }

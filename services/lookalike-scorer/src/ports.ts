@@ -4,6 +4,7 @@ import type { GetClustersResponse, ListClustersResponse } from '@ralm/proto/clus
 import type { LookalikeScorerConfig } from './config';
 import type { CandidateBook } from './domain/candidate-book';
 import type { ScoringState } from './scoring-state';
+import type { ExclusionStore } from './adapters/exclusion-store';
 
 /** Where a candidate's latest clusters come from (ClustererService.GetClusters). */
 export interface ClusterSource {
@@ -46,4 +47,6 @@ export interface LookalikeScorerDeps {
   /** Puts every scored user in an experiment arm. */
   readonly assigner: ArmAssigner;
   readonly seeds: SeedSource;
+  /** Per-candidate exclusion lists, durable (the scorer's state store). */
+  readonly exclusions: ExclusionStore;
 }

@@ -2,6 +2,7 @@ import { LookalikeScorerServiceService } from '@ralm/proto/lookalike_scorer';
 import { bindService, type ServiceBinding } from '@ralm/platform';
 import { expandAudience } from './handlers/expand-audience';
 import { explain } from './handlers/explain';
+import { getExclusions, setExclusions } from './handlers/exclusions';
 import { score } from './handlers/score';
 import { MAX_BATCH, scoreBatch } from './handlers/score-batch';
 import type { LookalikeScorerDeps } from './ports';
@@ -17,6 +18,8 @@ export function lookalikeScorerBinding(deps: LookalikeScorerDeps): ServiceBindin
       scoreBatch: (req, ctx) => scoreBatch(req, deps, ctx),
       explain: (req, ctx) => explain(req, deps, ctx),
       expandAudience: (req, ctx, send) => expandAudience(req, deps, ctx, send),
+      setExclusions: (req) => setExclusions(req, deps),
+      getExclusions: (req, ctx, send) => getExclusions(req, deps, ctx, send),
     },
     {
       // Both count users, and the bounds are for memory: the batcher knows what a user
@@ -28,6 +31,8 @@ export function lookalikeScorerBinding(deps: LookalikeScorerDeps): ServiceBindin
         explain: { concurrency: 64, queue: 0 },
         // Each scores every stored user and holds their scores: a few at a time.
         expandAudience: { concurrency: 2, queue: 4 },
+        setExclusions: { concurrency: 16, queue: 64 },
+        getExclusions: { concurrency: 16, queue: 64 },
       },
       cost: { scoreBatch: (req) => req.requests.length },
     },

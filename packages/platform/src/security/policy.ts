@@ -33,6 +33,8 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'LookalikeScorerService/Explain': ['recommender', 'operator'],
   // A list of user ids for a campaign: the operators' (ad platforms sell this, recommenders do not need it).
   'LookalikeScorerService/ExpandAudience': ['operator'],
+  'LookalikeScorerService/SetExclusions': ['operator'],
+  'LookalikeScorerService/GetExclusions': ['operator'],
   'TrainerService/StartTraining': ['operator'],
   'TrainerService/GetJob': ['operator'],
   'TrainerService/WatchJob': ['operator'],

@@ -22,8 +22,8 @@ function validate(request: ExpandAudienceRequest): void {
 }
 
 /**
- * ExpandAudience: every stored user scored for one candidate (scoreAllUsers), the seeds and
- * the request's exclusions left out, the best `size` (or `fraction` of the store) streamed in
+ * ExpandAudience: every stored user scored for one candidate (scoreAllUsers), the seeds, the
+ * candidate's exclusion list and the request's exclusions left out, the best `size` (or `fraction` of the store) streamed in
  * pages. The whole audience is computed before the first page: a ranking cannot be streamed
  * before every user is scored, and the pages then agree on one model version.
  */
@@ -45,6 +45,7 @@ export async function expandAudience(request: ExpandAudienceRequest, deps: Looka
     if (row !== undefined) excluded.add(row);
   };
   request.excludeUserIds.forEach(exclude);
+  for (const id of await deps.exclusions.read(request.candidateId)) exclude(id);
   if (!request.includeSeeds) {
     let seeds: string[];
     try {

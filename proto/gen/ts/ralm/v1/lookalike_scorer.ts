@@ -333,8 +333,9 @@ export interface ExpandAudienceRequest {
     | number
     | undefined;
   /**
-   * Users never to return, besides the seeds: already exposed, opted out (at most 100,000
-   * ids of 1..256 bytes; unknown ids are ignored).
+   * Users never to return besides the seeds and the candidate's exclusion list
+   * (SetExclusions), for this request only (at most 100,000 ids of 1..256 bytes; unknown ids
+   * are ignored).
    */
   excludeUserIds: string[];
   /** Only users scoring at least this; unset: any score. Finite. */
@@ -378,8 +379,42 @@ export interface ExpandAudienceResponse {
   audienceSize: number;
   /** Users of the store that were ranked (every stored user), the same on every page. */
   usersRanked: number;
-  /** Users left out as seeds or by `exclude_user_ids` (those in the store), the same on every page. */
+  /** Users of the store left out as seeds, by the exclusion list or by `exclude_user_ids`, the same on every page. */
   excluded: number;
+}
+
+/** Request of LookalikeScorerService.SetExclusions. */
+export interface SetExclusionsRequest {
+  /** The candidate whose list is edited (1..256 bytes). */
+  candidateId: string;
+  /** Users to leave out of its expansions from now on (ids of 1..256 bytes; at most 100,000). */
+  addUserIds: string[];
+  /** Users to take off the list (at most 100,000; ids not on it are ignored). */
+  removeUserIds: string[];
+  /** Empty the list first. */
+  clear: boolean;
+}
+
+/** Response of LookalikeScorerService.SetExclusions. */
+export interface SetExclusionsResponse {
+  /** The candidate, as requested. */
+  candidateId: string;
+  /** Users on its list after the edit. */
+  count: number;
+}
+
+/** Request of LookalikeScorerService.GetExclusions. */
+export interface GetExclusionsRequest {
+  /** The candidate (1..256 bytes). */
+  candidateId: string;
+}
+
+/** One chunk of LookalikeScorerService.GetExclusions. */
+export interface GetExclusionsResponse {
+  /** Excluded user ids, sorted across the whole stream; at most 10,000 per chunk. */
+  userIds: string[];
+  /** Users on the list, the same in every chunk. */
+  total: number;
 }
 
 function createBaseScoreRequest(): ScoreRequest {
@@ -2156,6 +2191,386 @@ export const ExpandAudienceResponse: MessageFns<ExpandAudienceResponse> = {
   },
 };
 
+function createBaseSetExclusionsRequest(): SetExclusionsRequest {
+  return { candidateId: "", addUserIds: [], removeUserIds: [], clear: false };
+}
+
+export const SetExclusionsRequest: MessageFns<SetExclusionsRequest> = {
+  encode(message: SetExclusionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.candidateId !== "") {
+      writer.uint32(10).string(message.candidateId);
+    }
+    for (const v of message.addUserIds) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.removeUserIds) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.clear !== false) {
+      writer.uint32(32).bool(message.clear);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetExclusionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetExclusionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.candidateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.addUserIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.removeUserIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.clear = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetExclusionsRequest {
+    return {
+      candidateId: isSet(object.candidateId)
+        ? globalThis.String(object.candidateId)
+        : isSet(object.candidate_id)
+        ? globalThis.String(object.candidate_id)
+        : "",
+      addUserIds: globalThis.Array.isArray(object?.addUserIds)
+        ? object.addUserIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.add_user_ids)
+        ? object.add_user_ids.map((e: any) => globalThis.String(e))
+        : [],
+      removeUserIds: globalThis.Array.isArray(object?.removeUserIds)
+        ? object.removeUserIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remove_user_ids)
+        ? object.remove_user_ids.map((e: any) => globalThis.String(e))
+        : [],
+      clear: isSet(object.clear) ? globalThis.Boolean(object.clear) : false,
+    };
+  },
+
+  toJSON(message: SetExclusionsRequest): unknown {
+    const obj: any = {};
+    if (message.candidateId !== "") {
+      obj.candidateId = message.candidateId;
+    }
+    if (message.addUserIds?.length) {
+      obj.addUserIds = message.addUserIds;
+    }
+    if (message.removeUserIds?.length) {
+      obj.removeUserIds = message.removeUserIds;
+    }
+    if (message.clear !== false) {
+      obj.clear = message.clear;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetExclusionsRequest>, I>>(base?: I): SetExclusionsRequest {
+    return SetExclusionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetExclusionsRequest>, I>>(object: I): SetExclusionsRequest {
+    const message = createBaseSetExclusionsRequest();
+    message.candidateId = object.candidateId ?? "";
+    message.addUserIds = object.addUserIds?.map((e) => e) || [];
+    message.removeUserIds = object.removeUserIds?.map((e) => e) || [];
+    message.clear = object.clear ?? false;
+    return message;
+  },
+};
+
+function createBaseSetExclusionsResponse(): SetExclusionsResponse {
+  return { candidateId: "", count: 0 };
+}
+
+export const SetExclusionsResponse: MessageFns<SetExclusionsResponse> = {
+  encode(message: SetExclusionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.candidateId !== "") {
+      writer.uint32(10).string(message.candidateId);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).int32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetExclusionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetExclusionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.candidateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetExclusionsResponse {
+    return {
+      candidateId: isSet(object.candidateId)
+        ? globalThis.String(object.candidateId)
+        : isSet(object.candidate_id)
+        ? globalThis.String(object.candidate_id)
+        : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: SetExclusionsResponse): unknown {
+    const obj: any = {};
+    if (message.candidateId !== "") {
+      obj.candidateId = message.candidateId;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetExclusionsResponse>, I>>(base?: I): SetExclusionsResponse {
+    return SetExclusionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetExclusionsResponse>, I>>(object: I): SetExclusionsResponse {
+    const message = createBaseSetExclusionsResponse();
+    message.candidateId = object.candidateId ?? "";
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetExclusionsRequest(): GetExclusionsRequest {
+  return { candidateId: "" };
+}
+
+export const GetExclusionsRequest: MessageFns<GetExclusionsRequest> = {
+  encode(message: GetExclusionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.candidateId !== "") {
+      writer.uint32(10).string(message.candidateId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExclusionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExclusionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.candidateId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetExclusionsRequest {
+    return {
+      candidateId: isSet(object.candidateId)
+        ? globalThis.String(object.candidateId)
+        : isSet(object.candidate_id)
+        ? globalThis.String(object.candidate_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetExclusionsRequest): unknown {
+    const obj: any = {};
+    if (message.candidateId !== "") {
+      obj.candidateId = message.candidateId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetExclusionsRequest>, I>>(base?: I): GetExclusionsRequest {
+    return GetExclusionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetExclusionsRequest>, I>>(object: I): GetExclusionsRequest {
+    const message = createBaseGetExclusionsRequest();
+    message.candidateId = object.candidateId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetExclusionsResponse(): GetExclusionsResponse {
+  return { userIds: [], total: 0 };
+}
+
+export const GetExclusionsResponse: MessageFns<GetExclusionsResponse> = {
+  encode(message: GetExclusionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.total !== 0) {
+      writer.uint32(16).int32(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExclusionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExclusionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.total = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetExclusionsResponse {
+    return {
+      userIds: globalThis.Array.isArray(object?.userIds)
+        ? object.userIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.user_ids)
+        ? object.user_ids.map((e: any) => globalThis.String(e))
+        : [],
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+    };
+  },
+
+  toJSON(message: GetExclusionsResponse): unknown {
+    const obj: any = {};
+    if (message.userIds?.length) {
+      obj.userIds = message.userIds;
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetExclusionsResponse>, I>>(base?: I): GetExclusionsResponse {
+    return GetExclusionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetExclusionsResponse>, I>>(object: I): GetExclusionsResponse {
+    const message = createBaseGetExclusionsResponse();
+    message.userIds = object.userIds?.map((e) => e) || [];
+    message.total = object.total ?? 0;
+    return message;
+  },
+};
+
 /**
  * Scores candidates for a target user with the RALM look-alike model (paper Eq. 1):
  *
@@ -2237,6 +2652,39 @@ export const LookalikeScorerServiceService = {
       Buffer.from(ExpandAudienceResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExpandAudienceResponse => ExpandAudienceResponse.decode(value),
   },
+  /**
+   * Edits the users a candidate's expansions always leave out (already exposed, opted out),
+   * held durably by the scorer (its state store, shared by its replicas) and applied by
+   * every later ExpandAudience of the candidate. Any candidate id may carry a list, servable
+   * or not yet. Applied in order: `clear`, then `remove_user_ids`, then `add_user_ids`;
+   * concurrent edits of one candidate apply in the order the scorer stored them.
+   * INVALID_ARGUMENT for bad ids, more than 100,000 ids in one edit, or a list that would
+   * pass 1,000,000 users.
+   */
+  setExclusions: {
+    path: "/ralm.v1.LookalikeScorerService/SetExclusions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetExclusionsRequest): Buffer => Buffer.from(SetExclusionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetExclusionsRequest => SetExclusionsRequest.decode(value),
+    responseSerialize: (value: SetExclusionsResponse): Buffer =>
+      Buffer.from(SetExclusionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetExclusionsResponse => SetExclusionsResponse.decode(value),
+  },
+  /**
+   * A candidate's exclusion list, sorted, in chunks of at most 10,000 ids (empty list: one
+   * empty chunk).
+   */
+  getExclusions: {
+    path: "/ralm.v1.LookalikeScorerService/GetExclusions" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: GetExclusionsRequest): Buffer => Buffer.from(GetExclusionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetExclusionsRequest => GetExclusionsRequest.decode(value),
+    responseSerialize: (value: GetExclusionsResponse): Buffer =>
+      Buffer.from(GetExclusionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetExclusionsResponse => GetExclusionsResponse.decode(value),
+  },
 } as const;
 
 export interface LookalikeScorerServiceServer extends UntypedServiceImplementation {
@@ -2274,6 +2722,21 @@ export interface LookalikeScorerServiceServer extends UntypedServiceImplementati
    * (INVALID_ARGUMENT). UNAVAILABLE when the seeds cannot be read from the SeedCollector.
    */
   expandAudience: handleServerStreamingCall<ExpandAudienceRequest, ExpandAudienceResponse>;
+  /**
+   * Edits the users a candidate's expansions always leave out (already exposed, opted out),
+   * held durably by the scorer (its state store, shared by its replicas) and applied by
+   * every later ExpandAudience of the candidate. Any candidate id may carry a list, servable
+   * or not yet. Applied in order: `clear`, then `remove_user_ids`, then `add_user_ids`;
+   * concurrent edits of one candidate apply in the order the scorer stored them.
+   * INVALID_ARGUMENT for bad ids, more than 100,000 ids in one edit, or a list that would
+   * pass 1,000,000 users.
+   */
+  setExclusions: handleUnaryCall<SetExclusionsRequest, SetExclusionsResponse>;
+  /**
+   * A candidate's exclusion list, sorted, in chunks of at most 10,000 ids (empty list: one
+   * empty chunk).
+   */
+  getExclusions: handleServerStreamingCall<GetExclusionsRequest, GetExclusionsResponse>;
 }
 
 export interface LookalikeScorerServiceClient extends Client {
@@ -2361,6 +2824,43 @@ export interface LookalikeScorerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ExpandAudienceResponse>;
+  /**
+   * Edits the users a candidate's expansions always leave out (already exposed, opted out),
+   * held durably by the scorer (its state store, shared by its replicas) and applied by
+   * every later ExpandAudience of the candidate. Any candidate id may carry a list, servable
+   * or not yet. Applied in order: `clear`, then `remove_user_ids`, then `add_user_ids`;
+   * concurrent edits of one candidate apply in the order the scorer stored them.
+   * INVALID_ARGUMENT for bad ids, more than 100,000 ids in one edit, or a list that would
+   * pass 1,000,000 users.
+   */
+  setExclusions(
+    request: SetExclusionsRequest,
+    callback: (error: ServiceError | null, response: SetExclusionsResponse) => void,
+  ): ClientUnaryCall;
+  setExclusions(
+    request: SetExclusionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetExclusionsResponse) => void,
+  ): ClientUnaryCall;
+  setExclusions(
+    request: SetExclusionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetExclusionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A candidate's exclusion list, sorted, in chunks of at most 10,000 ids (empty list: one
+   * empty chunk).
+   */
+  getExclusions(
+    request: GetExclusionsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GetExclusionsResponse>;
+  getExclusions(
+    request: GetExclusionsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GetExclusionsResponse>;
 }
 
 export const LookalikeScorerServiceClient = makeGenericClientConstructor(
