@@ -8,7 +8,8 @@ import type { LookalikeScorerModule } from '@ralm/lookalike-scorer';
 import { kmeans, Rng } from '@ralm/model';
 import { callUnary, statusName, Subjects } from '@ralm/platform';
 import { JobState, TrainingConfig, UserTower, type WatchJobResponse } from '@ralm/proto/trainer';
-import { ExpandAudienceRequest, ExplainRequest, ScoreRequest, type ExpandAudienceResponse, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { embeddingSourceToJSON, ExpandAudienceRequest, ExplainRequest, notServableReasonToJSON, ScoreRequest, type ExpandAudienceResponse, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
+import { EmbeddingKind } from '@ralm/proto/user_embedding';
 import { connectClients, type MeshClients } from '../clients';
 import { featuresOf } from '../features';
 import { startMesh, type Mesh } from '../mesh';
@@ -96,7 +97,7 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
 
     // Audiences that look alike in the model's space: 3-means over unit look-alike embeddings.
     const ue = clients.userEmbedding;
-    const all = await callUnary(ue.getEmbeddings.bind(ue), { userIds: dataset.users.ids, kind: 0, modelVersion: '' });
+    const all = await callUnary(ue.getEmbeddings.bind(ue), { userIds: dataset.users.ids, kind: EmbeddingKind.EMBEDDING_KIND_LOOKALIKE, modelVersion: '' });
     const h = all.dimension;
     const live = all.embeddings.filter((e) => e.values.some((v) => v !== 0));
     const points = new Float32Array(live.length * h);
@@ -207,7 +208,7 @@ async function streamNewCandidates(mesh: Mesh, clients: MeshClients, audiences: 
       if (i === minSeeds - 1) {
         // Just under the minimum: the scorer says why it will not score it yet.
         await waitFor(() => callUnary(sc.getSeedStats.bind(sc), { candidateId: id }), (s) => s.seedCount === minSeeds - 1, 10_000);
-        before = `at ${minSeeds - 1} seeds Score says ${(await servable()).notServableReason === 3 ? 'TOO_FEW_SEEDS' : 'not servable'}`;
+        before = `at ${minSeeds - 1} seeds Score says ${notServableReasonToJSON((await servable()).notServableReason).replace('NOT_SERVABLE_REASON_', '')}`;
         reachedMin = performance.now();
       }
       await mesh.bus.publish(Subjects.clickRecorded, { eventId, userId: audience[i]!, candidateId: id, timestampMs: Date.now() }, { msgId: eventId });
@@ -266,6 +267,6 @@ async function scoreUsers(clients: MeshClients, dataset: Dataset, audiences: str
   const profile = featuresOf(dataset, dataset.users.ids.indexOf(audiences[0]![SEEDS + 5]!));
   const stranger = await callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId: 'first-visit-user', features: profile, topK: 1 }));
   say(`   first-visit-user, unknown to the store, scored from the profile it sent (that of a segment-1 user): ` +
-    `${stranger.scores[0]?.candidateId.replace(/-[a-z0-9]+$/, '')} ${stranger.scores[0]?.score.toFixed(3)} (embedding source ${stranger.embeddingSource === 2 ? 'FEATURES' : stranger.embeddingSource})`);
+    `${stranger.scores[0]?.candidateId.replace(/-[a-z0-9]+$/, '')} ${stranger.scores[0]?.score.toFixed(3)} (embedding source ${embeddingSourceToJSON(stranger.embeddingSource).replace('EMBEDDING_SOURCE_', '')})`);
   say(`   A user with neither: ${await statusOf(callUnary(ls.score.bind(ls), ScoreRequest.fromPartial({ userId: 'stranger' })))}`);
 }
