@@ -43,14 +43,15 @@ ENV npm_config_audit=false \
     npm_config_update_notifier=false
 
 # Manifests first, so the dependency layers are rebuilt only when one of them changes.
-# Every workspace (packages/*, services/*) must be listed: `npm ci` fails otherwise.
+# Every workspace (apps/*, packages/*, services/*) must be listed: `npm ci` fails otherwise.
 COPY package.json package-lock.json ./
-COPY packages/cli/package.json packages/cli/
-COPY packages/cli/bin/ packages/cli/bin/
+COPY apps/ralm/package.json apps/ralm/
+COPY apps/ralm/bin/ apps/ralm/bin/
 COPY packages/data/package.json packages/data/
 COPY packages/eval/package.json packages/eval/
 COPY packages/experiment/package.json packages/experiment/
 COPY packages/kernel/package.json packages/kernel/
+COPY packages/mesh/package.json packages/mesh/
 COPY packages/model/package.json packages/model/
 COPY packages/platform/package.json packages/platform/
 COPY services/clusterer/package.json services/clusterer/
@@ -74,7 +75,7 @@ RUN bash packages/kernel/native/build.sh \
  && node -e "console.log('ralm_kernel:', JSON.stringify(require('./packages/kernel/build/Release/ralm_kernel.node').config()))"
 
 # Production dependencies only. tsx (and esbuild under it) stays: it is a dependency of
-# the @ralm/cli workspace, not only a root devDependency. The tfjs-node packages are
+# the @ralm/ralm workspace (apps/ralm), not only a root devDependency. The tfjs-node packages are
 # removed outright (no libtensorflow in these images: the Trainer trains on the wasm
 # backend here and on CUDA with Dockerfile.trainer-gpu). Source maps go too: ~200 MB,
 # nearly all tfjs bundles' (node_modules 436 MB -> 215 MB); Node skips a missing map.
@@ -96,7 +97,7 @@ RUN mkdir -p /out/app \
  && cp -a --parents \
       package.json tsconfig.json node_modules \
       proto/ralm proto/gen/ts \
-      packages/*/package.json packages/*/src packages/cli/bin \
+      apps/*/package.json apps/*/src apps/ralm/bin packages/*/package.json packages/*/src \
       packages/kernel/build/Release/ralm_kernel.node \
       services/*/package.json services/*/src \
       /out/app/ \

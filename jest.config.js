@@ -11,7 +11,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleNameMapper: pathsToModuleNameMapper(),
-  testMatch: ['<rootDir>/{packages,services}/*/test/**/*.test.ts', '<rootDir>/tests/**/*.test.ts'],
+  testMatch: ['<rootDir>/{apps,packages,services}/*/test/**/*.test.ts', '<rootDir>/tests/**/*.test.ts'],
   testTimeout: 30000,
   // On 2 cores jest runs in band; a handle some library leaves open after the last suite
   // (not yet traced) must not keep CI waiting forever once every test has reported.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { callUnary, checkHealth, Subjects } from '@ralm/platform';
 import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
-import { SERVICES, waitFor, type Mesh, type MeshClients } from '@ralm/cli';
+import { SERVICES, waitFor, type Mesh, type MeshClients } from '@ralm/mesh';
 import type { SeedCollectorModule } from '@ralm/seed-collector';
 import { TrainingConfig } from '@ralm/proto/trainer';
 import { RecencySet } from '../services/seed-collector/src/domain/recency-set';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parse } from 'yaml';
-import { connectClients, startMesh, waitFor, type Mesh, type MeshClients, type ServiceName } from '@ralm/cli';
+import { connectClients, startMesh, waitFor, type Mesh, type MeshClients, type ServiceName } from '@ralm/mesh';
 import { busFromConfig, callUnary, clickSubjectOf, consumerName, createLogger, createServiceMetrics, Subjects, type EventBus, type ServiceMetrics, type ServiceModule } from '@ralm/platform';
 import { createClusterWorker, loadClustererConfig } from '@ralm/clusterer';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
-import type { MeshClients } from '@ralm/cli';
+import type { MeshClients } from '@ralm/mesh';
 import { callUnary } from '@ralm/platform';
 import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
 import type { GetClustersResponse } from '@ralm/proto/clusterer';

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callUnary, checkHealth, Subjects } from '@ralm/platform';
-import { waitFor } from '@ralm/cli';
+import { waitFor } from '@ralm/mesh';
 import { NotServableReason, ScoreRequest, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import type { LookalikeScorerModule } from '@ralm/lookalike-scorer';
 import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Metadata, credentials } from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { connectClients, startMesh, waitFor, type Mesh, type ServiceName } from '@ralm/cli';
+import { connectClients, startMesh, waitFor, type Mesh, type ServiceName } from '@ralm/mesh';
 import { clientCredentials } from '@ralm/platform';
 import { createTestCa, type TestCa } from '@ralm/platform/testing/pki';
 import { ClustererServiceService } from '@ralm/proto/clusterer';

@@ -6,7 +6,7 @@ import { synthesizeToDir } from '@ralm/data';
 import { callUnary, Subjects } from '@ralm/platform';
 import { JobState, TrainingConfig, TrainingPhase, UserTower, type WatchJobResponse } from '@ralm/proto/trainer';
 import type { ModelPublished } from '@ralm/proto/events';
-import { connectClients, startMesh, type Mesh, type MeshClients } from '@ralm/cli';
+import { connectClients, startMesh, type Mesh, type MeshClients } from '@ralm/mesh';
 import { expectStatus } from './support/grpc';
 
 // Training is CPU-bound and the suite runs two workers on two cores: a generous safety net, not a speed check.

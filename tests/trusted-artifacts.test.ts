@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { callUnary, Subjects } from '@ralm/platform';
 import { ScoreRequest } from '@ralm/proto/lookalike_scorer';
-import { waitFor } from '@ralm/cli';
+import { waitFor } from '@ralm/mesh';
 import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
 import { TINY_MODEL, trainTinyModel } from './support/tiny-model';
 

@@ -1,4 +1,4 @@
-import { connectClients, startMesh, type Mesh, type MeshClients } from '@ralm/cli';
+import { connectClients, startMesh, type Mesh, type MeshClients } from '@ralm/mesh';
 import { startNatsServer, type NatsServer } from '@ralm/platform/testing/nats-server';
 
 /** A mesh on loopback for tests and benchmarks, with its clients and (for `nats`) its own nats-server. */

@@ -48,4 +48,4 @@ export async function trainTinyModel(modelRoot: string, users = 600, config: Mod
 }
 
 
-export { featuresOf } from '@ralm/cli';
+export { featuresOf } from '@ralm/mesh';

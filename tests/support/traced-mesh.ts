@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const fs = await import('node:fs/promises');
   const os = await import('node:os');
   const path = await import('node:path');
-  const { connectClients, startMesh } = await import('@ralm/cli');
+  const { connectClients, startMesh } = await import('@ralm/mesh');
   const { callUnary } = await import('@ralm/platform');
   // From the environment: argv is exported (the resource's process.command_args).
   const marker = process.env.TRACED_MESH_MARKER ?? 'SECRET';

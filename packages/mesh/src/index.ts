@@ -1,5 +1,4 @@
 export { startMesh, SERVICES, type Mesh, type MeshOptions, type ServiceName } from './mesh';
 export { connectClients, type MeshClients } from './clients';
 export { waitFor } from './wait';
-export { probeMesh } from './commands/status';
 export { featuresOf } from './features';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startMesh, type MeshOptions } from '@ralm/cli';
+import { startMesh, type MeshOptions } from '@ralm/mesh';
 
 const options = { portBase: 0, host: '127.0.0.1', logLevel: 'silent', env: { STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ralm-mesh-env-')) } };
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { startMesh } from '../mesh';
+import { startMesh } from '@ralm/mesh';
 import { describeMesh, writeMeshFile } from '../mesh-file';
 import { formatHealth, probeMesh } from './status';
 

@@ -10,7 +10,7 @@ jest.setTimeout(180_000);
 
 
 const ROOT = path.resolve(__dirname, '../../..');
-const BIN = path.join(ROOT, 'packages/cli/bin/ralm.js');
+const BIN = path.join(ROOT, 'apps/ralm/bin/ralm.js');
 const env = { PATH: process.env.PATH, HOME: process.env.HOME };
 const SMALL = ['--user-dim', '16', '--lookalike-dim', '16', '--field-dim', '8', '--attention-size', '8', '--clusters', '3', '--batch-size', '64'];
 

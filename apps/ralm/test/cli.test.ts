@@ -8,7 +8,7 @@ jest.setTimeout(180_000);
 
 
 const ROOT = path.resolve(__dirname, '../../..');
-const BIN = path.join(ROOT, 'packages/cli/bin/ralm.js');
+const BIN = path.join(ROOT, 'apps/ralm/bin/ralm.js');
 const env = (extra: NodeJS.ProcessEnv) => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...extra });
 
 function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<string> {

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Mesh } from './mesh';
+import type { Mesh } from '@ralm/mesh';
 
 /** What `ralm up` records so `ralm status` (another process) can find the services. */
 export interface MeshFile {
