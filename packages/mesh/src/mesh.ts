@@ -1,9 +1,7 @@
 import {
   busFromConfig,
   createLogger,
-  createServiceMetrics,
-  hostService,
-  stateStoreOpener,
+  startService,
   type CommonConfig,
   type EventBus,
   type ServiceDeps,
@@ -117,16 +115,14 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     const s = SERVICES[i]!;
     const config = s.load(environment(i, { ...addresses, ...ports }));
     const logger = createLogger(s.name, config.LOG_LEVEL);
-    const metrics = createServiceMetrics(s.name);
-    const openStore = stateStoreOpener(config, logger);
     let serviceBus = bus;
     if (options.natsUrl && options.serviceEnv?.[s.name as ServiceName]) {
       // A restart keeps the connection, as the shared bus is kept.
       if (!ownBuses.has(i)) ownBuses.set(i, await busFromConfig(config, s.name, logger));
       serviceBus = ownBuses.get(i)!;
     }
-    const module = await s.create(config, { bus: serviceBus, logger, metrics, now: options.now ?? Date.now, openStore });
-    const host = await hostService({ name: s.name, config, logger, metrics, bus: serviceBus, module });
+    // The platform's start-up, as each service's main.ts runs it, on the bus this mesh owns.
+    const { module, host } = await startService(s.name, config, s.create, logger, { bus: serviceBus, now: options.now });
     // Dependencies first, and ready first: a scorer started before the clusterer caught up would only wait on it.
     if (!(await host.whenServing(options.readyTimeoutMs ?? 10_000))) logger.warn({ service: s.name }, 'not SERVING yet; starting the next service anyway (health says why it waits)');
     return { name: s.name, host, module };

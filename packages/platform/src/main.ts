@@ -76,16 +76,21 @@ export interface StartedService<M extends ServiceModule> {
   host: ServiceHost;
 }
 
-/** bus → metrics → module → host: a service up and serving, as every main.ts starts one. */
+/**
+ * bus → metrics → module → host: a service up and serving, as every main.ts starts one, and as
+ * the in-process mesh starts each of its five (@ralm/mesh), which passes the bus they share
+ * (the embedded one) and its clock. A bus passed in stays the caller's to close.
+ */
 export async function startService<C extends CommonConfig, M extends ServiceModule>(
   name: string,
   config: C,
   create: (config: C, deps: ServiceDeps) => M | Promise<M>,
   logger: Logger,
+  given: { bus?: EventBus; now?: () => number } = {},
 ): Promise<StartedService<M>> {
-  const bus = await busFromConfig(config, name, logger);
+  const bus = given.bus ?? (await busFromConfig(config, name, logger));
   const metrics = createServiceMetrics(name);
-  const module = await create(config, { bus, logger, metrics, now: Date.now, openStore: stateStoreOpener(config, logger) });
+  const module = await create(config, { bus, logger, metrics, now: given.now ?? Date.now, openStore: stateStoreOpener(config, logger) });
   const host = await hostService({ name, config, logger, metrics, bus, module });
   return { bus, metrics, module, host };
 }
