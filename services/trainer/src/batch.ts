@@ -64,8 +64,8 @@ export function seedFromJobId(jobId: string): number {
 
 const FINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 
-/** Resolves with the job once it reaches a final state. */
-function finalState(jobs: JobStore, jobId: string): Promise<Job> {
+/** Resolves with the job once it reaches a final state (a batch run, `ralm train`). */
+export function finalState(jobs: JobStore, jobId: string): Promise<Job> {
   return new Promise((resolve) => {
     const unwatch = jobs.watch(jobId, (job) => {
       if (!FINAL.has(job.state)) return;

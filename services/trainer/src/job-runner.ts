@@ -126,20 +126,27 @@ export class JobRunner {
   private async run(queued: Job, config: ModelConfig & { dataDir: string }, options: SubmitOptions): Promise<void> {
     const { training, logger } = this.deps;
     const abort = new AbortController();
+    const observer = options.observer ?? {};
+    const cancel = () => abort.abort(options.signal?.reason ?? new Error('cancelled'));
+    if (options.signal?.aborted) cancel();
+    options.signal?.addEventListener('abort', cancel, { once: true });
     this.running = { jobId: queued.jobId, abort };
     let job = this.update(queued, { state: JobState.JOB_STATE_RUNNING, startedAtMs: this.deps.now() });
     const log = logger.child({ jobId: job.jobId });
     try {
       const root = options.dataRoot;
       const dataset = await training.readDataset(config.dataDir, root === undefined ? {} : { open: (file) => openWithin(root, file) });
+      observer.onDataset?.(dataset);
       const key = training.runKey(dataset.fingerprint, config);
       // A caller-chosen id (a Kubernetes Job name) keeps its own folder: its pods' restarts resume
       // there, and two jobs on the same data and settings never write one checkpoint. The key
       // inside still has to match, so a rerun on changed data or settings starts over.
-      const workDir = path.join(this.deps.workRoot, options.jobId === undefined ? key : `job-${options.jobId}`);
-      const resumeFrom = await training.loadCheckpoint(workDir, key);
-      if (resumeFrom) log.info({ workDir, phase: resumeFrom.phase, epochsDone: resumeFrom.epochsDone }, 'resuming from checkpoint');
-      else log.info({ workDir }, 'no checkpoint of this run; training from the first epoch');
+      const workDir = options.workDir ?? path.join(this.deps.workRoot, options.jobId === undefined ? key : `job-${options.jobId}`);
+      const resumeFrom = options.fresh ? undefined : await training.loadCheckpoint(workDir, key);
+      if (resumeFrom) {
+        log.info({ workDir, phase: resumeFrom.phase, epochsDone: resumeFrom.epochsDone }, 'resuming from checkpoint');
+        observer.onResume?.(resumeFrom, workDir);
+      } else log.info({ workDir }, 'no checkpoint of this run; training from the first epoch');
       let last = 0;
       const model = await training.train(dataset, config, {
         jobId: job.jobId,
@@ -148,6 +155,7 @@ export class JobRunner {
         now: this.deps.now,
         onCheckpoint: (checkpoint) => training.saveCheckpoint(workDir, key, checkpoint),
         onProgress: (p) => {
+          observer.onProgress?.(p);
           const t = this.deps.now();
           if (t - last < this.deps.progressIntervalMs && p.batch !== p.batches) return;
           last = t;
@@ -160,7 +168,8 @@ export class JobRunner {
         },
       });
       try {
-        const finalDir = path.join(this.deps.modelRoot, training.assignVersion(model));
+        const version = training.assignVersion(model);
+        const finalDir = options.modelDir ?? path.join(this.deps.modelRoot, version);
         const manifest = await training.saveModel(model, finalDir);
         const publish = options.publish ?? true;
         if (publish) {
@@ -178,6 +187,7 @@ export class JobRunner {
           );
         }
         await training.removeDir(workDir);
+        observer.onModel?.(manifest, finalDir);
         this.finish(job, JobState.JOB_STATE_SUCCEEDED, '', manifest.version);
         log.info({ version: manifest.version, dir: finalDir, metrics: manifest.metrics }, publish ? 'model published' : 'model written, not announced');
       } finally {
@@ -185,12 +195,14 @@ export class JobRunner {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      observer.onError?.(err);
       if (abort.signal.aborted) this.finish(job, JobState.JOB_STATE_CANCELLED, message);
       else {
         this.finish(job, JobState.JOB_STATE_FAILED, message);
         log.error({ err }, 'training job failed');
       }
     } finally {
+      options.signal?.removeEventListener('abort', cancel);
       this.running = undefined;
     }
   }

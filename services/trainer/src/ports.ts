@@ -1,4 +1,5 @@
-import type { ModelConfig } from '@ralm/model';
+import type { Dataset } from '@ralm/data';
+import type { Manifest, ModelConfig, Progress } from '@ralm/model';
 import type { Job, ModelInfo } from '@ralm/proto/trainer';
 import type { TrainerConfig } from './config';
 
@@ -30,6 +31,27 @@ export interface SubmitOptions {
    * the request was checked. Unset (a batch Job's operator-set directory): read as named.
    */
   dataRoot?: string;
+  /** Write the model exactly here instead of `<modelRoot>/<version>` (`ralm train --out`). */
+  modelDir?: string;
+  /** Keep the checkpoints here instead of under the work root (`ralm train --checkpoint-dir`). */
+  workDir?: string;
+  /** Start over even when a checkpoint of this run exists (`ralm train --fresh`). */
+  fresh?: boolean;
+  /** Cancels this job (it ends CANCELLED, its checkpoints kept). */
+  signal?: AbortSignal;
+  /** Told what the job does as it does it: a terminal's progress bar, a CLI's summary. */
+  observer?: JobObserver;
+}
+
+/** Hooks of one job, for a caller that runs it in the foreground (`ralm train`). */
+export interface JobObserver {
+  onDataset?(dataset: Dataset): void;
+  onResume?(checkpoint: { phase: Progress['phase']; epochsDone: number }, workDir: string): void;
+  /** Every progress event, not throttled as the job's record is. */
+  onProgress?(progress: Progress): void;
+  onModel?(manifest: Manifest, dir: string): void;
+  /** The error a failed or cancelled job ended with. */
+  onError?(err: unknown): void;
 }
 
 export interface TrainerDeps {

@@ -10,6 +10,7 @@ import { MemoryJobStore } from '../src/adapters/job-store-memory';
 import { createFsModelRegistry } from '../src/adapters/model-registry-fs';
 import { modelPackageTraining } from '../src/adapters/training';
 import { JobRunner } from '../src/job-runner';
+import { finalState } from '../src/batch';
 
 // Training is CPU-bound and the suite runs two workers on two cores: a generous safety net, not a speed check.
 jest.setTimeout(180_000);
@@ -29,17 +30,7 @@ const TINY: ModelConfig = {
   seed: 5,
 };
 
-/** Resolves with the job once it reaches a final state. */
-function finished(jobs: MemoryJobStore, jobId: string): Promise<Job> {
-  return new Promise((resolve) => {
-    const check = (job: Job) => {
-      if ([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED].includes(job.state)) resolve(job);
-    };
-    jobs.watch(jobId, check);
-    const now = jobs.get(jobId);
-    if (now) check(now);
-  });
-}
+
 
 describe('JobRunner with the real model package', () => {
   let root: string;
@@ -77,7 +68,7 @@ describe('JobRunner with the real model package', () => {
     const job = runner.submit({ ...TINY, dataDir: path.join(root, 'data') });
     expect(job.state).toBe(JobState.JOB_STATE_QUEUED);
     jobs.watch(job.jobId, (j) => seen.push(j));
-    const done = await finished(jobs, job.jobId);
+    const done = await finalState(jobs, job.jobId);
     expect(done).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, error: '' });
     expect(done.modelVersion).not.toBe('');
     const phases = [...new Set(seen.map((j) => j.progress!.phase))].filter((p) => p !== TrainingPhase.TRAINING_PHASE_UNSPECIFIED);
@@ -96,12 +87,53 @@ describe('JobRunner with the real model package', () => {
     await expect(fs.readdir(path.join(root, 'work'))).resolves.toEqual([]);
   });
 
+  it('runs in the foreground for `ralm train`: the model where asked, checkpoints where asked, nothing announced, every step told', async () => {
+    const modelDir = path.join(root, 'out', 'model');
+    const workDir = path.join(root, 'out', 'model.checkpoint');
+    const before = published.length;
+    // Cancelled in phase 2: CANCELLED, the phase-1 checkpoint kept where asked.
+    const abort = new AbortController();
+    const first = runner.submit({ ...TINY, dataDir: path.join(root, 'data') }, { publish: false, modelDir, workDir, signal: abort.signal, observer: { onProgress: (p) => p.phase === 'lookalike' && abort.abort() } });
+    expect(await finalState(jobs, first.jobId)).toMatchObject({ state: JobState.JOB_STATE_CANCELLED });
+    expect((await fs.readdir(workDir)).length).toBeGreaterThan(0);
+    // Fresh: that checkpoint is not resumed; the model lands in modelDir, the checkpoints go.
+    const told: string[] = [];
+    let manifestVersion = '';
+    const second = runner.submit(
+      { ...TINY, dataDir: path.join(root, 'data') },
+      {
+        publish: false,
+        modelDir,
+        workDir,
+        fresh: true,
+        observer: {
+          onDataset: (d) => told.push(`dataset ${d.users.ids.length}`),
+          onResume: () => told.push('resumed'),
+          onProgress: (p) => told.push(p.phase),
+          onModel: (m, dir) => ((manifestVersion = m.version), told.push(`model ${dir}`)),
+        },
+      },
+    );
+    const done = await finalState(jobs, second.jobId);
+    expect(done).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, modelVersion: manifestVersion });
+    expect(told[0]).toBe('dataset 600');
+    expect(told).not.toContain('resumed');
+    expect(told).toContain('user_representation');
+    expect(told.at(-1)).toBe(`model ${modelDir}`);
+    const model = await loadModel(modelDir);
+    expect(model.info.version).toBe(done.modelVersion);
+    model.dispose();
+    await expect(fs.access(workDir)).rejects.toThrow();
+    for (let i = 0; i < 100; i++) await new Promise((r) => setImmediate(r));
+    expect(published).toHaveLength(before);
+  });
+
   it('fails a job with the reason and leaves the published model in place', async () => {
     const bad = path.join(root, 'bad-data');
     await fs.mkdir(bad);
     await fs.writeFile(path.join(bad, 'schema.json'), '{"fields": []}');
     const job = runner.submit({ ...TINY, dataDir: bad });
-    const done = await finished(jobs, job.jobId);
+    const done = await finalState(jobs, job.jobId);
     expect(done.state).toBe(JobState.JOB_STATE_FAILED);
     expect(done.error).toMatch(/users\.csv/);
     const listed = await createFsModelRegistry(path.join(root, 'models'), createLogger('t', 'silent')).list();

@@ -1,18 +1,10 @@
-import fs from 'node:fs/promises';
+import path from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { DatasetError, readDataset } from '@ralm/data';
-import {
-  assignVersion,
-  loadCheckpoint,
-  resolveModelConfig,
-  runKey,
-  saveCheckpoint,
-  saveModel,
-  selectBackend,
-  train,
-  type Progress,
-  type TrainingConfigInput,
-} from '@ralm/model';
+import { DatasetError } from '@ralm/data';
+import { resolveModelConfig, selectBackend, type Manifest, type Progress, type TrainingConfigInput } from '@ralm/model';
+import { createLogger, createMemoryBus } from '@ralm/platform';
+import { JobState, jobStateToJSON } from '@ralm/proto/trainer';
+import { finalState, JobRunner, MemoryJobStore, modelPackageTraining } from '@ralm/trainer';
 import { InvalidArgumentError } from '@ralm/platform/errors';
 
 export interface TrainCommandOptions {
@@ -90,7 +82,12 @@ function progressReporter(tty: boolean, write: (line: string) => void) {
   };
 }
 
-/** `ralm train`: dataset → both phases → a verified model directory, resuming from a checkpoint when one matches. */
+/**
+ * `ralm train`: dataset → both phases → a verified model directory, resuming from a
+ * checkpoint when one matches. It runs the Trainer's own JobRunner in the foreground (the
+ * same job a StartTraining or a batch Job runs), told to write the model to `--out`, keep its
+ * checkpoints in `--checkpoint-dir` and announce nothing; this command only reports.
+ */
 export async function trainCommand(o: TrainCommandOptions): Promise<number> {
   let config;
   try {
@@ -105,47 +102,54 @@ export async function trainCommand(o: TrainCommandOptions): Promise<number> {
   const backend = await selectBackend(o.backend === 'auto' ? undefined : o.backend);
   o.write(`tfjs backend: ${backend.name} (${backend.reason})`);
 
-  let dataset;
-  try {
-    dataset = await readDataset(o.data);
-  } catch (err) {
-    if (err instanceof DatasetError) {
-      o.write(`ralm train: ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
-  const positives = dataset.events.label.reduce((a, b) => a + b, 0);
-  o.write(`data: ${dataset.users.ids.length} users, ${dataset.items.ids.length} items, ${dataset.events.user.length} events (${positives} clicks), ${dataset.fingerprint}`);
-
   const checkpointDir = o.checkpointDir ?? `${o.out}.checkpoint`;
-  const key = runKey(dataset.fingerprint, config);
-  const resumeFrom = o.fresh ? undefined : await loadCheckpoint(checkpointDir, key);
-  if (resumeFrom) o.write(`resuming from ${checkpointDir}: ${PHASE_NAME[resumeFrom.phase]}, ${resumeFrom.epochsDone} epochs done`);
-
+  const jobs = new MemoryJobStore();
+  const bus = createMemoryBus();
+  const runner = new JobRunner({
+    jobs,
+    bus,
+    logger: createLogger('ralm-train', 'silent'),
+    now: Date.now,
+    training: modelPackageTraining,
+    modelRoot: path.dirname(path.resolve(o.out)),
+    workRoot: path.dirname(path.resolve(checkpointDir)),
+    progressIntervalMs: 1000,
+  });
   const progress = progressReporter(o.tty, o.write);
-  let model;
-  try {
-    model = await train(dataset, config, {
-      resumeFrom,
-      signal: o.signal,
+  let manifest: Manifest | undefined;
+  let failure: unknown;
+  const submitted = runner.submit(config, {
+    publish: false,
+    modelDir: o.out,
+    workDir: checkpointDir,
+    fresh: o.fresh,
+    signal: o.signal,
+    observer: {
+      onDataset: (dataset) => {
+        const positives = dataset.events.label.reduce((a, b) => a + b, 0);
+        o.write(`data: ${dataset.users.ids.length} users, ${dataset.items.ids.length} items, ${dataset.events.user.length} events (${positives} clicks), ${dataset.fingerprint}`);
+      },
+      onResume: (c, dir) => o.write(`resuming from ${dir}: ${PHASE_NAME[c.phase]}, ${c.epochsDone} epochs done`),
       onProgress: (p) => progress.update(p),
-      onCheckpoint: (c) => saveCheckpoint(checkpointDir, key, c),
-    });
-  } catch (err) {
-    progress.stop();
-    if (o.signal?.aborted) {
-      o.write(`interrupted; run the same command again to resume from ${checkpointDir}`);
-      return 130;
-    }
-    throw err;
-  }
+      onModel: (m) => (manifest = m),
+      onError: (err) => (failure = err),
+    },
+  });
+  const job = await finalState(jobs, submitted.jobId);
   progress.stop();
-  assignVersion(model);
-  const manifest = await saveModel(model, o.out);
-  model.dispose();
-  await fs.rm(checkpointDir, { recursive: true, force: true });
-  const metrics = Object.entries(manifest.metrics).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ');
-  o.write(`model ${manifest.version} written to ${o.out} (${metrics}; τ=${manifest.temperature.toFixed(3)})`);
-  return 0;
+  await bus.close();
+  if (job.state === JobState.JOB_STATE_SUCCEEDED && manifest) {
+    const metrics = Object.entries(manifest.metrics).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ');
+    o.write(`model ${manifest.version} written to ${o.out} (${metrics}; τ=${manifest.temperature.toFixed(3)})`);
+    return 0;
+  }
+  if (job.state === JobState.JOB_STATE_CANCELLED && o.signal?.aborted) {
+    o.write(`interrupted; run the same command again to resume from ${checkpointDir}`);
+    return 130;
+  }
+  if (failure instanceof DatasetError) {
+    o.write(`ralm train: ${failure.message}`);
+    return 2;
+  }
+  throw failure ?? new Error(`training ended ${jobStateToJSON(job.state)}: ${job.error}`);
 }
