@@ -30,8 +30,6 @@ const TINY: ModelConfig = {
   seed: 5,
 };
 
-
-
 describe('JobRunner with the real model package', () => {
   let root: string;
   let bus: EventBus;
