@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { synthesizeToDir, writeDataset, type Dataset } from '@ralm/data';
 import { sameUsersMarkdown, splitByTime, table2Markdown, trainView } from '@ralm/eval';
-import type { LookalikeScorerModule } from '@ralm/lookalike-scorer';
 import { kmeans, Rng } from '@ralm/model';
 import { callUnary, statusName, Subjects } from '@ralm/platform';
 import { JobState, TrainingConfig, UserTower, type WatchJobResponse } from '@ralm/proto/trainer';
@@ -47,8 +46,9 @@ const SEEDS = 120;
  * The whole story on embedded defaults, in about a minute: synthetic data, a
  * small model trained by the Trainer service, brand-new long-tail candidates
  * whose first clickers stream in on the bus, each servable moments after its
- * 100th distinct clicker, users scored with their top candidates and why, and last
- * the paper's online A/B test (Table 2) estimated by simulation on the same data and model.
+ * 100th distinct clicker, users scored with their top candidates and why, the paper's
+ * online A/B test (Table 2) estimated by simulation on the same data and model, and last the
+ * dual query: one new candidate's audience expanded, and its first user explained.
  */
 export async function demoCommand(options: DemoOptions): Promise<number> {
   const started = performance.now();
@@ -56,7 +56,6 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ralm-demo-'));
   try {
     await meshTour(options, root, started);
-    await abSimulationStep(root);
   } finally {
     await fs.rm(root, { recursive: true, force: true });
   }
@@ -64,7 +63,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   return 0;
 }
 
-/** Steps 1–8: data, the mesh, training, new candidates servable after their 100th clicker, scoring, metrics. */
+/** Steps 1–10: data, the mesh, training, new candidates servable after their 100th clicker, scoring, metrics, the A/B estimate, an expansion. */
 async function meshTour(options: DemoOptions, root: string, started: number): Promise<void> {
   let mesh: Mesh | undefined;
   let clients: MeshClients | undefined;
@@ -91,8 +90,10 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
     await writeDataset(trainDir, trainView(splitByTime(dataset)));
     // StartTraining names datasets relative to the trainer's TRAINING_DATA_ROOT (here the demo's root).
     const version = await trainModel(clients, path.relative(root, trainDir));
-    const scorer = mesh.service('lookalike-scorer').module as LookalikeScorerModule;
-    await waitFor(async () => scorer.deps.state()?.version, (v) => v === version, 30_000);
+    // Asked over gRPC, as a recommender would see it: the model version Score answers with.
+    const ls = clients.lookalikeScorer;
+    const anyUser = ScoreRequest.fromPartial({ userId: dataset.users.ids[0]!, topK: 1 });
+    await waitFor(() => callUnary(ls.score.bind(ls), anyUser).then((r) => r.modelVersion, () => undefined), (v) => v === version, 30_000);
     say(`   UserEmbedding and LookalikeScorer swapped to model ${version} on ralm.v1.model.published.`);
 
     // Audiences that look alike in the model's space: 3-means over unit look-alike embeddings.
@@ -111,30 +112,32 @@ async function meshTour(options: DemoOptions, root: string, started: number): Pr
 
     const candidates = await streamNewCandidates(mesh, clients, audiences);
     await scoreUsers(clients, dataset, audiences, candidates);
-    await expandOne(clients, audiences, candidates[0]!);
 
-    say('\n8. Prometheus metrics (a few of them):');
+    say('\n7. Prometheus metrics (a few of them):');
     for (const s of mesh.services) {
       const body = await (await fetch(`http://${options.host}:${s.host.metricsPort}/metrics`)).text();
       const pick = body.split('\n').filter((l) => /_(clicks_total|clusterings_total|servable_candidates|scored_candidates_total|seeds_updated_published_total)\b/.test(l) && !l.startsWith('#'));
       say(`   ${s.name.padEnd(16)} ${body.split('\n').filter((l) => l && !l.startsWith('#')).length} samples${pick.length ? `; ${pick.slice(0, 2).join('; ')}` : ''}`);
     }
+    await abSimulationStep(root);
+    // Last, the other half of look-alike work: the audience of one new candidate, and why.
+    await expandOne(clients, audiences, candidates[0]!);
   } finally {
     clients?.close();
     await mesh?.stop();
   }
-  say(`\n9. Mesh stopped cleanly, ${((performance.now() - started) / 1000).toFixed(1)} s into the demo.`);
+  say(`\n10. Mesh stopped cleanly, ${((performance.now() - started) / 1000).toFixed(1)} s into the demo.`);
 }
 
 /**
- * Step 10: the paper's Table 2 estimated offline, by `ralm ab-sim` on the tour's data and the
+ * Step 8: the paper's Table 2 estimated offline (the mesh stays up for step 9), by `ralm ab-sim` on the tour's data and the
  * model the Trainer published (B = 100 keeps it to a few seconds).
  */
 async function abSimulationStep(root: string): Promise<void> {
   const t0 = performance.now();
   const report = await simulateAb({ data: path.join(root, 'data'), model: path.join(root, 'models'), bootstrap: 100, backend: 'auto' });
   const d = report.dataset;
-  say(`\n10. A/B simulation of the paper's Table 2 (\`ralm ab-sim\`): ${d.replayedDays} held-out days replayed from ${d.cutoffIso.slice(0, 16)}Z, ` +
+  say(`\n8. A/B simulation of the paper's Table 2 (\`ralm ab-sim\`): ${d.replayedDays} held-out days replayed from ${d.cutoffIso.slice(0, 16)}Z, ` +
     `${report.arms.control.users} control and ${report.arms.treatment.users} treatment users, ${report.options.extensionShare * 100}% of treatment slots to look-alike long-tail items (${ms(t0)}):`);
   const indent = (text: string) => text.trimEnd().split('\n').map((line) => `   ${line}`).join('\n');
   say(`   ${report.statement}`);
@@ -221,11 +224,11 @@ async function streamNewCandidates(mesh: Mesh, clients: MeshClients, audiences: 
   return out;
 }
 
-/** Step 7, the dual query: the users most like one new candidate's seeds (ExpandAudience), and why the first was chosen (Explain). */
+/** Step 9, the dual query: the users most like one new candidate's seeds (ExpandAudience), and why the first was chosen (Explain). */
 async function expandOne(clients: MeshClients, audiences: string[][], candidate: DemoCandidate): Promise<void> {
   const ls = clients.lookalikeScorer;
   const size = 200;
-  say(`\n7. Expanding the audience of ${candidate.id.replace(/-[a-z0-9]+$/, '')} (ExpandAudience, the ${size} users most like its seeds, seeds left out, pages of 50):`);
+  say(`\n9. Expanding the audience of ${candidate.id.replace(/-[a-z0-9]+$/, '')} (ExpandAudience, the ${size} users most like its seeds, seeds left out, pages of 50):`);
   const pages = await new Promise<ExpandAudienceResponse[]>((resolve, reject) => {
     const got: ExpandAudienceResponse[] = [];
     const call = ls.expandAudience(ExpandAudienceRequest.fromPartial({ candidateId: candidate.id, size, pageSize: 50 }));
