@@ -9,9 +9,10 @@
  *   npx tsx bench/expand.ts [--users 1000000] [--sizes 10000,100000] [--repeats 5]
  */
 import os from 'node:os';
-import { convertTable, createKernelTable, loadNativeKernel, nativeStatus, typescriptKernel, writeSlot, type KernelTable, type ScoringKernel } from '@ralm/kernel';
+import { convertTable, createKernelTable, loadNativeKernel, nativeStatus, typescriptKernel, type KernelTable, type ScoringKernel } from '@ralm/kernel';
 import { Rng } from '@ralm/model/rng';
 import { rankAudience, scoreAllUsers } from '../services/lookalike-scorer/src/domain/audience';
+import { writeRandomCandidate } from './candidates';
 import { arg, markdownTable, thousands } from './common';
 
 const K = 20;
@@ -23,20 +24,7 @@ const GOAL_S = 1;
 
 function candidate(rng: Rng): KernelTable {
   const table = createKernelTable(1, K, H, false);
-  const es = Float32Array.from({ length: K * H }, () => Math.max(0, rng.normal()));
-  const projected = Float32Array.from({ length: K * H }, () => rng.normal() * 0.02);
-  const gram = new Float32Array(K * K);
-  const mean = new Float64Array(H);
-  for (let i = 0; i < K; i++) {
-    for (let t = 0; t < H; t++) mean[t] += es[i * H + t]!;
-    for (let j = 0; j < K; j++) {
-      let s = 0;
-      for (let t = 0; t < H; t++) s += es[i * H + t]! * es[j * H + t]!;
-      gram[i * K + j] = s;
-    }
-  }
-  const norm = Math.hypot(...mean);
-  writeSlot(table, 0, es, projected, gram, Float32Array.from(mean, (x) => x / norm), new Float32Array(K).fill(1));
+  writeRandomCandidate(table, 0, rng);
   return table;
 }
 

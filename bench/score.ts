@@ -27,12 +27,13 @@ import {
   rowsPerCandidate,
   slotParts,
   tableBytes,
+  topAgreement,
   typescriptKernel,
-  writeSlot,
   type KernelTable,
   type TablePrecision,
 } from '@ralm/kernel';
 import { Rng } from '@ralm/model/rng';
+import { writeRandomCandidate } from './candidates';
 import { arg, markdownTable, percentile, thousands } from './common';
 
 const K = 20;
@@ -86,37 +87,11 @@ const paths: ScoringPath[] = [
 /** Where the goals of issue 18 are judged (docs/BENCHMARKS.md), and the distinct candidates the int8 fidelity is measured on. */
 const GOAL_COUNT = Number(arg('goal-count', '10000'));
 
-/** |top-n(a) ∩ top-n(b)| / n. */
-function topAgreement(a: Float32Array, b: Float32Array, n: number): number {
-  const top = (x: Float32Array) => new Set(Array.from(x.keys()).sort((i, j) => x[j]! - x[i]! || i - j).slice(0, n));
-  const ta = top(a);
-  let shared = 0;
-  for (const c of top(b)) if (ta.has(c)) shared++;
-  return shared / n;
-}
-
 /** `count` candidates, k = 20 real clusters each: `distinct` (1,000) random ones, tiled. */
 function benchTable(count: number, rng: Rng, distinct = 1000): KernelTable {
   const table = createKernelTable(count, K, H, false);
   const unique = Math.min(count, distinct);
-  const relu = () => Math.max(0, rng.normal());
-  for (let c = 0; c < unique; c++) {
-    const es = Float32Array.from({ length: K * H }, relu);
-    // P = E W_l with a random W_l: signed, scaled so z = P·e_u is of order 1 for ReLU users.
-    const projected = Float32Array.from({ length: K * H }, () => rng.normal() * 0.02);
-    const gram = new Float32Array(K * K);
-    const mean = new Float64Array(H);
-    for (let i = 0; i < K; i++) {
-      for (let t = 0; t < H; t++) mean[t] += es[i * H + t]!;
-      for (let j = 0; j < K; j++) {
-        let s = 0;
-        for (let t = 0; t < H; t++) s += es[i * H + t]! * es[j * H + t]!;
-        gram[i * K + j] = s;
-      }
-    }
-    const norm = Math.hypot(...mean);
-    writeSlot(table, c, es, projected, gram, Float32Array.from(mean, (x) => x / norm), new Float32Array(K).fill(1));
-  }
+  for (let c = 0; c < unique; c++) writeRandomCandidate(table, c, rng);
   const n = rowsPerCandidate(K) * H;
   for (let c = unique; c < count; c += unique) {
     const m = Math.min(unique, count - c);

@@ -18,11 +18,7 @@ import { DEFAULT_MODEL_CONFIG, LogUniformSampler, RalmModel, Rng, buildFeatureSc
 import { Adam } from '@ralm/model/adam';
 import { candidateLogits, phase1Step, sampleCandidates, sampledSoftmaxLoss } from '@ralm/model/phase1';
 import { prepareTrainingData } from '@ralm/model/split';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
+import { arg } from './common';
 
 const users = Number(arg('users', '12000'));
 const backends = arg('backends', 'wasm,cpu').split(',') as Array<'wasm' | 'cpu'>;

@@ -26,3 +26,4 @@ export { typescriptKernel } from './typescript';
 export { loadKernel, loadNativeKernel, nativeNearestCentroids, nativeStatus, ADDON_PATH, type NativeStatus, type NearestCentroids } from './native';
 export { explainCandidate, type Explanation } from './explain';
 export { rankingScore, DEFAULT_ITEM_PRIOR_WEIGHT } from './prior';
+export { topAgreement } from './fidelity';

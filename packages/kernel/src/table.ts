@@ -1,7 +1,8 @@
-/**
+/*
  * Everything per candidate that scoring reads (spec §5), laid out so that one product
  * U · rowsᵀ yields each user's 2k+1 dot products per candidate side by side.
  */
+
 /** How a table stores its rows: float32 (the reference) or int8 with an affine map per row. */
 export const TABLE_PRECISIONS = ['float32', 'int8'] as const;
 export type TablePrecision = (typeof TABLE_PRECISIONS)[number];

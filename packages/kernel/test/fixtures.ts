@@ -91,12 +91,11 @@ export function maxDiff(a: Float32Array, b: Float32Array): number {
 
 /**
  * How far a kernel's scores may sit from the reference's on the same table: float rounding
- * (1e-5), except where the native kernel multiplies an int8 table in integers — any batch
- * (`INTEGER_BATCH` users or more), h ≤ 512, on x86-64 with AVX2 — and rounds each user to int16 first (a relative
- * 2⁻¹⁶ a component, ~1.5e-5 on a score measured; 5e-5 leaves room and still catches any slip,
- * whose errors are of the order of the scores).
+ * (1e-5), except where the native kernel multiplies an int8 table in integers (any batch,
+ * h ≤ 512, on x86-64 with AVX2) and rounds each user to int16 first: a relative 2⁻¹⁶ a
+ * component, ~1.5e-5 on a score measured; 5e-5 leaves room and still catches any slip, whose
+ * errors are of the order of the scores.
  */
-export const INTEGER_BATCH = 1;
-export function tolerance(kernel: string, precision: 'float32' | 'int8', batch: number): number {
-  return kernel === 'native-openblas' && precision === 'int8' && batch >= INTEGER_BATCH ? 5e-5 : 1e-5;
+export function tolerance(kernel: string, precision: 'float32' | 'int8'): number {
+  return kernel === 'native-openblas' && precision === 'int8' ? 5e-5 : 1e-5;
 }

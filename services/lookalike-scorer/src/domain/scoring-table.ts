@@ -26,6 +26,13 @@ export interface SlotClusters {
   globalWeights: readonly number[];
 }
 
+/** What a slot holds besides its kernel rows; moves with them. */
+interface SlotInfo extends SlotClusters {
+  candidateId: string;
+  clusterVersion: number;
+  seedCount: number;
+}
+
 /**
  * The servable candidates of one model version, packed contiguously in the
  * kernel's layout (per candidate: P rows, E_s rows, ê_glb), so scoring a user
@@ -38,10 +45,7 @@ export class ScoringTable {
   /** Every allocated slot; the first `count` are live. */
   private store: KernelTable;
   private readonly slotOf = new Map<string, number>();
-  private ids: string[] = [];
-  private clusterVersions: number[] = [];
-  private seedCounts: number[] = [];
-  private clusters: SlotClusters[] = [];
+  private slots: SlotInfo[] = [];
   private view: KernelTable | undefined;
 
   constructor(
@@ -55,7 +59,7 @@ export class ScoringTable {
   }
 
   get count(): number {
-    return this.ids.length;
+    return this.slots.length;
   }
 
   /** Slot of a candidate, or undefined when it is not servable from this table. */
@@ -65,23 +69,24 @@ export class ScoringTable {
 
   /** The candidates in the table, in slot order (a copy). */
   candidateIds(): string[] {
-    return this.ids.slice();
+    return this.slots.map((info) => info.candidateId);
   }
 
   candidateAt(slot: number): string {
-    return this.ids[slot]!;
+    return this.slots[slot]!.candidateId;
   }
 
   clusterVersionAt(slot: number): number {
-    return this.clusterVersions[slot]!;
+    return this.slots[slot]!.clusterVersion;
   }
 
   seedCountAt(slot: number): number {
-    return this.seedCounts[slot]!;
+    return this.slots[slot]!.seedCount;
   }
 
   clustersAt(slot: number): SlotClusters {
-    return this.clusters[slot]!;
+    const { sizes, globalWeights } = this.slots[slot]!;
+    return { sizes, globalWeights };
   }
 
   /** The kernel's view of the live slots (views of the store, not copies). */
@@ -93,19 +98,13 @@ export class ScoringTable {
   put(candidateId: string, c: CandidateRows): void {
     let slot = this.slotOf.get(candidateId);
     if (slot === undefined) {
-      slot = this.ids.length;
+      slot = this.slots.length;
       // Doubling keeps appends amortised O(1).
       if (slot === this.store.count) this.store = resizeTable(this.store, Math.max(64, this.store.count * 2));
-      this.ids.push(candidateId);
-      this.clusterVersions.push(0);
-      this.seedCounts.push(0);
-      this.clusters.push({ sizes: [], globalWeights: [] });
       this.slotOf.set(candidateId, slot);
     }
     writeSlot(this.store, slot, c.es, c.projected, c.gram, c.globalUnit, c.mask);
-    this.clusterVersions[slot] = c.clusterVersion;
-    this.seedCounts[slot] = c.seedCount;
-    this.clusters[slot] = { sizes: c.sizes, globalWeights: c.globalWeights };
+    this.slots[slot] = { candidateId, clusterVersion: c.clusterVersion, seedCount: c.seedCount, sizes: c.sizes, globalWeights: c.globalWeights };
     this.view = undefined;
   }
 
@@ -113,20 +112,14 @@ export class ScoringTable {
   remove(candidateId: string): boolean {
     const slot = this.slotOf.get(candidateId);
     if (slot === undefined) return false;
-    const last = this.ids.length - 1;
+    const last = this.slots.length - 1;
     if (slot !== last) {
       moveSlot(this.store, last, slot);
-      const moved = this.ids[last]!;
-      this.ids[slot] = moved;
-      this.clusterVersions[slot] = this.clusterVersions[last]!;
-      this.seedCounts[slot] = this.seedCounts[last]!;
-      this.clusters[slot] = this.clusters[last]!;
-      this.slotOf.set(moved, slot);
+      const moved = this.slots[last]!;
+      this.slots[slot] = moved;
+      this.slotOf.set(moved.candidateId, slot);
     }
-    this.ids.pop();
-    this.clusterVersions.pop();
-    this.seedCounts.pop();
-    this.clusters.pop();
+    this.slots.pop();
     this.slotOf.delete(candidateId);
     this.view = undefined;
     return true;

@@ -60,7 +60,8 @@ export async function expandAudience(request: ExpandAudienceRequest, deps: Looka
   // The slot may have moved while the seeds were read (a candidate added or removed): look it up again.
   const slot = requireSlot(state, deps, request.candidateId);
   const scores = scoreAllUsers(state.kernel, table.kernelTable(), slot, serving.lookalike, users, serving.alpha, serving.beta);
-  const ids = idsByRow(rows);
+  // The store's ids by row: what `rows` was built from.
+  const ids = serving.model.store.userIds;
   const ranked = rankAudience(scores, { size, excluded, minScore: request.minScore ?? -Infinity }, (row) => ids[row]!);
   if (ranked.length < min) {
     throw new FailedPreconditionError(`only ${ranked.length} users remain after the seeds, exclusions and min_score: under the minimum audience of ${min}`);
@@ -82,16 +83,4 @@ export async function expandAudience(request: ExpandAudienceRequest, deps: Looka
     await send({ ...common, members, page, last: page === pages - 1 });
     ctx.throwIfDone();
   }
-}
-
-/** Store rows to user ids, once per serving model. */
-const cache = new WeakMap<ReadonlyMap<string, number>, string[]>();
-function idsByRow(rows: ReadonlyMap<string, number>): string[] {
-  let ids = cache.get(rows);
-  if (!ids) {
-    ids = new Array<string>(rows.size);
-    for (const [id, row] of rows) ids[row] = id;
-    cache.set(rows, ids);
-  }
-  return ids;
 }

@@ -1,11 +1,11 @@
 import { ScoreRequest, type ExplainRequest, type ExplainResponse } from '@ralm/proto/lookalike_scorer';
 import { explainCandidate } from '@ralm/kernel';
-import { NotFoundError, requireId, requireUserFeatures, type CallContext } from '@ralm/platform';
+import { requireId, requireUserFeatures, type CallContext } from '@ralm/platform';
 import type { LookalikeScorerDeps } from '../ports';
-import { requireSlot, requireState, resolveUser, scoreResolved } from './score';
+import { requireSlot, requireState, requireUser, scoreCandidates } from './score';
 
 /**
- * Why a candidate scored what it did for a user. The score comes from scoreResolved with
+ * Why a candidate scored what it did for a user. The score comes from scoreCandidates with
  * the same one-candidate request Score would run, so it is the served value; the terms and
  * attention weights are the spec's formulas step by step in double (explainCandidate, the
  * kernels' oracle) over the same stored rows.
@@ -16,14 +16,15 @@ export async function explain(request: ExplainRequest, deps: LookalikeScorerDeps
   requireUserFeatures(request.features, 'features');
   const state = requireState(deps);
   const asScore = ScoreRequest.fromPartial({ userId: request.userId, features: request.features, candidateIds: [request.candidateId] });
-  const user = resolveUser(state, asScore, '');
-  if (!user) throw new NotFoundError('user', request.userId, 'it has no stored embedding in this model and the request sent no features');
+  const user = requireUser(state, asScore);
   const slot = requireSlot(state, deps, request.candidateId);
-  const served = (await scoreResolved(state, deps, asScore, user.eu, user.source, ctx)).scores[0]!;
+  // Score's own path for the served value, without counting an Explain as a Score reply.
+  const served = (await scoreCandidates(state, deps, asScore, user.eu, ctx)).scores[0]!;
   const { table, serving } = state;
-  const why = explainCandidate(table.kernelTable(), slot, user.eu, serving.alpha, serving.beta);
+  const kernelTable = table.kernelTable();
+  const why = explainCandidate(kernelTable, slot, user.eu, serving.alpha, serving.beta);
   const { sizes, globalWeights } = table.clustersAt(slot);
-  const mask = table.kernelTable().mask;
+  const mask = kernelTable.mask;
   const clusters = [];
   for (let j = 0; j < table.k; j++) {
     if (!mask[slot * table.k + j]) continue;

@@ -37,6 +37,13 @@ export function resolveUser(state: ScoringState, request: ScoreRequest, prefix: 
   return { eu: embedRawFeatures(s, [raw]).lookalike, source: EmbeddingSource.EMBEDDING_SOURCE_FEATURES };
 }
 
+/** resolveUser for a single call: NOT_FOUND when the user has neither a stored embedding nor features. */
+export function requireUser(state: ScoringState, request: ScoreRequest): { eu: Float32Array; source: EmbeddingSource } {
+  const user = resolveUser(state, request, '');
+  if (!user) throw new NotFoundError('user', request.userId, 'it has no stored embedding in this model and the request sent no features');
+  return user;
+}
+
 /** The user's experiment arm, counted once per reply. */
 export function assignment(deps: LookalikeScorerDeps, userId: string): { arm: string; experimentId: string } {
   const arm = deps.assigner.assign(userId);
@@ -47,15 +54,18 @@ export function assignment(deps: LookalikeScorerDeps, userId: string): { arm: st
 /** Below this share of the table a named subset is scored candidate by candidate rather than against the whole table. */
 const SUBSET_SHARE = 0.25;
 
-/** Scores one resolved user per the request (all servable candidates, or the named ones). */
-export async function scoreResolved(
-  state: ScoringState,
-  deps: LookalikeScorerDeps,
-  request: ScoreRequest,
-  eu: Float32Array,
-  source: EmbeddingSource,
-  call?: BatchCall,
-): Promise<ScoreResponse> {
+/** What one user's candidates scored, in reply order, and how many were servable or not (unset: none named). */
+export interface ScoredCandidates {
+  scores: CandidateScore[];
+  servable: number;
+  notServable?: number;
+}
+
+/**
+ * Scores one resolved user per the request (all servable candidates, or the named ones).
+ * Counts nothing and assigns no arm: a Score reply does (scoreResolved), an Explain does not.
+ */
+export async function scoreCandidates(state: ScoringState, deps: LookalikeScorerDeps, request: ScoreRequest, eu: Float32Array, call?: BatchCall): Promise<ScoredCandidates> {
   const { table } = state;
   const scores: CandidateScore[] = [];
   const prior = request.itemPriorWeight ?? deps.config.ITEM_PRIOR_WEIGHT;
@@ -76,8 +86,7 @@ export async function scoreResolved(
     const row = table.count === 0 ? new Float32Array(0) : await state.batcher.score(eu, call);
     const order = ranked(row);
     for (const i of topK(order, undefined, idOf, request.topK)) scores.push(scored(i, row[i]!, order[i]!));
-    deps.metrics.candidates.inc({ servable: 'true' }, row.length);
-    return { userId: request.userId, modelVersion: state.version, scores, embeddingSource: source, ...assignment(deps, request.userId) };
+    return { scores, servable: row.length };
   }
   const servable: number[] = [];
   const notServable: CandidateScore[] = [];
@@ -110,16 +119,28 @@ export async function scoreResolved(
   }
   const order = ranked(values, servable);
   for (const i of topK(order, servable, idOf, request.topK)) scores.push(scored(servable[i]!, values[i]!, order[i]!));
-  deps.metrics.candidates.inc({ servable: 'true' }, servable.length);
-  deps.metrics.candidates.inc({ servable: 'false' }, notServable.length);
-  return { userId: request.userId, modelVersion: state.version, scores: [...scores, ...notServable], embeddingSource: source, ...assignment(deps, request.userId) };
+  return { scores: [...scores, ...notServable], servable: servable.length, notServable: notServable.length };
+}
+
+/** A Score reply for one resolved user: its candidates scored, counted, and the user's arm. */
+export async function scoreResolved(
+  state: ScoringState,
+  deps: LookalikeScorerDeps,
+  request: ScoreRequest,
+  eu: Float32Array,
+  source: EmbeddingSource,
+  call?: BatchCall,
+): Promise<ScoreResponse> {
+  const { scores, servable, notServable } = await scoreCandidates(state, deps, request, eu, call);
+  deps.metrics.candidates.inc({ servable: 'true' }, servable);
+  if (notServable !== undefined) deps.metrics.candidates.inc({ servable: 'false' }, notServable);
+  return { userId: request.userId, modelVersion: state.version, scores, embeddingSource: source, ...assignment(deps, request.userId) };
 }
 
 export async function score(request: ScoreRequest, deps: LookalikeScorerDeps, ctx?: CallContext): Promise<ScoreResponse> {
   validateScoreRequest(request);
   const state = requireState(deps);
-  const user = resolveUser(state, request, '');
-  if (!user) throw new NotFoundError('user', request.userId, 'it has no stored embedding in this model and the request sent no features');
+  const user = requireUser(state, request);
   const response = await scoreResolved(state, deps, request, user.eu, user.source, ctx);
   ctx?.throwIfDone();
   return response;
