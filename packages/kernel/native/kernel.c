@@ -880,6 +880,19 @@ static napi_value subset_table(napi_env env, napi_callback_info info, bool int8)
 static napi_value score_subset(napi_env env, napi_callback_info info) { return subset_table(env, info, false); }
 static napi_value score_subset_int8(napi_env env, napi_callback_info info) { return subset_table(env, info, true); }
 
+/* ‖x‖² in double over 8 independent partial sums: one running sum is a chain of dim
+ * dependent additions, which strict IEEE order keeps scalar: at dim 128 it made 3,000,000
+ * points take 0.91–1.02 s in nearest(), against 0.62–0.74 s with these sums. */
+CLONES static double norm2_double(const float *x, int dim) {
+  double a[8] = {0};
+  int t = 0;
+  for (; t + 8 <= dim; t += 8)
+    for (int j = 0; j < 8; j++) a[j] += (double)x[t + j] * x[t + j];
+  double s = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+  for (; t < dim; t++) s += (double)x[t] * x[t];
+  return s;
+}
+
 /* Points per sgemm in nearest(): 2,048 × k floats of dot products stay in cache. */
 #define NEAREST_BLOCK 2048
 
@@ -934,8 +947,7 @@ static napi_value nearest(napi_env env, napi_callback_info info) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, k, dim, 1.0f, Xb, dim, C, dim, 0.0f, G, k);
     for (int r = 0; r < b; r++) {
       const float *x = Xb + (size_t)r * dim;
-      double xn = 0;
-      for (int t = 0; t < dim; t++) xn += (double)x[t] * x[t];
+      const double xn = norm2_double(x, dim);
       const float *g = G + (size_t)r * k;
       int best = 0;
       double bd = xn - 2.0 * g[0] + cn[0];
@@ -953,6 +965,49 @@ static napi_value nearest(napi_env env, napi_callback_info info) {
     }
   }
   free(cn);
+  return NULL;
+}
+
+CLONES static void add_rows_loop(const float *R, int32_t n, int32_t width, const int32_t *G, double *S) {
+  for (int32_t i = 0; i < n; i++) {
+    const float *r = R + (size_t)i * width;
+    double *s = S + (size_t)G[i] * width;
+    for (int32_t t = 0; t < width; t++) s[t] += r[t];
+  }
+}
+
+/* addRows(rows, n, width, groups, sums): adds each of n rows (width floats) into row
+ * groups[i] of sums (a Float64Array of whole rows), in double: the member sums of a k-means
+ * update. Every group is checked before any sum moves, so a bad one leaves sums untouched. */
+static napi_value add_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "ralm_kernel: addRows takes 5 arguments");
+    return NULL;
+  }
+  void *rows, *groups, *sums;
+  size_t nr, ng, ns;
+  int32_t n, width;
+  if (!typed(env, args[0], napi_float32_array, &rows, &nr, "rows") || !typed(env, args[3], napi_int32_array, &groups, &ng, "groups") ||
+      !typed(env, args[4], napi_float64_array, &sums, &ns, "sums"))
+    return NULL;
+  if (napi_get_value_int32(env, args[1], &n) != napi_ok || napi_get_value_int32(env, args[2], &width) != napi_ok || n < 0 || width < 1 ||
+      nr < (size_t)n * width || ng < (size_t)n || ns % (size_t)width != 0) {
+    napi_throw_range_error(env, NULL, "ralm_kernel: addRows: bad n or width, or arrays shorter than they say");
+    return NULL;
+  }
+  const float *R = rows;
+  const int32_t *G = groups;
+  double *S = sums;
+  const size_t k = ns / (size_t)width;
+  for (int32_t i = 0; i < n; i++)
+    if (G[i] < 0 || (size_t)G[i] >= k) {
+      napi_throw_range_error(env, NULL, "ralm_kernel: addRows: a group is outside sums");
+      return NULL;
+    }
+  add_rows_loop(R, n, width, G, S);
   return NULL;
 }
 
@@ -1010,6 +1065,7 @@ NAPI_MODULE_INIT() {
       {"scoreInt8", NULL, score_int8, NULL, NULL, NULL, napi_default, s},
       {"scoreSubsetInt8", NULL, score_subset_int8, NULL, NULL, NULL, napi_default, s},
       {"nearest", NULL, nearest, NULL, NULL, NULL, napi_default, s},
+      {"addRows", NULL, add_rows, NULL, NULL, NULL, napi_default, s},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, s},
       {"isas", NULL, isas, NULL, NULL, NULL, napi_default, s},
       {"useIsa", NULL, use_isa, NULL, NULL, NULL, napi_default, s},

@@ -23,7 +23,7 @@ export {
 export type { ScoringKernel } from './kernel';
 export { referenceKernel } from './reference';
 export { typescriptKernel } from './typescript';
-export { loadKernel, loadNativeKernel, nativeNearestCentroids, nativeStatus, ADDON_PATH, type NativeStatus, type NearestCentroids } from './native';
+export { loadKernel, loadNativeKernel, nativeAddRows, nativeNearestCentroids, nativeStatus, ADDON_PATH, type AddRows, type NativeStatus, type NearestCentroids } from './native';
 export { explainCandidate, type Explanation } from './explain';
 export { rankingScore, DEFAULT_ITEM_PRIOR_WEIGHT } from './prior';
 export { topAgreement } from './fidelity';

@@ -10,6 +10,7 @@ interface Addon {
   scoreInt8(codes: Int8Array, scale: Float32Array, offset: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, batch: number, alpha: number, beta: number, out: Float32Array): void;
   scoreSubsetInt8(codes: Int8Array, scale: Float32Array, offset: Float32Array, gram: Float32Array, mask: Uint8Array, k: number, h: number, average: boolean, eu: Float32Array, candidates: Int32Array, alpha: number, beta: number, out: Float32Array): void;
   nearest(points: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, assignments: Int32Array, distances: Float32Array | Float64Array): void;
+  addRows(rows: Float32Array, n: number, width: number, groups: Int32Array, sums: Float64Array): void;
   config(): string;
   isas(): string[];
   useIsa(name: string): void;
@@ -22,6 +23,13 @@ interface Addon {
  */
 export type NearestCentroids = (points: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, assignments: Int32Array, distances: Float32Array | Float64Array) => void;
 
+/**
+ * Adds each of n rows (width floats) into row groups[i] of sums (whole rows of width, in
+ * double): the member sums of a k-means update, read once at memory speed. Throws a
+ * RangeError, before any sum moves, when a group is outside sums.
+ */
+export type AddRows = (rows: Float32Array, n: number, width: number, groups: Int32Array, sums: Float64Array) => void;
+
 /** Where `make native` (native/build.sh, node-gyp) leaves the addon. */
 export const ADDON_PATH = path.join(__dirname, '..', 'build', 'Release', 'ralm_kernel.node');
 
@@ -31,6 +39,7 @@ export type NativeStatus =
       loaded: true;
       kernel: ScoringKernel;
       nearest: NearestCentroids;
+      addRows: AddRows;
       /** OpenBLAS's build and core, and the int8 loops chosen at load (the best instruction set the CPU has). */
       blas: string;
       /** The int8 loops this CPU can run, best first (avx512, avx2, generic). */
@@ -68,7 +77,7 @@ export function nativeStatus(): NativeStatus {
   if (!status) {
     try {
       const addon = require(ADDON_PATH) as Addon;
-      status = { loaded: true, kernel: wrap(addon), nearest: addon.nearest.bind(addon), blas: addon.config(), isas: addon.isas(), useIsa: addon.useIsa.bind(addon) };
+      status = { loaded: true, kernel: wrap(addon), nearest: addon.nearest.bind(addon), addRows: addon.addRows.bind(addon), blas: addon.config(), isas: addon.isas(), useIsa: addon.useIsa.bind(addon) };
     } catch (err) {
       status = { loaded: false, reason: (err as Error).message.split('\n')[0]! };
     }
@@ -93,4 +102,10 @@ export function loadKernel(): ScoringKernel {
 export function nativeNearestCentroids(): NearestCentroids | undefined {
   const s = nativeStatus();
   return s.loaded ? s.nearest : undefined;
+}
+
+/** The native member sums when the addon loads; undefined otherwise (the TypeScript loop then runs). */
+export function nativeAddRows(): AddRows | undefined {
+  const s = nativeStatus();
+  return s.loaded ? s.addRows : undefined;
 }

@@ -98,18 +98,33 @@ export function kmeans(points: Float32Array, dim: number, k: number, rng: Rng, m
 }
 
 /**
- * Means of the points of each cluster; a cluster left empty is re-seeded with
- * the point farthest from its centre, so k stays fixed while fitting.
+ * Adds each of n rows (`width` wide) into row groups[i] of `sums` (k × width, double): the
+ * plain loop, and the oracle of the addon's `addRows` that kmeans-scalable runs.
  */
-export function recomputeCentroids(points: Float32Array, dim: number, assignments: Int32Array, centroids: Float32Array, sizes: Int32Array, distances: Float64Array): void {
+export function addRowsReference(rows: Float32Array, n: number, width: number, groups: Int32Array, sums: Float64Array): void {
+  checkAddRows(rows, n, width, groups, sums);
+  for (let i = 0; i < n; i++) for (let t = 0, o = groups[i]! * width, p = i * width; t < width; t++) sums[o + t] += rows[p + t]!;
+}
+
+/** `addRows`'s arguments, checked in this realm so both paths throw the same RangeError before any sum moves. */
+export function checkAddRows(rows: Float32Array, n: number, width: number, groups: Int32Array, sums: Float64Array): void {
+  if (!Number.isInteger(n) || n < 0 || !Number.isInteger(width) || width < 1 || rows.length < n * width || groups.length < n || sums.length % width !== 0)
+    throw new RangeError(`addRows: bad n = ${n} or width = ${width}, or arrays shorter than they say`);
+  const k = sums.length / width;
+  for (let i = 0; i < n; i++) if (!(groups[i]! >= 0 && groups[i]! < k)) throw new RangeError(`addRows: group ${groups[i]} is outside sums (${k} rows)`);
+}
+
+/**
+ * Means of the points of each cluster; a cluster left empty is re-seeded with
+ * the point farthest from its centre, so k stays fixed while fitting. `add` sums
+ * the members (kmeans-scalable passes the addon's loop).
+ */
+export function recomputeCentroids(points: Float32Array, dim: number, assignments: Int32Array, centroids: Float32Array, sizes: Int32Array, distances: Float64Array, add = addRowsReference): void {
   const k = sizes.length;
   const sums = new Float64Array(k * dim);
   sizes.fill(0);
-  for (let i = 0; i < assignments.length; i++) {
-    const c = assignments[i]!;
-    sizes[c]!++;
-    for (let t = 0; t < dim; t++) sums[c * dim + t] += points[i * dim + t]!;
-  }
+  for (let i = 0; i < assignments.length; i++) sizes[assignments[i]!]!++;
+  add(points, assignments.length, dim, assignments, sums);
   for (let c = 0; c < k; c++) {
     if (sizes[c] === 0) {
       let far = 0;

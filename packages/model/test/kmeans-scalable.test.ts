@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { kmeans } from '../src/kmeans';
 import { nativeNearestCentroids } from '@ralm/kernel';
-import { assignNearest, AssignmentAccumulator, fitSample, nearestCentroids as nearestCentroidsTs, nearestCentroidsReference, sampleIndices, scalableKmeans, type NearestOutput } from '../src/kmeans-scalable';
+import { addRowsReference } from '../src/kmeans';
+import { addRows, assignNearest, AssignmentAccumulator, fitSample, nearestCentroids as nearestCentroidsTs, nearestCentroidsReference, sampleIndices, scalableKmeans, type NearestOutput } from '../src/kmeans-scalable';
 import { Rng } from '../src/rng';
 
 function normals(count: number, rng: Rng, scale = 1, offset = 0): Float32Array {
@@ -129,6 +130,32 @@ describe.each([
   });
 });
 
+describe('addRows (the addon\'s member sums) against the plain loop', () => {
+  it('adds every row into its group exactly as the plain loop does, and leaves sums alone on a bad group', () => {
+    if (!native) throw new Error('the native addon is not built');
+    const rng = new Rng(17);
+    for (const [n, width, k] of [[0, 3, 2], [1, 1, 1], [1000, 128, 20], [333, 7, 5]] as const) {
+      const rows = normals(n * width, rng, 3, 1);
+      const groups = Int32Array.from({ length: n }, () => rng.int(k));
+      const start = normals(k * width, rng).map((v) => v);
+      const fast = Float64Array.from(start);
+      const plain = Float64Array.from(start);
+      addRows(rows, n, width, groups, fast);
+      addRowsReference(rows, n, width, groups, plain);
+      // Same additions in the same order, in double: bit for bit.
+      expect(Array.from(fast)).toEqual(Array.from(plain));
+    }
+    for (const add of [addRows, addRowsReference]) {
+      const sums = new Float64Array(4);
+      expect(() => add(new Float32Array([1, 2, 3, 4]), 2, 2, new Int32Array([0, 2]), sums)).toThrow(RangeError);
+      expect(() => add(new Float32Array([1, 2, 3, 4]), 2, 2, new Int32Array([-1, 0]), sums)).toThrow(RangeError);
+      expect(() => add(new Float32Array(3), 2, 2, new Int32Array(2), sums)).toThrow(RangeError);
+      expect(() => add(new Float32Array(4), 2, 3, new Int32Array(2), sums)).toThrow(RangeError);
+      expect(Array.from(sums)).toEqual([0, 0, 0, 0]);
+    }
+  });
+});
+
 describe('sampleIndices', () => {
   it('draws distinct indices in increasing order, deterministically, and uniformly', () => {
     const a = sampleIndices(1000, 100, new Rng(3));
@@ -149,13 +176,13 @@ describe('sampleIndices', () => {
 });
 
 describe('fitSample and scalableKmeans against exact Lloyd', () => {
-  it('equal kmeans (same seed) when every point is used', () => {
+  it('equal kmeans (same seed) when every point is used and no split–merge move runs', () => {
     const rng = new Rng(21);
     const [dim, k] = [8, 7];
     const points = mixture(2000, dim, k, 1, rng);
     const exact = kmeans(points, dim, k, new Rng(5));
-    const fitted = fitSample(points, dim, k, new Rng(5));
-    const scalable = scalableKmeans(points, dim, k, new Rng(5));
+    const fitted = fitSample(points, dim, k, new Rng(5), { swaps: 0 });
+    const scalable = scalableKmeans(points, dim, k, new Rng(5), { swaps: 0 });
     expect(fitted.k).toBe(exact.k);
     expect(fitted.iterations).toBe(exact.iterations);
     fitted.centroids.forEach((v, i) => expect(v).toBeCloseTo(exact.centroids[i]!, 4));
