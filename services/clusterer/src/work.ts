@@ -19,6 +19,7 @@ export interface ClusterSettings {
   k: number;
   sampleSize: number;
   assignSampleSize: number;
+  swaps: number;
   batchSize: number;
   seed: number;
 }
@@ -27,6 +28,7 @@ export const clusterSettings = (config: ClustererConfig): ClusterSettings => ({
   k: config.CLUSTER_K,
   sampleSize: config.CLUSTER_SAMPLE_SIZE,
   assignSampleSize: config.CLUSTER_ASSIGN_SAMPLE_SIZE,
+  swaps: config.CLUSTER_SWAPS,
   batchSize: config.EMBEDDING_BATCH,
   seed: config.CLUSTER_SEED,
 });

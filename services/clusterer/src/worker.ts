@@ -333,7 +333,7 @@ export class ClusterWorker {
    */
   private async clusterWithServedModel(userIds: string[], fetch: FetchEmbeddings): Promise<SeedClusters | undefined | 'no_model'> {
     const { config } = this.deps;
-    const options = { k: config.CLUSTER_K, sampleSize: config.CLUSTER_SAMPLE_SIZE, assignSampleSize: config.CLUSTER_ASSIGN_SAMPLE_SIZE, batchSize: config.EMBEDDING_BATCH, seed: config.CLUSTER_SEED, signal: this.abort.signal };
+    const options = { ...clusterSettings(config), signal: this.abort.signal };
     for (let attempt = 0; attempt < 2; attempt++) {
       const pin = this.deps.tracker.modelVersion ?? (await this.watch.refresh());
       if (pin === undefined) return 'no_model';

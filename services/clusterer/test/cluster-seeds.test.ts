@@ -74,3 +74,21 @@ describe('clusterSeeds with an assignment sample', () => {
     expect(r.clustered).toBe(5_000);
   });
 });
+
+describe('clusterSeeds with split–merge moves (CLUSTER_SWAPS)', () => {
+  // 12 groups in 8 dimensions, close enough that plain Lloyd often leaves two under one centre.
+  const [n, k] = [3_000, 12];
+  const rng = new Rng(61);
+  const centres = new Float32Array(k * H).map(() => 2.5 * rng.normal());
+  const w = { lookalike: new Float32Array(n * H), universal: new Float32Array(n * D), ids: Array.from({ length: n }, (_, i) => `u${i}`) };
+  for (let i = 0; i < n; i++) for (let j = 0; j < H; j++) w.lookalike[i * H + j] = centres[(i % k) * H + j]! + rng.normal();
+
+  it('passes the setting to the fit: the moves never end above plain Lloyd and lift the bad seeds', async () => {
+    const seeds = [1, 2, 3, 4, 5, 6];
+    const run = (seed: number, swaps?: number) => clusterSeeds(w.ids, fetcher(w).fetch, { k, sampleSize: n, batchSize: 1_000, seed, swaps });
+    const plain = await Promise.all(seeds.map(async (s) => (await run(s, 0))!.inertia));
+    const moved = await Promise.all(seeds.map(async (s) => (await run(s))!.inertia));
+    seeds.forEach((_, i) => expect(moved[i]!).toBeLessThanOrEqual(plain[i]! * (1 + 1e-9)));
+    expect(seeds.filter((_, i) => moved[i]! < plain[i]! * 0.99).length).toBeGreaterThanOrEqual(2);
+  });
+});

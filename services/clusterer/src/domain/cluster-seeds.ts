@@ -31,6 +31,8 @@ export interface ClusterSeedsOptions {
    * (0.2 GB, not 3 GB over gRPC); docs/BENCHMARKS.md measures what it costs in accuracy.
    */
   assignSampleSize?: number;
+  /** Split–merge moves after Lloyd's rounds (fitSample's `swaps`); absent: its default, 2k. */
+  swaps?: number;
   /** Ids per embedding fetch. */
   batchSize: number;
   seed: number;
@@ -83,7 +85,7 @@ export async function clusterSeeds(userIds: string[], fetch: FetchEmbeddings, op
   if (sample.length === 0 || pin === undefined) return undefined;
   // Noisy seeds keep a few points switching clusters for every round; past a 1e-4 gain the
   // extra rounds only cost time (bench/cluster: most of the 100k-seed fit).
-  const fit = fitSample(sample, h, options.k, rng, { tolerance: 1e-4 });
+  const fit = fitSample(sample, h, options.k, rng, { tolerance: 1e-4, swaps: options.swaps });
 
   // Pass 2: every seed (or a uniform sample of them) to its nearest centroid, accumulating
   // sizes, inertia and universal sums.
