@@ -262,6 +262,24 @@ export interface FitOptions {
   swaps?: number;
 }
 
+/**
+ * Points k-means++ draws its seeds from at most: past it, a uniform subset (scikit-learn's
+ * MiniBatchKMeans seeds on 3 × 1,024). Seeding is k passes over its points in scalar
+ * TypeScript, 0.3 s of a 30,000 × 128 fit at k = 20; Lloyd's rounds and the split–merge
+ * moves then run on every point, so the seeds only need to cover the groups. Up to this
+ * many points `fitSample` still draws exactly what `kmeans` draws.
+ */
+const SEED_POINTS = 10_000;
+
+/** `seedDistinct` on at most SEED_POINTS of the points; on all of them when the subset has fewer than k distinct rows. */
+function seedPoints(points: Float32Array, n: number, dim: number, k: number, rng: Rng): { centroids: Float32Array; k: number } {
+  if (n <= SEED_POINTS) return seedDistinct(points, n, dim, k, rng);
+  const subset = new Float32Array(SEED_POINTS * dim);
+  sampleIndices(n, SEED_POINTS, rng).forEach((p, r) => subset.set(points.subarray(p * dim, p * dim + dim), r * dim));
+  const seeded = seedDistinct(subset, SEED_POINTS, dim, k, rng);
+  return seeded.k < k ? seedDistinct(points, n, dim, k, rng) : seeded;
+}
+
 /** Relative inertia decrease that ends a split–merge trial's Lloyd rounds. */
 const TRIAL_TOLERANCE = 1e-3;
 
@@ -320,7 +338,7 @@ function lloyd(points: Float32Array, dim: number, k: number, rng: Rng, options: 
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
   const maxIterations = Math.max(1, options.maxIterations ?? 25);
   const tolerance = options.tolerance ?? 0;
-  const seeded = seedDistinct(points, n, dim, Math.min(k, n), rng);
+  const seeded = seedPoints(points, n, dim, Math.min(k, n), rng);
   k = seeded.k;
   const swaps = options.swaps ?? 2 * k;
   if (!Number.isInteger(swaps) || swaps < 0) throw new RangeError(`swaps must be a non-negative integer, got ${swaps}`);

@@ -284,6 +284,20 @@ describe('degenerate inputs', () => {
     expect(same.sizes[0]).toBe(20);
   });
 
+  it('seeds on a subset of a large sample, yet finds every distinct row the subset missed', () => {
+    // 12,000 points: 11,996 copies of one row and 4 others. A 10,000-point seeding subset
+    // misses one of the 4 about half the time; k must still come out 5, not 4.
+    const dim = 2;
+    const points = new Float32Array(12_000 * dim);
+    [[10, 0], [0, 10], [-10, 0], [0, -10]].forEach((row, i) => points.set(row, (1_000 + 2_500 * i) * dim));
+    for (let seed = 1; seed <= 6; seed++) {
+      const fitted = fitSample(points, dim, 5, new Rng(seed));
+      expect(fitted.k).toBe(5);
+      const rows = Array.from({ length: 5 }, (_, c) => Array.from(fitted.centroids.subarray(c * dim, c * dim + dim)).join(','));
+      expect(rows.sort()).toEqual(['-10,0', '0,-10', '0,0', '0,10', '10,0']);
+    }
+  });
+
   it('clusters one-dimensional points', () => {
     const rng = new Rng(8);
     const points = new Float32Array(5000).map((_, i) => [0, 10, 30][i % 3]! + rng.normal());
