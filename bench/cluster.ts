@@ -11,9 +11,10 @@
  * run (shared machines are noisy).
  *
  * With --peers, scikit-learn's MiniBatchKMeans and KMeans (Debian python3-sklearn, one thread) run
- * on the same points in the same run, and the ratios are printed (`make bench-cluster`).
+ * on the same points in the same run, and the ratios are printed (`make bench-cluster`); then
+ * RALM and MiniBatchKMeans once from each of --seeds, for the spread of both.
  *
- *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000] [--passes 1,2] [--peers]
+ *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000] [--passes 1,2] [--peers [--seeds 1,2,3]]
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,11 +24,8 @@ import { AssignmentAccumulator, Rng, fitSample, sampleIndices, scalableKmeans } 
 import { selectBackend, tf } from '@ralm/model/backend';
 import { assignNearest, nearestCentroids, nearestCentroidsReference } from '@ralm/model/kmeans-scalable';
 import { nativeNearestCentroids } from '@ralm/kernel';
+import { arg, percentile } from './common';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
 
 const sizes = arg('sizes', '100000,3000000').split(',').map(Number);
 const dim = 128;
@@ -168,6 +166,9 @@ function assignmentError(full: ReturnType<typeof streamedKmeans>, n: number) {
 /** With --peers: scikit-learn's MiniBatchKMeans and KMeans on the same points (bench/peers/kmeans.py; `make bench-cluster` installs python3-sklearn). */
 const peers = process.argv.includes('--peers');
 const peerRows: string[] = [];
+/** With --peers: random states both sides run from, for the spread table (1 = that table is skipped). */
+const seeds = arg('seeds', '1,2,3').split(',').map(Number);
+const spreadRows: string[] = [];
 
 /** RALM's sampled k-means with one number of full passes: what each peer is compared with. */
 interface Ours {
@@ -176,30 +177,57 @@ interface Ours {
   inertia: number;
 }
 
+interface PeerRun {
+  method: string;
+  seconds: number;
+  inertia: number;
+  rounds: number;
+  sklearn: string;
+}
+
+/** scikit-learn's `methods` on points already written to `file`, with one random_state; undefined when it cannot run. */
+function sklearnRun(file: string, n: number, seed: number, methods: string[]): PeerRun[] | string {
+  const run = spawnSync('/usr/bin/python3', [path.join(__dirname, 'peers', 'kmeans.py'), file, String(n), String(dim), String(k), String(seed), methods.join(',')], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    maxBuffer: 1 << 20,
+  });
+  if (run.status !== 0) return run.stderr.trim().split('\n').pop() ?? 'did not run';
+  return run.stdout.trim().split('\n').map((line) => JSON.parse(line) as PeerRun);
+}
+
+/**
+ * RALM's sampled k-means and MiniBatchKMeans from each of `seeds` (one init each, as in the
+ * table above), so the inertia comparison is not one draw against one draw.
+ */
+function seedSpread(points: Float32Array, n: number, file: string): string[] {
+  const ralm = seeds.map((seed) => timed(() => scalableKmeans(points, dim, k, new Rng(seed), { sampleSize })));
+  const peer = seeds.map((seed) => sklearnRun(file, n, seed, ['minibatch']));
+  const fmt = (xs: number[]) => `${Math.min(...xs).toFixed(2)} / ${percentile(xs, 0.5).toFixed(2)} / ${Math.max(...xs).toFixed(2)}`;
+  const rows = [`| ${n.toLocaleString()} | RALM sampled k-means, 1 pass | ${fmt(ralm.map((r) => r.seconds))} | ${fmt(ralm.map((r) => r.value.inertia / n))} |`];
+  if (peer.every((p) => typeof p !== 'string')) {
+    const runs = peer.map((p) => (p as PeerRun[])[0]!);
+    rows.push(`| ${n.toLocaleString()} | sklearn ${runs[0]!.sklearn} MiniBatchKMeans | ${fmt(runs.map((r) => r.seconds))} | ${fmt(runs.map((r) => r.inertia / n))} |`);
+  }
+  return rows;
+}
+
 async function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): Promise<string[]> {
   const file = path.join(os.tmpdir(), `ralm-bench-kmeans-${process.pid}.f32`);
   fs.writeFileSync(file, Buffer.from(points.buffer, points.byteOffset, points.byteLength));
   try {
-    // Full KMeans at 3M points is half a minute a run: once is enough to place it.
-    const methods = ['minibatch', 'kmeans'];
-    const run = spawnSync('/usr/bin/python3', [path.join(__dirname, 'peers', 'kmeans.py'), file, String(n), String(dim), String(k), '1', methods.join(',')], {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-      maxBuffer: 1 << 20,
-    });
-    if (run.status !== 0) {
-      console.log(`scikit-learn unavailable (${run.stderr.trim().split('\n').pop() ?? 'did not run'}); \`make bench-cluster\` installs python3-sklearn`);
+    // Full KMeans at 3M points is two minutes a run: once is enough to place it.
+    const runs = sklearnRun(file, n, 1, ['minibatch', 'kmeans']);
+    if (typeof runs === 'string') {
+      console.log(`scikit-learn unavailable (${runs}); \`make bench-cluster\` installs python3-sklearn`);
       return [];
     }
-    return run.stdout
-      .trim()
-      .split('\n')
-      .map((line) => {
-        const r = JSON.parse(line) as { method: string; seconds: number; inertia: number; rounds: number; sklearn: string };
-        const name = `sklearn ${r.sklearn} ${r.method === 'minibatch' ? 'MiniBatchKMeans' : 'KMeans (lloyd)'}, ${r.rounds} rounds`;
-        const against = ours.map((o) => `×${(o.seconds / r.seconds).toFixed(2)}, ${(o.inertia / r.inertia).toFixed(4)}`);
-        return `| ${n.toLocaleString()} | ${name} | ${r.seconds.toFixed(2)} | ${(r.inertia / n).toFixed(2)} | ${against.join(' | ')} |`;
-      });
+    if (seeds.length > 1) spreadRows.push(...seedSpread(points, n, file));
+    return runs.map((r) => {
+      const name = `sklearn ${r.sklearn} ${r.method === 'minibatch' ? 'MiniBatchKMeans' : 'KMeans (lloyd)'}, ${r.rounds} rounds`;
+      const against = ours.map((o) => `×${(o.seconds / r.seconds).toFixed(2)}, ${(o.inertia / r.inertia).toFixed(4)}`);
+      return `| ${n.toLocaleString()} | ${name} | ${r.seconds.toFixed(2)} | ${(r.inertia / n).toFixed(2)} | ${against.join(' | ')} |`;
+    });
   } finally {
     fs.rmSync(file, { force: true });
   }
@@ -244,6 +272,11 @@ async function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): Prom
     const heads = passes.map((p) => `RALM, ${p} pass${p > 1 ? 'es' : ''}: seconds / this, inertia / this`);
     console.log(`| n | method | seconds | inertia / n | ${heads.join(' | ')} |\n|---|---|---|---|${heads.map(() => '---|').join('')}`);
     console.log(peerRows.join('\n'));
+    if (spreadRows.length > 0) {
+      console.log(`\none init from each random state ${seeds.join(', ')} on both sides, same points: min / median / max`);
+      console.log('| n | method | seconds | inertia / n |\n|---|---|---|---|');
+      console.log(spreadRows.join('\n'));
+    }
   }
 
   if (!kernelData) return;
