@@ -1,8 +1,9 @@
 /**
  * Clustering a candidate's seeds as the Clusterer does (k = 20 on look-alike
  * embeddings, h = 128): sampled k-means (`scalableKmeans`: k-means++, Lloyd and
- * split–merge moves on a sample, then full passes) against the same fit on every point, on a seeded mixture of 20 Gaussians plus background
- * noise, for 100,000 and 3,000,000 points on one core, and the streaming form
+ * split–merge moves on a sample, then full passes) against the same fit on every
+ * point, on a seeded mixture of 20 Gaussians plus background noise, for 100,000
+ * and 3,000,000 points on one core, and the streaming form
  * the Clusterer uses (fitSample on a sample, then AssignmentAccumulator over
  * batches with a companion vector per point). Prints seconds, points/s and the
  * inertia ratio sampled / full, then the assignment kernel alone against the
