@@ -1,6 +1,6 @@
 import { nativeAddRows, nativeNearestCentroids } from '@ralm/kernel';
 import { addRowsReference, checkAddRows, recomputeCentroids, squaredDistance, type KMeansResult } from './kmeans';
-import { proposeSwap } from './kmeans-swap';
+import { proposeSwap, type SplitCache } from './kmeans-swap';
 import type { Rng } from './rng';
 
 /** Where `nearestCentroids` writes, one entry per point (arrays at least n long). */
@@ -348,8 +348,9 @@ function lloyd(points: Float32Array, dim: number, k: number, rng: Rng, options: 
   let { iterations, inertia } = lloydRounds(points, n, dim, centroids, k, current, maxIterations, tolerance);
   let spare = state();
   let moved = false;
+  const prices: SplitCache = new Map();
   for (let swap = 0; swap < swaps; swap++) {
-    const move = proposeSwap(points, n, dim, k, centroids, current.assignments, current.sizes);
+    const move = proposeSwap(points, n, dim, k, centroids, current.assignments, current.sizes, prices);
     if (!move) break;
     const trial = Float32Array.from(centroids);
     trial.set(move.merged, move.merge[0] * dim);

@@ -38,7 +38,7 @@ const SPLIT_ROUNDS = 2;
  * several times a Lloyd round. The estimate only ranks the splits and gates a trial whose
  * real inertia decides, so a few hundred members suffice.
  */
-const SPLIT_MEMBERS = 256;
+const SPLIT_MEMBERS = 128;
 
 /** Members of each cluster, as a counting sort of the points by cluster. */
 function membersByCluster(assignments: Int32Array, n: number, k: number): { order: Int32Array; start: Int32Array } {
@@ -128,8 +128,10 @@ export function splitCluster(points: Float32Array, dim: number, order: Int32Arra
       let d1 = 0;
       for (let t = 0; t < dim; t++) {
         const v = x[o + t]!;
-        d0 += (v - h0[t]!) ** 2;
-        d1 += (v - h1[t]!) ** 2;
+        const e0 = v - h0[t]!;
+        const e1 = v - h1[t]!;
+        d0 += e0 * e0;
+        d1 += e1 * e1;
       }
       side[i] = d1 < d0 ? 1 : 0;
       after += d1 < d0 ? d1 : d0;
@@ -143,11 +145,30 @@ export function splitCluster(points: Float32Array, dim: number, order: Int32Arra
 }
 
 /**
+ * Split prices by membership, kept across the proposals of one fit: a split depends only on
+ * its cluster's members (and the points), and after a move Lloyd's rounds often leave
+ * clusters away from it with exactly the members they had, so their price is not paid again.
+ */
+export type SplitCache = Map<string, ReturnType<typeof splitCluster>>;
+
+/** A cluster's member set as a key: the count and two 32-bit hashes of the (sorted) indices. */
+function membershipKey(order: Int32Array, from: number, to: number): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9e3779b9;
+  for (let r = from; r < to; r++) {
+    const i = order[r]!;
+    h1 = Math.imul(h1 ^ i, 0x01000193);
+    h2 = Math.imul(h2 + i, 0x85ebca6b) ^ (h2 >>> 13);
+  }
+  return `${to - from}:${h1 >>> 0}:${h2 >>> 0}`;
+}
+
+/**
  * The move with the largest predicted net gain, for points assigned to centroids that are
  * their members' means (as Lloyd's rounds leave them); undefined when k < 3 or no split
  * gains more than the cheapest merge costs.
  */
-export function proposeSwap(points: Float32Array, n: number, dim: number, k: number, centroids: Float32Array, assignments: Int32Array, sizes: Int32Array): SwapMove | undefined {
+export function proposeSwap(points: Float32Array, n: number, dim: number, k: number, centroids: Float32Array, assignments: Int32Array, sizes: Int32Array, cache: SplitCache = new Map()): SwapMove | undefined {
   if (k < 3) return undefined;
   let cost = Infinity;
   let pair: [number, number] = [0, 1];
@@ -172,10 +193,15 @@ export function proposeSwap(points: Float32Array, n: number, dim: number, k: num
   for (let c = 0; c < k; c++) {
     if (c === pair[0] || c === pair[1]) continue;
     const m = start[c + 1]! - start[c]!;
-    const used = Math.min(m, SPLIT_MEMBERS);
-    for (let j = 0; j < used; j++) picked[j] = order[start[c]! + Math.floor((j * m) / used)]!;
-    const s = splitCluster(points, dim, picked, 0, used);
-    if (s) s.gain *= m / used;
+    const key = membershipKey(order, start[c]!, start[c + 1]!);
+    let s = cache.get(key);
+    if (!cache.has(key)) {
+      const used = Math.min(m, SPLIT_MEMBERS);
+      for (let j = 0; j < used; j++) picked[j] = order[start[c]! + Math.floor((j * m) / used)]!;
+      s = splitCluster(points, dim, picked, 0, used);
+      if (s) s.gain *= m / used;
+      cache.set(key, s);
+    }
     if (s && (!best || s.gain > best.gain)) {
       best = s;
       split = c;

@@ -105,8 +105,31 @@ describe('proposeSwap', () => {
     expect(Math.abs(move.cost - cheapest.rise)).toBeLessThanOrEqual(1e-6 * base);
     // The restart centres: A's mean and the B and C group means.
     expect(Math.hypot(move.merged[0]!, move.merged[1]!)).toBeLessThan(0.2);
-    const halves = move.halves.map((h) => [Math.round(h[0]! / 20) * 20, Math.round(h[1]! / 20) * 20]).sort();
+    const halves = move.halves.map((h) => [Math.round(h[0]! / 20) * 20 + 0, Math.round(h[1]! / 20) * 20 + 0]).sort(); // + 0: no −0
     expect(halves).toEqual([[0, 20], [20, 0]]);
+  });
+
+  it('prices each member set once: a cache gives the same move and is not paid again for the same clusters', () => {
+    const plain = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, bad.sizes)!;
+    const cache = new Map();
+    const first = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, bad.sizes, cache)!;
+    expect(cache.size).toBe(2); // the two clusters outside the cheapest pair
+    const again = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, bad.sizes, cache)!;
+    expect(cache.size).toBe(2);
+    for (const m of [first, again]) {
+      expect(m.split).toBe(plain.split);
+      expect(m.gain).toBe(plain.gain);
+      expect(Array.from(m.halves[0])).toEqual(Array.from(plain.halves[0]));
+    }
+    // One member moved: that cluster is priced again, under a new key.
+    const moved = Int32Array.from(bad.assignments);
+    const member = moved.findIndex((c) => c === plain.split);
+    moved[member] = 3;
+    const sizes = Int32Array.from(bad.sizes);
+    sizes[plain.split]!--;
+    sizes[3]!++;
+    proposeSwap(points, bad.n, 2, 4, bad.centroids, moved, sizes, cache);
+    expect(cache.size).toBe(4);
   });
 
   it('proposes nothing for the right clustering, or with fewer than three clusters', () => {
