@@ -22,8 +22,8 @@ const schema = z.object({
   /**
    * Split–merge moves tried after Lloyd's rounds on the sample (packages/model kmeans-swap.ts):
    * each is kept only if the inertia fell, so they lift a fit out of a basin where two seed
-   * groups share a centre. 0 = plain Lloyd, about 2.5× faster on 1,000 seeds at ~2 % higher
-   * inertia (docs/BENCHMARKS.md, "Clustering seeds").
+   * groups share a centre. 0 = plain Lloyd, about 3× faster on 1,000 seeds at ~2.5 % higher
+   * inertia (docs/BENCHMARKS.md, "Split–merge moves").
    */
   CLUSTER_SWAPS: env.nonNegativeInt(40),
   /** Users per GetEmbeddings call (≤ 10,000; 4,000 × 128 floats keeps replies under gRPC's 4 MB default). */
