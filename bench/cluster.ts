@@ -13,9 +13,10 @@
  *
  * With --peers, scikit-learn's MiniBatchKMeans and KMeans (Debian python3-sklearn, one thread) run
  * on the same points in the same run, and the ratios are printed (`make bench-cluster`); then
- * RALM and MiniBatchKMeans once from each of --seeds, for the spread of both.
+ * RALM and MiniBatchKMeans once from each of --seeds, for the spread of both. Last, what the
+ * split–merge moves cost on candidate-sized sets (--small), drawn from the largest size.
  *
- *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000] [--passes 1,2] [--peers [--seeds 1,2,3]]
+ *   npx tsx bench/cluster.ts [--sizes 100000,3000000] [--full-iterations 12] [--sample 30000] [--passes 1,2] [--small 200,1000,5000] [--peers [--seeds 1,2,3]]
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -234,10 +235,41 @@ async function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): Prom
   }
 }
 
+/** Candidate sizes the Clusterer fits whole (no sample), for what the split–merge moves cost there. */
+const smallSets = arg('small', '200,1000,5000').split(',').map(Number).filter((m) => m > 0);
+
+/**
+ * What the moves cost a Clusterer job: `fitSample` as cluster-seeds runs it (tolerance 1e-4)
+ * with CLUSTER_SWAPS = 0 and with the default, one init from each of ten random states on a
+ * uniform subset of the points, mean milliseconds and mean inertia per point.
+ */
+function smallSetCost(points: Float32Array, n: number): string[] {
+  return smallSets.map((m) => {
+    const sample = new Float32Array(m * dim);
+    sampleIndices(n, m, new Rng(99)).forEach((p, r) => sample.set(points.subarray(p * dim, p * dim + dim), r * dim));
+    const measure = (swaps: number | undefined) => {
+      let ms = 0;
+      let inertia = 0;
+      for (let seed = 1; seed <= 10; seed++) {
+        const t = timed(() => fitSample(sample, dim, k, new Rng(seed), { tolerance: 1e-4, swaps }));
+        ms += t.seconds * 100;
+        const out = { assignments: new Int32Array(m), distances: new Float64Array(m) };
+        assignNearest(sample, m, dim, t.value.centroids, t.value.k, out);
+        inertia += out.distances.reduce((a, b) => a + b, 0) / m / 10;
+      }
+      return { ms, inertia };
+    };
+    measure(0); // warm-up: the first fits pay for compiling the loops
+    const [plain, moved] = [measure(0), measure(undefined)];
+    return `| ${m.toLocaleString()} | ${plain.ms.toFixed(1)} | ${moved.ms.toFixed(1)} | ×${(moved.ms / plain.ms).toFixed(2)} | ${plain.inertia.toFixed(2)} | ${moved.inertia.toFixed(2)} | ${(moved.inertia / plain.inertia).toFixed(4)} |`;
+  });
+}
+
 (async () => {
   console.log(`bench/cluster: ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}; single thread`);
   console.log(`mixture of ${k} Gaussians + 2% noise, dim ${dim}, k = ${k}; sampled k-means: ${sampleSize.toLocaleString()}-point sample, k-means++ + Lloyd (≤ 25 rounds) + split–merge moves, then ${passes.join(' or ')} full assignment pass(es)`);
   const rows: string[] = [];
+  const smallRows: string[] = [];
   let kernelData: { points: Float32Array; centroids: Float32Array } | undefined;
   for (const n of sizes) {
     const gen = timed(() => mixture(n, 2026));
@@ -263,6 +295,7 @@ async function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): Prom
     );
     const ours = variants.map((v) => ({ passes: v.passes, seconds: v.run.seconds, inertia: v.run.value.inertia }));
     if (peers) peerRows.push(...(await sklearnPeers(points, n, ours)));
+    if (smallSets.length > 0 && n === sizes[sizes.length - 1]) smallRows.push(...smallSetCost(points, n));
     if (!kernelData) kernelData = { points: points.slice(0, Math.min(n, kernelPoints) * dim), centroids: sampled.value.centroids };
     if (n >= 3_000_000) console.log(`target: 3,000,000 seeds in < 10 s on one core: ${sampled.seconds < 10 ? 'met' : 'NOT met'} (${sampled.seconds.toFixed(1)} s)`);
   }
@@ -280,6 +313,11 @@ async function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): Prom
     }
   }
 
+  if (smallRows.length > 0) {
+    console.log('\nseeds the Clusterer fits whole: fitSample (tolerance 1e-4) with CLUSTER_SWAPS = 0 and the default (2k), mean of ten random states');
+    console.log('| seeds | ms, 0 moves | ms, moves | × | inertia / n, 0 moves | inertia / n, moves | ratio |\n|---|---|---|---|---|---|---|');
+    console.log(smallRows.join('\n'));
+  }
   if (!kernelData) return;
   const { points, centroids } = kernelData;
   const n = points.length / dim;
