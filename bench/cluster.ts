@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AssignmentAccumulator, Rng, fitSample, sampleIndices, scalableKmeans } from '@ralm/model';
+import { AssignmentAccumulator, Rng, fitSample, gatherRows, sampleIndices, scalableKmeans } from '@ralm/model';
 import { selectBackend, tf } from '@ralm/model/backend';
 import { assignNearest, nearestCentroids, nearestCentroidsReference } from '@ralm/model/kmeans-scalable';
 import { nativeNearestCentroids } from '@ralm/kernel';
@@ -126,8 +126,7 @@ function nearestWasm(points: Float32Array, n: number, centroids: Float32Array, a
 function streamedKmeans(points: Float32Array, n: number) {
   const rng = new Rng(1);
   const m = Math.min(sampleSize, n);
-  const sample = new Float32Array(m * dim);
-  sampleIndices(n, m, rng).forEach((p, r) => sample.set(points.subarray(p * dim, p * dim + dim), r * dim));
+  const sample = gatherRows(points, sampleIndices(n, m, rng), dim);
   const fit = timed(() => fitSample(sample, dim, k, rng));
   const accumulator = new AssignmentAccumulator(fit.value.centroids, fit.value.k, dim, dim);
   for (let start = 0; start < n; start += 10_000) {
@@ -137,13 +136,10 @@ function streamedKmeans(points: Float32Array, n: number) {
   // The Clusterer past CLUSTER_ASSIGN_SAMPLE_SIZE: the same fit, assigned on a uniform sample only.
   const a = Math.min(assignSample, n);
   const sampled = new AssignmentAccumulator(fit.value.centroids, fit.value.k, dim, dim);
-  const picked = new Float32Array(Math.min(a, 10_000) * dim);
   const order = sampleIndices(n, a, new Rng(2));
   for (let start = 0; start < a; start += 10_000) {
-    const rows = order.slice(start, start + 10_000);
-    rows.forEach((p, r) => picked.set(points.subarray(p * dim, p * dim + dim), r * dim));
-    const view = picked.subarray(0, rows.length * dim);
-    sampled.add(view, view);
+    const rows = gatherRows(points, order.subarray(start, start + 10_000), dim);
+    sampled.add(rows, rows);
   }
   return { ...accumulator.result(), iterations: fit.value.iterations, fitSeconds: fit.seconds, assigned: sampled.result(), assignedOf: a };
 }
@@ -245,8 +241,7 @@ const smallSets = arg('small', '200,1000,5000').split(',').map(Number).filter((m
  */
 function smallSetCost(points: Float32Array, n: number): string[] {
   return smallSets.map((m) => {
-    const sample = new Float32Array(m * dim);
-    sampleIndices(n, m, new Rng(99)).forEach((p, r) => sample.set(points.subarray(p * dim, p * dim + dim), r * dim));
+    const sample = gatherRows(points, sampleIndices(n, m, new Rng(99)), dim);
     const measure = (swaps: number | undefined) => {
       let ms = 0;
       let inertia = 0;

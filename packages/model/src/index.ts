@@ -6,7 +6,7 @@ export { train, type Checkpoint, type Phase, type Progress, type TrainHooks } fr
 export { saveModel, loadModel, assignVersion, readManifest, ModelArtifactError, MODEL_FORMAT, type Manifest } from './artifacts';
 export { saveCheckpoint, loadCheckpoint, runKey } from './checkpoint';
 export { kmeans, kmeansPlusPlus, type KMeansResult } from './kmeans';
-export { assignNearest, nearestCentroids, fitSample, scalableKmeans, sampleIndices, AssignmentAccumulator, type NearestOutput, type FitOptions, type FittedCentroids, type ScalableKmeansOptions, type AccumulatedClusters } from './kmeans-scalable';
+export { assignNearest, nearestCentroids, fitSample, gatherRows, scalableKmeans, sampleIndices, AssignmentAccumulator, type NearestOutput, type FitOptions, type FittedCentroids, type ScalableKmeansOptions, type AccumulatedClusters } from './kmeans-scalable';
 export { auc, itemAveragedAuc } from './auc';
 export { Rng } from './rng';
 export { LogUniformSampler, rankItemsByClicks } from './sampler';

@@ -1,6 +1,6 @@
 import { nativeAddRows, nativeNearestCentroids } from '@ralm/kernel';
 import { addRowsReference, checkAddRows, recomputeCentroids, squaredDistance, type KMeansResult } from './kmeans';
-import { proposeSwap, type SplitCache } from './kmeans-swap';
+import { proposeSwap, SplitPrices } from './kmeans-swap';
 import type { Rng } from './rng';
 
 /** Where `nearestCentroids` writes, one entry per point (arrays at least n long). */
@@ -246,7 +246,10 @@ function seedDistinct(points: Float32Array, n: number, dim: number, k: number, r
 
 /** Lloyd's iterations of `fitSample`. */
 export interface FitOptions {
-  /** Assignment rounds at most (≥ 1); default 25, as `kmeans`. */
+  /**
+   * Assignment rounds at most (≥ 1) in each run of Lloyd's rounds: the first, each
+   * split–merge trial and the final one after the moves; default 25, as `kmeans`.
+   */
   maxIterations?: number;
   /**
    * Stop once a round lowers the inertia by no more than this fraction of it
@@ -256,8 +259,8 @@ export interface FitOptions {
   /**
    * Split–merge moves tried after Lloyd's rounds converge (kmeans-swap.ts): each merges
    * the cheapest pair, splits the cluster that gains most, reruns Lloyd and is kept only
-   * if the inertia fell; the first move that does not help ends them. Default 2k; 0 gives
-   * exactly the clustering of `kmeans`.
+   * if the inertia fell; the first move that does not help ends them. Default 2k; 0 on at
+   * most 10,000 points (SEED_POINTS) gives exactly the clustering of `kmeans`.
    */
   swaps?: number;
 }
@@ -274,8 +277,7 @@ const SEED_POINTS = 10_000;
 /** `seedDistinct` on at most SEED_POINTS of the points; on all of them when the subset has fewer than k distinct rows. */
 function seedPoints(points: Float32Array, n: number, dim: number, k: number, rng: Rng): { centroids: Float32Array; k: number } {
   if (n <= SEED_POINTS) return seedDistinct(points, n, dim, k, rng);
-  const subset = new Float32Array(SEED_POINTS * dim);
-  sampleIndices(n, SEED_POINTS, rng).forEach((p, r) => subset.set(points.subarray(p * dim, p * dim + dim), r * dim));
+  const subset = gatherRows(points, sampleIndices(n, SEED_POINTS, rng), dim);
   const seeded = seedDistinct(subset, SEED_POINTS, dim, k, rng);
   return seeded.k < k ? seedDistinct(points, n, dim, k, rng) : seeded;
 }
@@ -348,9 +350,9 @@ function lloyd(points: Float32Array, dim: number, k: number, rng: Rng, options: 
   let { iterations, inertia } = lloydRounds(points, n, dim, centroids, k, current, maxIterations, tolerance);
   let spare = state();
   let moved = false;
-  const prices: SplitCache = new Map();
+  const prices = new SplitPrices();
   for (let swap = 0; swap < swaps; swap++) {
-    const move = proposeSwap(points, n, dim, k, centroids, current.assignments, current.sizes, prices);
+    const move = proposeSwap(points, n, dim, k, centroids, current.assignments, prices);
     if (!move) break;
     const trial = Float32Array.from(centroids);
     trial.set(move.merged, move.merge[0] * dim);
@@ -378,7 +380,7 @@ export interface FittedCentroids {
   centroids: Float32Array;
   /** The k asked for, clamped to the number of distinct sample points. */
   k: number;
-  /** Lloyd rounds run. */
+  /** Lloyd rounds run, over every run: the first, the split–merge trials and the last. */
   iterations: number;
 }
 
@@ -391,6 +393,13 @@ export interface FittedCentroids {
 export function fitSample(sample: Float32Array, dim: number, k: number, rng: Rng, options?: FitOptions): FittedCentroids {
   const { centroids, k: fitted, iterations } = lloyd(sample, dim, k, rng, options);
   return { centroids, k: fitted, iterations };
+}
+
+/** The rows of a row-major `width`-wide matrix at `rows`, in that order, as one new array. */
+export function gatherRows(matrix: Float32Array, rows: ArrayLike<number>, width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let r = 0; r < rows.length; r++) out.set(matrix.subarray(rows[r]! * width, rows[r]! * width + width), r * width);
+  return out;
 }
 
 /**
@@ -540,7 +549,7 @@ export interface ScalableKmeansOptions extends FitOptions {
    * Points the centroids are fitted on, drawn uniformly without replacement.
    * Default 30,000 (~1,500 per cluster at k = 20): in bench/cluster.ts the
    * inertia at 3,000,000 points equals the same fit's on every point to 1e-4, and
-   * the run takes ~1.4 s on one core. With n ≤ sampleSize every point is used.
+   * the run takes ~1.2 s on one core. With n ≤ sampleSize every point is used.
    */
   sampleSize?: number;
   /** Points assigned per call of the kernel in the full pass (default 65,536). */
@@ -573,8 +582,8 @@ function dropEmpty(result: KMeansResult, dim: number): KMeansResult {
  * (the fitted ones with one pass); `inertia` is over all points about
  * the returned centroids (the convention of `kmeans`). Clusters that end with no
  * member are dropped and the rest renumbered, so k may come back smaller.
- * When n ≤ sampleSize this is `fitSample` on all points (with `swaps: 0`, `kmeans`
- * up to float rounding of near-ties, apart from the dropped empties).
+ * When n ≤ sampleSize this is `fitSample` on all points (with `swaps: 0` and n ≤ 10,000,
+ * `kmeans` up to float rounding of near-ties, apart from the dropped empties).
  */
 export function scalableKmeans(points: Float32Array, dim: number, k: number, rng: Rng, options: ScalableKmeansOptions = {}): KMeansResult {
   const n = points.length / dim;
@@ -587,9 +596,7 @@ export function scalableKmeans(points: Float32Array, dim: number, k: number, rng
     throw new RangeError('sampleSize, batch and passes must be positive integers');
   if (n <= sampleSize) return dropEmpty(lloyd(points, dim, k, rng, options), dim);
 
-  const picked = sampleIndices(n, sampleSize, rng);
-  const sample = new Float32Array(sampleSize * dim);
-  picked.forEach((p, r) => sample.set(points.subarray(p * dim, p * dim + dim), r * dim));
+  const sample = gatherRows(points, sampleIndices(n, sampleSize, rng), dim);
   const fit = fitSample(sample, dim, k, rng, options);
 
   const assignments = new Int32Array(n);

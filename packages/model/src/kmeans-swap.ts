@@ -6,11 +6,13 @@
  * centre while another group is cut in two. No Lloyd round leaves that basin, and more
  * random inits only buy a chance of missing it. One move can: merge the two clusters
  * that cost least to merge and split the one that gains most from splitting, keeping k.
- * Both sides are priced exactly or nearly so, without a trial:
+ * Both sides are priced without a trial:
  * - merging a and b raises the inertia by exactly nₐn_b/(nₐ+n_b)·‖cₐ − c_b‖² (Ward's
  *   criterion), when both centres are their members' means;
- * - splitting c lowers it by what 2-means on c's members removes, started on c's
- *   principal axis (its largest-variance direction, by power iteration).
+ * - splitting c lowers it by about what 2-means on c's members removes, started on c's
+ *   principal axis (its largest-variance direction, by power iteration). It is an
+ *   estimate: priced on at most SPLIT_MEMBERS of them and scaled up, so it leans high
+ *   (2-means fits the members it sees).
  * The caller applies the best move when it predicts a gain, runs Lloyd from there,
  * and keeps the result only if the inertia fell, so a move can never make it worse.
  */
@@ -30,13 +32,14 @@ export interface SwapMove {
 
 /** Power-iteration rounds for the principal axis; the split only needs its rough direction. */
 const AXIS_ROUNDS = 3;
-/** 2-means rounds after the axis split. */
+/** 2-means updates after the axis split (each moves both means, then reassigns the members). */
 const SPLIT_ROUNDS = 2;
 /**
  * Members a split is priced on, evenly spread through the cluster, the gain scaled up to
  * all of them: pricing every member of all k clusters took 0.37 s at 30,000 points × 128,
  * several times a Lloyd round. The estimate only ranks the splits and gates a trial whose
- * real inertia decides, so a few hundred members suffice.
+ * real inertia decides; 128 reached the same basin as 256 on bench/cluster.ts's mixture from
+ * every random state tried, in less time.
  */
 const SPLIT_MEMBERS = 128;
 
@@ -107,6 +110,7 @@ export function splitCluster(points: Float32Array, dim: number, order: Int32Arra
   const h0 = new Float64Array(dim);
   const h1 = new Float64Array(dim);
   let after = before;
+  // Round 0 takes the means of the axis split; each further round is one 2-means update.
   for (let round = 0; round <= SPLIT_ROUNDS; round++) {
     let n0 = 0;
     h0.fill(0);
@@ -144,38 +148,80 @@ export function splitCluster(points: Float32Array, dim: number, order: Int32Arra
   return { gain: before - after, halves: [h0, h1] };
 }
 
-/**
- * Split prices by membership, kept across the proposals of one fit: a split depends only on
- * its cluster's members (and the points), and after a move Lloyd's rounds often leave
- * clusters away from it with exactly the members they had, so their price is not paid again.
- */
-export type SplitCache = Map<string, ReturnType<typeof splitCluster>>;
+/** What splitting one cluster removes (`splitCluster`), undefined when it cannot be split. */
+export type SplitPrice = ReturnType<typeof splitCluster>;
 
-/** A cluster's member set as a key: the count and two 32-bit hashes of the (sorted) indices. */
-function membershipKey(order: Int32Array, from: number, to: number): string {
+/**
+ * Split prices by member set, across the proposals of one fit: a split depends only on its
+ * cluster's members (and the points), and after a move Lloyd's rounds often leave clusters
+ * away from it with exactly the members they had, so their price is not paid again. A hit
+ * compares the member list itself, not only its hash; each proposal keeps only the member
+ * sets it asked for, so the cache holds at most one proposal's k clusters.
+ */
+export class SplitPrices {
+  private entries = new Map<string, { members: Int32Array; price: SplitPrice }>();
+  private asked = new Set<string>();
+  private readonly picked = new Int32Array(SPLIT_MEMBERS);
+  /** Splits priced so far (the misses). */
+  computed = 0;
+
+  /** The price of splitting the members `order[from..to)` (sorted by index, as membersByCluster leaves them). */
+  price(points: Float32Array, dim: number, order: Int32Array, from: number, to: number): SplitPrice {
+    const members = order.subarray(from, to);
+    const key = membershipKey(members);
+    this.asked.add(key);
+    const hit = this.entries.get(key);
+    if (hit && hit.members.length === members.length && hit.members.every((v, i) => v === members[i])) return hit.price;
+    const m = to - from;
+    const used = Math.min(m, SPLIT_MEMBERS);
+    for (let j = 0; j < used; j++) this.picked[j] = members[Math.floor((j * m) / used)]!;
+    const price = splitCluster(points, dim, this.picked, 0, used);
+    this.computed++;
+    if (price) price.gain *= m / used;
+    this.entries.set(key, { members: Int32Array.from(members), price });
+    return price;
+  }
+
+  /** Forgets the member sets not asked for since the last call. */
+  prune(): void {
+    for (const key of this.entries.keys()) if (!this.asked.has(key)) this.entries.delete(key);
+    this.asked.clear();
+  }
+
+  /** Member sets held. */
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** A member list as a key: its length and two 32-bit hashes of the indices. */
+function membershipKey(members: Int32Array): string {
   let h1 = 0x811c9dc5;
   let h2 = 0x9e3779b9;
-  for (let r = from; r < to; r++) {
-    const i = order[r]!;
+  for (let r = 0; r < members.length; r++) {
+    const i = members[r]!;
     h1 = Math.imul(h1 ^ i, 0x01000193);
     h2 = Math.imul(h2 + i, 0x85ebca6b) ^ (h2 >>> 13);
   }
-  return `${to - from}:${h1 >>> 0}:${h2 >>> 0}`;
+  return `${members.length}:${h1 >>> 0}:${h2 >>> 0}`;
 }
 
 /**
  * The move with the largest predicted net gain, for points assigned to centroids that are
  * their members' means (as Lloyd's rounds leave them); undefined when k < 3 or no split
- * gains more than the cheapest merge costs.
+ * gains more than the cheapest merge costs. `prices` carries split prices from one proposal
+ * of a fit to the next.
  */
-export function proposeSwap(points: Float32Array, n: number, dim: number, k: number, centroids: Float32Array, assignments: Int32Array, sizes: Int32Array, cache: SplitCache = new Map()): SwapMove | undefined {
+export function proposeSwap(points: Float32Array, n: number, dim: number, k: number, centroids: Float32Array, assignments: Int32Array, prices = new SplitPrices()): SwapMove | undefined {
   if (k < 3) return undefined;
+  const { order, start } = membersByCluster(assignments, n, k);
+  const size = (c: number) => start[c + 1]! - start[c]!;
   let cost = Infinity;
   let pair: [number, number] = [0, 1];
   for (let a = 0; a < k; a++) {
     for (let b = a + 1; b < k; b++) {
-      const na = sizes[a]!;
-      const nb = sizes[b]!;
+      const na = size(a);
+      const nb = size(b);
       if (na + nb === 0) continue;
       let d = 0;
       for (let t = 0; t < dim; t++) d += (centroids[a * dim + t]! - centroids[b * dim + t]!) ** 2;
@@ -186,32 +232,23 @@ export function proposeSwap(points: Float32Array, n: number, dim: number, k: num
       }
     }
   }
-  const { order, start } = membersByCluster(assignments, n, k);
-  let best: { gain: number; halves: [Float64Array, Float64Array] } | undefined;
+  let best: SplitPrice;
   let split = -1;
-  const picked = new Int32Array(SPLIT_MEMBERS);
   for (let c = 0; c < k; c++) {
     if (c === pair[0] || c === pair[1]) continue;
-    const m = start[c + 1]! - start[c]!;
-    const key = membershipKey(order, start[c]!, start[c + 1]!);
-    let s = cache.get(key);
-    if (!cache.has(key)) {
-      const used = Math.min(m, SPLIT_MEMBERS);
-      for (let j = 0; j < used; j++) picked[j] = order[start[c]! + Math.floor((j * m) / used)]!;
-      s = splitCluster(points, dim, picked, 0, used);
-      if (s) s.gain *= m / used;
-      cache.set(key, s);
-    }
+    const s = prices.price(points, dim, order, start[c]!, start[c + 1]!);
     if (s && (!best || s.gain > best.gain)) {
       best = s;
       split = c;
     }
   }
+  prices.prune();
   if (!best || best.gain <= cost) return undefined;
   const [a, b] = pair;
   const merged = new Float64Array(dim);
-  const na = sizes[a]!;
-  const nb = sizes[b]!;
+  const na = size(a);
+  const nb = size(b);
   for (let t = 0; t < dim; t++) merged[t] = (na * centroids[a * dim + t]! + nb * centroids[b * dim + t]!) / (na + nb);
-  return { merge: pair, split, cost, gain: best.gain, merged, halves: best.halves };
+  // Copies: the cached price keeps its own halves.
+  return { merge: pair, split, cost, gain: best.gain, merged, halves: [Float64Array.from(best.halves[0]), Float64Array.from(best.halves[1])] };
 }

@@ -1,6 +1,5 @@
-import { kmeans } from '../src/kmeans';
 import { fitSample, nearestCentroidsReference, scalableKmeans } from '../src/kmeans-scalable';
-import { proposeSwap, splitCluster } from '../src/kmeans-swap';
+import { proposeSwap, splitCluster, SplitPrices } from '../src/kmeans-swap';
 import { Rng } from '../src/rng';
 
 function sq(points: Float32Array, i: number, centre: ArrayLike<number>, dim: number): number {
@@ -91,7 +90,7 @@ describe('proposeSwap', () => {
   const bad = clusteringFrom(points, 2, new Float32Array([-0.5, 0, 0.5, 0, 10, 10, 20, 20]), 4);
 
   it('merges the pair that costs least, by Ward\'s exact cost, and splits the merged groups', () => {
-    const move = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, bad.sizes)!;
+    const move = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments)!;
     expect([...move.merge].sort()).toEqual([0, 1]);
     expect(move.split).toBe(2);
     expect(move.gain).toBeGreaterThan(move.cost);
@@ -109,34 +108,29 @@ describe('proposeSwap', () => {
     expect(halves).toEqual([[0, 20], [20, 0]]);
   });
 
-  it('prices each member set once: a cache gives the same move and is not paid again for the same clusters', () => {
-    const plain = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, bad.sizes)!;
-    const cache = new Map();
-    const first = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, bad.sizes, cache)!;
-    expect(cache.size).toBe(2); // the two clusters outside the cheapest pair
-    const again = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, bad.sizes, cache)!;
-    expect(cache.size).toBe(2);
-    for (const m of [first, again]) {
-      expect(m.split).toBe(plain.split);
-      expect(m.gain).toBe(plain.gain);
-      expect(Array.from(m.halves[0])).toEqual(Array.from(plain.halves[0]));
-    }
-    // One member moved: that cluster is priced again, under a new key.
+  it('prices each member set once: the cache gives the same move, keeps one proposal\'s sets, and returns copies', () => {
+    const plain = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments)!;
+    const prices = new SplitPrices();
+    const first = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, prices)!;
+    expect([prices.computed, prices.size]).toEqual([2, 2]); // the two clusters outside the cheapest pair
+    first.halves[0].fill(1e9); // a caller writing to a move must not reach the cache
+    const again = proposeSwap(points, bad.n, 2, 4, bad.centroids, bad.assignments, prices)!;
+    expect([prices.computed, prices.size]).toEqual([2, 2]);
+    expect(again.split).toBe(plain.split);
+    expect(again.gain).toBe(plain.gain);
+    expect(Array.from(again.halves[0])).toEqual(Array.from(plain.halves[0]));
+    // One member moves between the two: both are priced again, and the old sets are dropped.
     const moved = Int32Array.from(bad.assignments);
-    const member = moved.findIndex((c) => c === plain.split);
-    moved[member] = 3;
-    const sizes = Int32Array.from(bad.sizes);
-    sizes[plain.split]!--;
-    sizes[3]!++;
-    proposeSwap(points, bad.n, 2, 4, bad.centroids, moved, sizes, cache);
-    expect(cache.size).toBe(4);
+    moved[moved.findIndex((c) => c === plain.split)] = 3;
+    proposeSwap(points, bad.n, 2, 4, bad.centroids, moved, prices);
+    expect([prices.computed, prices.size]).toEqual([4, 2]);
   });
 
   it('proposes nothing for the right clustering, or with fewer than three clusters', () => {
     const good = clusteringFrom(points, 2, new Float32Array(corners.flat()), 4);
-    expect(proposeSwap(points, good.n, 2, 4, good.centroids, good.assignments, good.sizes)).toBeUndefined();
+    expect(proposeSwap(points, good.n, 2, 4, good.centroids, good.assignments)).toBeUndefined();
     const two = clusteringFrom(points, 2, new Float32Array([0, 0, 20, 20]), 2);
-    expect(proposeSwap(points, two.n, 2, 2, two.centroids, two.assignments, two.sizes)).toBeUndefined();
+    expect(proposeSwap(points, two.n, 2, 2, two.centroids, two.assignments)).toBeUndefined();
   });
 });
 
@@ -169,11 +163,7 @@ describe('fitSample with split–merge moves', () => {
     moved.forEach((v) => expect(v / best).toBeLessThanOrEqual(1.001));
   });
 
-  it('with swaps: 0 is still exactly `kmeans`, and rejects a bad swaps count', () => {
-    const exact = kmeans(points, dim, k, new Rng(5));
-    const fitted = fitSample(points, dim, k, new Rng(5), { swaps: 0 });
-    expect(fitted.iterations).toBe(exact.iterations);
-    fitted.centroids.forEach((v, i) => expect(v).toBeCloseTo(exact.centroids[i]!, 4));
+  it('rejects a swaps count that is not a non-negative integer', () => {
     expect(() => fitSample(points, dim, k, new Rng(5), { swaps: -1 })).toThrow(RangeError);
     expect(() => scalableKmeans(points, dim, k, new Rng(5), { swaps: 1.5 })).toThrow(RangeError);
   });

@@ -23,9 +23,9 @@ const schema = z.object({
    * Split–merge moves tried after Lloyd's rounds on the sample (packages/model kmeans-swap.ts):
    * each is kept only if the inertia fell, so they lift a fit out of a basin where two seed
    * groups share a centre. 0 = plain Lloyd, about 3× faster on 1,000 seeds at ~2.5 % higher
-   * inertia (docs/BENCHMARKS.md, "Split–merge moves").
+   * inertia (docs/BENCHMARKS.md, "Split–merge moves"). Unset: fitSample's default, 2·CLUSTER_K.
    */
-  CLUSTER_SWAPS: env.nonNegativeInt(40),
+  CLUSTER_SWAPS: z.coerce.number().int().min(0).optional(),
   /** Users per GetEmbeddings call (≤ 10,000; 4,000 × 128 floats keeps replies under gRPC's 4 MB default). */
   EMBEDDING_BATCH: z.coerce.number().int().min(1).max(10_000).default(4_000),
   /** Seed of the k-means initialisation, so a clustering can be reproduced. */

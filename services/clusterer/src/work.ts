@@ -19,7 +19,8 @@ export interface ClusterSettings {
   k: number;
   sampleSize: number;
   assignSampleSize: number;
-  swaps: number;
+  /** Split–merge moves; undefined = fitSample's default (2k). */
+  swaps?: number;
   batchSize: number;
   seed: number;
 }

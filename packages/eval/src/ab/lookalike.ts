@@ -7,7 +7,7 @@
  */
 import type { Dataset } from '@ralm/data';
 import type { KernelTable, ScoringKernel } from '@ralm/kernel';
-import { AssignmentAccumulator, embedRawFeatures, fitSample, precomputeCandidates, Rng, sampleIndices, type RawFeatures, type ServingModel } from '@ralm/model';
+import { AssignmentAccumulator, embedRawFeatures, fitSample, gatherRows, precomputeCandidates, Rng, sampleIndices, type RawFeatures, type ServingModel } from '@ralm/model';
 
 /** The Clusterer's default CLUSTER_SAMPLE_SIZE. */
 const CLUSTER_SAMPLE_SIZE = 20_000;
@@ -79,9 +79,9 @@ export function lookalikeTable(serving: ServingModel, emb: UserEmbeddings, items
     const members = seeds[j]!;
     const rng = new Rng((seed ^ Math.imul(item + 1, 0x9e3779b1)) >>> 0);
     const sample = members.length <= CLUSTER_SAMPLE_SIZE ? members : Int32Array.from(sampleIndices(members.length, CLUSTER_SAMPLE_SIZE, rng), (r) => members[r]!);
-    const fit = fitSample(gather(emb.lookalike, sample, h), h, k, rng, { tolerance: 1e-4 });
+    const fit = fitSample(gatherRows(emb.lookalike, sample, h), h, k, rng, { tolerance: 1e-4 });
     const acc = new AssignmentAccumulator(fit.centroids, fit.k, h, d);
-    acc.add(gather(emb.lookalike, members, h), gather(emb.universal, members, d));
+    acc.add(gatherRows(emb.lookalike, members, h), gatherRows(emb.universal, members, d));
     const result = acc.result();
     const order = Array.from({ length: result.k }, (_, c) => c).sort((a, b) => result.sizes[b]! - result.sizes[a]!).slice(0, k);
     order.forEach((c, slot) => {
@@ -103,7 +103,7 @@ export function rankedExtensions(serving: ServingModel, emb: UserEmbeddings, lt:
   const count = lt.items.length;
   for (let s = 0; s < users.length; s += SCORE_BATCH) {
     const batch = users.subarray(s, s + SCORE_BATCH);
-    const out = kernel.score(lt.table, gather(emb.lookalike, batch, emb.h), batch.length, serving.alpha, serving.beta);
+    const out = kernel.score(lt.table, gatherRows(emb.lookalike, batch, emb.h), batch.length, serving.alpha, serving.beta);
     for (let b = 0; b < batch.length; b++) {
       const row = out.subarray(b * count, (b + 1) * count);
       const kept: number[] = [];
@@ -115,8 +115,3 @@ export function rankedExtensions(serving: ServingModel, emb: UserEmbeddings, lt:
   return lists;
 }
 
-function gather(matrix: Float32Array, rows: ArrayLike<number>, width: number): Float32Array {
-  const out = new Float32Array(rows.length * width);
-  for (let r = 0; r < rows.length; r++) out.set(matrix.subarray(rows[r]! * width, rows[r]! * width + width), r * width);
-  return out;
-}
