@@ -183,7 +183,7 @@ interface PeerRun {
   sklearn: string;
 }
 
-/** scikit-learn's `methods` on points already written to `file`, with one random_state; undefined when it cannot run. */
+/** scikit-learn's `methods` on points already written to `file`, with one random_state; the reason when it cannot run. */
 function sklearnRun(file: string, n: number, seed: number, methods: string[]): PeerRun[] | string {
   const run = spawnSync('/usr/bin/python3', [path.join(__dirname, 'peers', 'kmeans.py'), file, String(n), String(dim), String(k), String(seed), methods.join(',')], {
     encoding: 'utf8',
@@ -196,21 +196,27 @@ function sklearnRun(file: string, n: number, seed: number, methods: string[]): P
 
 /**
  * RALM's sampled k-means and MiniBatchKMeans from each of `seeds` (one init each, as in the
- * table above), so the inertia comparison is not one draw against one draw.
+ * table above), so the inertia comparison is not one draw against one draw. Random state 1
+ * reuses the runs of that table instead of running them again.
  */
-function seedSpread(points: Float32Array, n: number, file: string): string[] {
-  const ralm = seeds.map((seed) => timed(() => scalableKmeans(points, dim, k, new Rng(seed), { sampleSize })));
-  const peer = seeds.map((seed) => sklearnRun(file, n, seed, ['minibatch']));
+function seedSpread(points: Float32Array, n: number, file: string, state1: { ralm?: Ours; minibatch?: PeerRun }): string[] {
+  const ralm = seeds.map((seed) => {
+    if (seed === 1 && state1.ralm) return state1.ralm;
+    const run = timed(() => scalableKmeans(points, dim, k, new Rng(seed), { sampleSize }));
+    return { seconds: run.seconds, inertia: run.value.inertia };
+  });
+  const runs = seeds.map((seed) => {
+    if (seed === 1 && state1.minibatch) return state1.minibatch;
+    const run = sklearnRun(file, n, seed, ['minibatch']);
+    return typeof run === 'string' ? undefined : run[0];
+  });
   const fmt = (xs: number[]) => `${Math.min(...xs).toFixed(2)} / ${percentile(xs, 0.5).toFixed(2)} / ${Math.max(...xs).toFixed(2)}`;
-  const rows = [`| ${n.toLocaleString()} | RALM sampled k-means, 1 pass | ${fmt(ralm.map((r) => r.seconds))} | ${fmt(ralm.map((r) => r.value.inertia / n))} |`];
-  if (peer.every((p) => typeof p !== 'string')) {
-    const runs = peer.map((p) => (p as PeerRun[])[0]!);
-    rows.push(`| ${n.toLocaleString()} | sklearn ${runs[0]!.sklearn} MiniBatchKMeans | ${fmt(runs.map((r) => r.seconds))} | ${fmt(runs.map((r) => r.inertia / n))} |`);
-  }
+  const rows = [`| ${n.toLocaleString()} | RALM sampled k-means, 1 pass | ${fmt(ralm.map((r) => r.seconds))} | ${fmt(ralm.map((r) => r.inertia / n))} |`];
+  if (runs.every((r) => r)) rows.push(`| ${n.toLocaleString()} | sklearn ${runs[0]!.sklearn} MiniBatchKMeans | ${fmt(runs.map((r) => r!.seconds))} | ${fmt(runs.map((r) => r!.inertia / n))} |`);
   return rows;
 }
 
-async function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): Promise<string[]> {
+function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): string[] {
   const file = path.join(os.tmpdir(), `ralm-bench-kmeans-${process.pid}.f32`);
   fs.writeFileSync(file, Buffer.from(points.buffer, points.byteOffset, points.byteLength));
   try {
@@ -220,7 +226,7 @@ async function sklearnPeers(points: Float32Array, n: number, ours: Ours[]): Prom
       console.log(`scikit-learn unavailable (${runs}); \`make bench-cluster\` installs python3-sklearn`);
       return [];
     }
-    if (seeds.length > 1) spreadRows.push(...seedSpread(points, n, file));
+    if (seeds.length > 1) spreadRows.push(...seedSpread(points, n, file, { ralm: ours.find((o) => o.passes === 1), minibatch: runs.find((r) => r.method === 'minibatch') }));
     return runs.map((r) => {
       const name = `sklearn ${r.sklearn} ${r.method === 'minibatch' ? 'MiniBatchKMeans' : 'KMeans (lloyd)'}, ${r.rounds} rounds`;
       const against = ours.map((o) => `×${(o.seconds / r.seconds).toFixed(2)}, ${(o.inertia / r.inertia).toFixed(4)}`);
@@ -289,7 +295,7 @@ function smallSetCost(points: Float32Array, n: number): string[] {
       `assignment on a ${Math.min(assignSample, n).toLocaleString()}-seed sample (same fit): inertia ${err.inertiaRatio.toFixed(4)} × the full pass's, largest centroid shift ${err.shift.toFixed(4)} RMS radii, largest size error ${(err.sizeError * 100).toFixed(2)} %, same clusters: ${err.k}; embeddings moved ${moved(Math.min(assignSample, n) + sampleSize)} instead of ${moved(n + sampleSize)}`,
     );
     const ours = variants.map((v) => ({ passes: v.passes, seconds: v.run.seconds, inertia: v.run.value.inertia }));
-    if (peers) peerRows.push(...(await sklearnPeers(points, n, ours)));
+    if (peers) peerRows.push(...sklearnPeers(points, n, ours));
     if (smallSets.length > 0 && n === sizes[sizes.length - 1]) smallRows.push(...smallSetCost(points, n));
     if (!kernelData) kernelData = { points: points.slice(0, Math.min(n, kernelPoints) * dim), centroids: sampled.value.centroids };
     if (n >= 3_000_000) console.log(`target: 3,000,000 seeds in < 10 s on one core: ${sampled.seconds < 10 ? 'met' : 'NOT met'} (${sampled.seconds.toFixed(1)} s)`);

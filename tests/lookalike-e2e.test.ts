@@ -14,7 +14,7 @@ import type { Dataset } from '@ralm/data';
 import { EmbeddingSource, ExpandAudienceRequest, ExplainRequest, NotServableReason, ScoreRequest, SetExclusionsRequest, type ExpandAudienceResponse, type GetExclusionsResponse, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { ArmAssigner, experimentFromConfig } from '@ralm/experiment';
 import { loadLookalikeScorerConfig } from '@ralm/lookalike-scorer';
-import { expectStatus } from './support/grpc';
+import { collect, expectStatus } from './support/grpc';
 import { startLoopbackMesh, type LoopbackMesh } from './support/mesh';
 import { featuresOf, LOOKALIKE_MODEL, trainTinyModel } from './support/tiny-model';
 
@@ -24,24 +24,12 @@ const SEEDS = 100;
 
 /** Every page of one ExpandAudience of planted-a (unless the request names another candidate). */
 function expandAudience(mesh: LoopbackMesh, request: Partial<ExpandAudienceRequest>): Promise<ExpandAudienceResponse[]> {
-  return new Promise((resolve, reject) => {
-    const pages: ExpandAudienceResponse[] = [];
-    const call = mesh.clients.lookalikeScorer.expandAudience(ExpandAudienceRequest.fromPartial({ candidateId: 'planted-a', ...request }));
-    call.on('data', (page: ExpandAudienceResponse) => pages.push(page));
-    call.on('error', reject);
-    call.on('end', () => resolve(pages));
-  });
+  return collect<ExpandAudienceResponse>(mesh.clients.lookalikeScorer.expandAudience(ExpandAudienceRequest.fromPartial({ candidateId: 'planted-a', ...request })));
 }
 const members = (pages: ExpandAudienceResponse[]) => pages.flatMap((p) => p.members);
 
 function getExclusions(mesh: LoopbackMesh, candidateId: string): Promise<GetExclusionsResponse[]> {
-  return new Promise((resolve, reject) => {
-    const chunks: GetExclusionsResponse[] = [];
-    const call = mesh.clients.lookalikeScorer.getExclusions({ candidateId });
-    call.on('data', (chunk: GetExclusionsResponse) => chunks.push(chunk));
-    call.on('error', reject);
-    call.on('end', () => resolve(chunks));
-  });
+  return collect<GetExclusionsResponse>(mesh.clients.lookalikeScorer.getExclusions({ candidateId }));
 }
 
 describe('look-alike scoring end to end (embedded bus)', () => {

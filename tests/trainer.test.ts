@@ -1,27 +1,17 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { status, type ClientReadableStream } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { synthesizeToDir } from '@ralm/data';
 import { callUnary, Subjects } from '@ralm/platform';
 import { JobState, TrainingConfig, TrainingPhase, UserTower, type WatchJobResponse } from '@ralm/proto/trainer';
 import type { ModelPublished } from '@ralm/proto/events';
 import { connectClients, startMesh, type Mesh, type MeshClients } from '@ralm/mesh';
-import { expectStatus } from './support/grpc';
+import { collect, expectStatus } from './support/grpc';
 
 // Training is CPU-bound and the suite runs two workers on two cores: a generous safety net, not a speed check.
 jest.setTimeout(180_000);
 
-
-/** Every message of a server stream, in order. */
-function collect<T>(stream: ClientReadableStream<T>): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const out: T[] = [];
-    stream.on('data', (m: T) => out.push(m));
-    stream.on('error', reject);
-    stream.on('end', () => resolve(out));
-  });
-}
 
 describe('the Trainer over gRPC', () => {
   let root: string;

@@ -3,7 +3,12 @@ import { rowValue, rowsPerCandidate, type KernelTable } from './table';
 
 /** Why a candidate scored what it did for a user: the two cosines and the local attention over its clusters. */
 export interface Explanation {
+  /** globalTerm + localTerm. */
   score: number;
+  /** What the global cosine adds to the score: α·cos_glb, or (α + β)·cos_glb under average pooling. */
+  globalTerm: number;
+  /** What the local cosine adds: β·cos_loc (0 under average pooling or with no cluster). */
+  localTerm: number;
   /** cos(e_u, e_glb). */
   cosGlobal: number;
   /** cos(e_u, e_loc); 0 under average pooling. */
@@ -29,10 +34,11 @@ export function explainCandidate(table: KernelTable, c: number, eu: Float32Array
   const normU = userNorm(eu, 0, h);
   const cosGlobal = dot(2 * k) / normU;
   const weights = new Array<number>(k).fill(0);
-  if (table.average) return { score: (alpha + beta) * cosGlobal, cosGlobal, cosLocal: 0, weights };
+  const terms = (globalTerm: number, localTerm: number, cosLocal: number): Explanation => ({ score: globalTerm + localTerm, globalTerm, localTerm, cosGlobal, cosLocal, weights });
+  if (table.average) return terms((alpha + beta) * cosGlobal, 0, 0);
   const real: number[] = [];
   for (let j = 0; j < k; j++) if (table.mask[c * k + j]) real.push(j);
-  if (real.length === 0) return { score: alpha * cosGlobal, cosGlobal, cosLocal: 0, weights };
+  if (real.length === 0) return terms(alpha * cosGlobal, 0, 0);
   const a = real.map((j) => Math.tanh(dot(j)));
   const max = Math.max(...a);
   const e = a.map((x) => Math.exp(x - max));
@@ -45,5 +51,5 @@ export function explainCandidate(table: KernelTable, c: number, eu: Float32Array
     for (const j of real) wGw += weights[i]! * weights[j]! * table.gram[(c * k + i) * k + j]!;
   }
   const cosLocal = wq / (normU * Math.sqrt(wGw + 1e-12));
-  return { score: alpha * cosGlobal + beta * cosLocal, cosGlobal, cosLocal, weights };
+  return terms(alpha * cosGlobal, beta * cosLocal, cosLocal);
 }

@@ -9,11 +9,8 @@ import { callUnary, statusName, Subjects } from '@ralm/platform';
 import { JobState, TrainingConfig, UserTower, type WatchJobResponse } from '@ralm/proto/trainer';
 import { embeddingSourceToJSON, ExpandAudienceRequest, ExplainRequest, notServableReasonToJSON, ScoreRequest, type ExpandAudienceResponse, type ScoreResponse } from '@ralm/proto/lookalike_scorer';
 import { EmbeddingKind } from '@ralm/proto/user_embedding';
-import { connectClients, type MeshClients } from '@ralm/mesh';
-import { featuresOf } from '@ralm/mesh';
-import { startMesh, type Mesh } from '@ralm/mesh';
+import { connectClients, featuresOf, startMesh, waitFor, type Mesh, type MeshClients } from '@ralm/mesh';
 import { describeMesh } from '../mesh-file';
-import { waitFor } from '@ralm/mesh';
 import { simulateAb } from './ab-sim';
 import { formatHealth, probeMesh } from './status';
 

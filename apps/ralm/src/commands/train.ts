@@ -111,6 +111,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<number> {
     logger: createLogger('ralm-train', 'silent'),
     now: Date.now,
     training: modelPackageTraining,
+    // The runner's defaults for a job that names no directories; this one names both below.
     modelRoot: path.dirname(path.resolve(o.out)),
     workRoot: path.dirname(path.resolve(checkpointDir)),
     progressIntervalMs: 1000,

@@ -32,12 +32,14 @@ export class ExclusionStore {
   private async edits(candidateId: string): Promise<{ store: StateStore; edits: Array<{ key: string; edit: ExclusionEdit }> }> {
     const store = await this.store();
     const keys = await store.keys(prefix(candidateId));
+    // All reads at once: one round trip's wait per list on the NATS object store, not one per edit.
+    const values = await Promise.all(keys.map((key) => store.get(key)));
     const edits: Array<{ key: string; edit: ExclusionEdit }> = [];
-    for (const key of keys) {
-      const bytes = await store.get(key);
+    keys.forEach((key, i) => {
+      const bytes = values[i];
       // Deleted by a concurrent clear between the listing and the read: superseded anyway.
       if (bytes) edits.push({ key, edit: JSON.parse(new TextDecoder().decode(bytes)) as ExclusionEdit });
-    }
+    });
     return { store, edits };
   }
 }

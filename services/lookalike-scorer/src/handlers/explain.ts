@@ -28,9 +28,8 @@ export async function explain(request: ExplainRequest, deps: LookalikeScorerDeps
   const clusters = [];
   for (let j = 0; j < table.k; j++) {
     if (!mask[slot * table.k + j]) continue;
-    clusters.push({ slot: j, size: sizes[j] ?? 0, localWeight: why.weights[j]!, globalWeight: globalWeights[j] ?? 0 });
+    clusters.push({ slot: j, size: sizes[j]!, localWeight: why.weights[j]!, globalWeight: globalWeights[j]! });
   }
-  const average = table.average;
   ctx?.throwIfDone();
   return {
     userId: request.userId,
@@ -44,9 +43,9 @@ export async function explain(request: ExplainRequest, deps: LookalikeScorerDeps
     beta: serving.beta,
     cosGlobal: why.cosGlobal,
     cosLocal: why.cosLocal,
-    globalTerm: (average ? serving.alpha + serving.beta : serving.alpha) * why.cosGlobal,
-    localTerm: average ? 0 : serving.beta * why.cosLocal,
+    globalTerm: why.globalTerm,
+    localTerm: why.localTerm,
     clusters,
-    averagePooling: average,
+    averagePooling: table.average,
   };
 }
