@@ -26,7 +26,7 @@ import { AssignmentAccumulator, Rng, fitSample, gatherRows, sampleIndices, scala
 import { selectBackend, tf } from '@ralm/model/backend';
 import { assignNearest, nearestCentroids, nearestCentroidsReference } from '@ralm/model/kmeans-scalable';
 import { nativeNearestCentroids } from '@ralm/kernel';
-import { arg, percentile } from './common';
+import { arg, percentile, timed } from './common';
 
 
 const sizes = arg('sizes', '100000,3000000').split(',').map(Number);
@@ -81,11 +81,6 @@ function mixture(n: number, seed: number): Float32Array {
   return points;
 }
 
-function timed<T>(f: () => T): { value: T; seconds: number } {
-  const t0 = performance.now();
-  const value = f();
-  return { value, seconds: (performance.now() - t0) / 1000 };
-}
 
 /** The tfjs-wasm variant: dots = X · Cᵀ by XNNPACK (centroids pre-transposed: transposeB leaves its fast path), argmin in JS. */
 function nearestWasm(points: Float32Array, n: number, centroids: Float32Array, assignments: Int32Array, distances: Float64Array, batch = 4096): void {

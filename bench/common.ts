@@ -37,3 +37,10 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** Integer with thousands separators, for rates and counts. */
 export const thousands = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+
+/** f's value and how long it took, in seconds. */
+export function timed<T>(f: () => T): { value: T; seconds: number } {
+  const t0 = performance.now();
+  const value = f();
+  return { value, seconds: (performance.now() - t0) / 1000 };
+}

@@ -13,7 +13,7 @@ import { convertTable, createKernelTable, loadNativeKernel, nativeStatus, typesc
 import { Rng } from '@ralm/model/rng';
 import { rankAudience, scoreAllUsers } from '../services/lookalike-scorer/src/domain/audience';
 import { writeRandomCandidate } from './candidates';
-import { arg, markdownTable, thousands } from './common';
+import { arg, markdownTable, percentile, thousands, timed } from './common';
 
 const K = 20;
 const H = 128;
@@ -28,12 +28,7 @@ function candidate(rng: Rng): KernelTable {
   return table;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const time = <T>(f: () => T): [T, number] => {
-  const t = performance.now();
-  const v = f();
-  return [v, (performance.now() - t) / 1000];
-};
+const median = (xs: number[]) => percentile(xs, 0.5);
 
 (() => {
   const native = nativeStatus();
@@ -66,13 +61,13 @@ const time = <T>(f: () => T): [T, number] => {
     const scoring: number[] = [];
     let scores: Float32Array = new Float32Array(0);
     for (let r = 0; r < repeats; r++) {
-      const [s, seconds] = time(() => scoreAllUsers(kernel, t, 0, matrix, users, 0.3, 0.7));
+      const { value: s, seconds } = timed(() => scoreAllUsers(kernel, t, 0, matrix, users, 0.3, 0.7));
       scores = s;
       scoring.push(seconds);
     }
     for (const size of sizes) {
       const ranking: number[] = [];
-      for (let r = 0; r < repeats; r++) ranking.push(time(() => rankAudience(scores, { size, excluded, minScore: -Infinity }, (row) => ids[row]!))[1]);
+      for (let r = 0; r < repeats; r++) ranking.push(timed(() => rankAudience(scores, { size, excluded, minScore: -Infinity }, (row) => ids[row]!)).seconds);
       const total = median(scoring) + median(ranking);
       if (name === 'native float32' && total > GOAL_S) met = false;
       rows.push([name, thousands(size), median(scoring).toFixed(3), median(ranking).toFixed(3), total.toFixed(3), `×${(total / GOAL_S).toFixed(2)}`, thousands(users / total), worst.toExponential(1)]);

@@ -348,7 +348,8 @@ function lloyd(points: Float32Array, dim: number, k: number, rng: Rng, options: 
   const state = (): LloydState => ({ assignments: new Int32Array(n), next: new Int32Array(n), distances: new Float64Array(n), sizes: new Int32Array(k) });
   let current = state();
   let { iterations, inertia } = lloydRounds(points, n, dim, centroids, k, current, maxIterations, tolerance);
-  let spare = state();
+  // Allocated on the first trial: most fits with swaps 0, or k < 3, never make one.
+  let spare: LloydState | undefined;
   let moved = false;
   const prices = new SplitPrices();
   for (let swap = 0; swap < swaps; swap++) {
@@ -360,6 +361,7 @@ function lloyd(points: Float32Array, dim: number, k: number, rng: Rng, options: 
     trial.set(move.halves[1], move.split * dim);
     // A move that helps lowers the inertia by far more than TRIAL_TOLERANCE (0.6 % on
     // bench/cluster.ts's mixture), so its trial need not converge; the winner does below.
+    spare ??= state();
     const r = lloydRounds(points, n, dim, trial, k, spare, maxIterations, Math.max(tolerance, TRIAL_TOLERANCE));
     iterations += r.iterations;
     if (!(r.inertia < inertia)) break;
@@ -601,17 +603,18 @@ export function scalableKmeans(points: Float32Array, dim: number, k: number, rng
 
   const assignments = new Int32Array(n);
   let centroids = fit.centroids;
-  let clusters: ReturnType<AssignmentAccumulator['result']> | undefined;
+  let kept = fit.k;
+  let clusters: AccumulatedClusters | undefined;
   for (let pass = 0; pass < passes; pass++) {
-    const accumulator = new AssignmentAccumulator(centroids, clusters?.k ?? fit.k, dim);
+    const accumulator = new AssignmentAccumulator(centroids, kept, dim);
     for (let start = 0; start < n; start += batch) {
       const end = Math.min(n, start + batch);
       accumulator.add(points.subarray(start * dim, end * dim), undefined, assignments.subarray(start, end));
     }
-    const before = clusters?.k ?? fit.k;
     clusters = accumulator.result();
-    if (clusters.k < before) for (let i = 0; i < n; i++) assignments[i] = clusters.index[assignments[i]!]!;
+    if (clusters.k < kept) for (let i = 0; i < n; i++) assignments[i] = clusters.index[assignments[i]!]!;
     centroids = clusters.centroids;
+    kept = clusters.k;
   }
   return { centroids: clusters!.centroids, assignments, sizes: clusters!.sizes, inertia: clusters!.inertia, iterations: fit.iterations, k: clusters!.k };
 }

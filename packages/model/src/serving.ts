@@ -21,6 +21,7 @@ export function precomputeCandidates(model: RalmModel, centroids: Float32Array, 
   const sizePrior = !average && model.config.clusterSizePrior;
   const { userDim: d, lookalikeDim: h } = model.config;
   const k = count === 0 ? model.config.clusters : mask.length / count;
+  if (globalWeights && globalWeights.length !== count * k) throw new RangeError(`precomputeCandidates: globalWeights must hold count × k = ${count * k} values, got ${globalWeights.length}`);
   const table = createKernelTable(count, k, h, average);
   if (count === 0) return table;
   const parts = tf.tidy(() => {
@@ -50,10 +51,7 @@ export function precomputeCandidates(model: RalmModel, centroids: Float32Array, 
       weights: globalWeights ? (weights.dataSync() as Float32Array) : undefined,
     };
   });
-  if (globalWeights) {
-    if (globalWeights.length !== count * k) throw new RangeError(`precomputeCandidates: globalWeights must hold count × k = ${count * k} values, got ${globalWeights.length}`);
-    globalWeights.set(parts.weights!);
-  }
+  if (globalWeights) globalWeights.set(parts.weights!);
   for (let c = 0; c < count; c++) {
     writeSlot(
       table,
